@@ -1,0 +1,203 @@
+/* buf.c - capped growable buffers. */
+#include "common/buf.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/alloc.h"
+#include "common/limits.h"
+
+/* Initialises an empty buffer with a cap of max bytes. */
+void buf_init(struct buf *b, size_t max)
+{
+    b->b_data = NULL;
+    b->b_len = 0;
+    b->b_cap = 0;
+    b->b_max = max;
+}
+
+/* Wipes and frees b's memory; b stays usable. */
+void buf_free(struct buf *b)
+{
+    if (b->b_data) {
+        explicit_bzero(b->b_data, b->b_cap);
+        mem_free(b->b_data);
+    }
+    b->b_data = NULL;
+    b->b_len = 0;
+    b->b_cap = 0;
+}
+
+/* Grows b so that it can take extra more bytes plus the terminator. */
+static enum err buf_reserve(struct buf *b, size_t extra)
+{
+    size_t need, ncap;
+    char *p;
+
+    if (extra > b->b_max || b->b_len > b->b_max - extra) {
+        buf_free(b);
+        return ERR_TOO_LARGE;
+    }
+    need = b->b_len + extra + 1;
+    if (need <= b->b_cap)
+        return ERR_OK;
+    ncap = b->b_cap ? b->b_cap : BUF_MIN_ALLOC;
+    while (ncap < need)
+        ncap = ncap > SIZE_MAX / 2 ? need : ncap * 2;
+    if (ncap > b->b_max + 1)
+        ncap = b->b_max + 1;
+    /* No realloc: the old block is wiped before it is released. */
+    p = mem_alloc(ncap);
+    if (!p) {
+        buf_free(b);
+        return ERR_NOMEM;
+    }
+    if (b->b_data) {
+        memcpy(p, b->b_data, b->b_len + 1);
+        explicit_bzero(b->b_data, b->b_cap);
+        mem_free(b->b_data);
+    }
+    b->b_data = p;
+    b->b_cap = ncap;
+    return ERR_OK;
+}
+
+/* Appends n bytes; see buf.h. */
+enum err buf_add(struct buf *b, const void *p, size_t n)
+{
+    enum err rc = buf_reserve(b, n);
+
+    if (rc != ERR_OK)
+        return rc;
+    if (n)
+        memcpy(b->b_data + b->b_len, p, n);
+    b->b_len += n;
+    b->b_data[b->b_len] = '\0';
+    return ERR_OK;
+}
+
+/* Appends a NUL-terminated string. */
+enum err buf_add_str(struct buf *b, const char *s)
+{
+    return buf_add(b, s, strlen(s));
+}
+
+/* Appends formatted text; see buf.h. */
+enum err buf_vaddf(struct buf *b, const char *fmt, va_list ap)
+{
+    va_list ap2;
+    int n;
+    enum err rc;
+
+    va_copy(ap2, ap);
+    n = vsnprintf(NULL, 0, fmt, ap2);
+    va_end(ap2);
+    if (n < 0) {
+        buf_free(b);
+        return ERR_INTERNAL;
+    }
+    rc = buf_reserve(b, (size_t)n);
+    if (rc != ERR_OK)
+        return rc;
+    vsnprintf(b->b_data + b->b_len, (size_t)n + 1, fmt, ap);
+    b->b_len += (size_t)n;
+    return ERR_OK;
+}
+
+/* Appends formatted text; see buf.h. */
+enum err buf_addf(struct buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    enum err rc;
+
+    va_start(ap, fmt);
+    rc = buf_vaddf(b, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+/* Appends s as a quoted, escaped JSON string. */
+enum err buf_add_json_string(struct buf *b, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *p = (const unsigned char *)s;
+    enum err rc = buf_add(b, "\"", 1);
+
+    for (; rc == ERR_OK && *p; p++) {
+        char esc[6];
+        switch (*p) {
+        case '"':
+            rc = buf_add(b, "\\\"", 2);
+            break;
+        case '\\':
+            rc = buf_add(b, "\\\\", 2);
+            break;
+        case '\n':
+            rc = buf_add(b, "\\n", 2);
+            break;
+        case '\r':
+            rc = buf_add(b, "\\r", 2);
+            break;
+        case '\t':
+            rc = buf_add(b, "\\t", 2);
+            break;
+        default:
+            if (*p < 0x20 || *p == 0x7f) {
+                esc[0] = '\\';
+                esc[1] = 'u';
+                esc[2] = '0';
+                esc[3] = '0';
+                esc[4] = hex[*p >> 4];
+                esc[5] = hex[*p & 0xf];
+                rc = buf_add(b, esc, sizeof(esc));
+            } else {
+                rc = buf_add(b, p, 1);
+            }
+        }
+    }
+    if (rc == ERR_OK)
+        rc = buf_add(b, "\"", 1);
+    return rc;
+}
+
+/* Returns the contents, "" when empty. */
+const char *buf_str(const struct buf *b)
+{
+    return b->b_data ? b->b_data : "";
+}
+
+/* Hands the allocation to the caller; see buf.h. */
+char *buf_take(struct buf *b, size_t *len)
+{
+    char *p = b->b_data;
+
+    if (len)
+        *len = b->b_len;
+    if (p && b->b_cap > b->b_len + 1)
+        explicit_bzero(p + b->b_len + 1, b->b_cap - b->b_len - 1);
+    b->b_data = NULL;
+    b->b_len = 0;
+    b->b_cap = 0;
+    return p;
+}
+
+/* Wipes and frees memory from buf_take(). */
+void buf_release(char *p, size_t len)
+{
+    if (!p)
+        return;
+    explicit_bzero(p, len);
+    mem_free(p);
+}
+
+/* Empties b, wiping the bytes, keeping the allocation. */
+void buf_reset(struct buf *b)
+{
+    if (b->b_data) {
+        explicit_bzero(b->b_data, b->b_len);
+        b->b_data[0] = '\0';
+    }
+    b->b_len = 0;
+}

@@ -1,0 +1,272 @@
+/* codec.c - strict RFC 4648 base64 / base64url / base32 and hex. */
+#include "common/codec.h"
+
+#include <stdint.h>
+#include <string.h>
+
+static const char b64_std[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+static const char b64_url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+static const char b32_lower[] = "abcdefghijklmnopqrstuvwxyz234567";
+static const char b32_upper[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+
+/*
+ * Generic RFC 4648 codec over groups of `bits` bits per character (6 for base64, 5 for
+ * base32): a group of `gbytes` bytes maps to `gchars` characters.
+ */
+struct codec_alpha {
+    const char *ca_chars; /* the alphabet */
+    unsigned ca_bits;     /* bits per character */
+    unsigned ca_gbytes;   /* bytes per full group */
+    unsigned ca_gchars;   /* characters per full group */
+};
+
+static size_t codec_encoded_len(const struct codec_alpha *al, size_t n, int pad)
+{
+    size_t full = n / al->ca_gbytes, rem = n % al->ca_gbytes;
+
+    if (pad)
+        return (full + (rem != 0)) * al->ca_gchars;
+    return full * al->ca_gchars + (rem * 8 + al->ca_bits - 1) / al->ca_bits;
+}
+
+static enum err codec_encode(const struct codec_alpha *al, char *out, size_t cap, size_t *outlen,
+                             const unsigned char *in, size_t n, int pad)
+{
+    size_t need, o = 0, i;
+    unsigned acc = 0, nbits = 0, mask = (1u << al->ca_bits) - 1;
+
+    if (outlen)
+        *outlen = 0;
+    if (n > (SIZE_MAX - 16) / 2)
+        return ERR_TOO_LARGE;
+    need = codec_encoded_len(al, n, pad);
+    if (cap == 0 || need > cap - 1)
+        return ERR_TOO_LARGE;
+    for (i = 0; i < n; i++) {
+        acc = (acc << 8) | in[i];
+        nbits += 8;
+        while (nbits >= al->ca_bits) {
+            nbits -= al->ca_bits;
+            out[o++] = al->ca_chars[(acc >> nbits) & mask];
+        }
+        acc &= (1u << nbits) - 1;
+    }
+    if (nbits)
+        out[o++] = al->ca_chars[(acc << (al->ca_bits - nbits)) & mask];
+    while (pad && o < need)
+        out[o++] = '=';
+    out[o] = '\0';
+    if (outlen)
+        *outlen = o;
+    return ERR_OK;
+}
+
+/* Value of character c in alphabet chars, or -1. */
+static int codec_value(const char *chars, unsigned nchars, char c)
+{
+    const char *p;
+
+    if (c == '\0')
+        return -1;
+    p = memchr(chars, c, nchars);
+    return p ? (int)(p - chars) : -1;
+}
+
+/* Valid lengths of the final partial group (in characters), without padding. */
+static int codec_tail_ok(const struct codec_alpha *al, size_t tail)
+{
+    size_t bytes;
+
+    if (tail == 0)
+        return 1;
+    bytes = tail * al->ca_bits / 8;
+    /* The tail must be the shortest encoding of `bytes` bytes. */
+    return bytes > 0 && bytes < al->ca_gbytes &&
+           (bytes * 8 + al->ca_bits - 1) / al->ca_bits == tail;
+}
+
+static enum err codec_decode(const struct codec_alpha *al, unsigned char *out, size_t cap,
+                             size_t *outlen, const char *s, size_t len, unsigned flags)
+{
+    size_t data = len, npad = 0, o = 0, i;
+    unsigned acc = 0, nbits = 0;
+    unsigned nchars = 1u << al->ca_bits;
+    enum err rc = ERR_BAD_INPUT;
+
+    *outlen = 0;
+    while (data > 0 && s[data - 1] == '=') {
+        data--;
+        npad++;
+    }
+    if (npad) {
+        if (!(flags & (CODEC_PAD | CODEC_PAD_OPTIONAL)))
+            goto out;
+        if (len % al->ca_gchars != 0 || npad >= al->ca_gchars)
+            goto out;
+    } else if ((flags & CODEC_PAD) && len % al->ca_gchars != 0) {
+        goto out;
+    }
+    if (!codec_tail_ok(al, data % al->ca_gchars))
+        goto out;
+    /* With padding, the padding must complete exactly the final group. */
+    if (npad && (data % al->ca_gchars) + npad != al->ca_gchars)
+        goto out;
+    if (data * al->ca_bits / 8 > cap) {
+        rc = ERR_TOO_LARGE;
+        goto out;
+    }
+    for (i = 0; i < data; i++) {
+        int v = codec_value(al->ca_chars, nchars, s[i]);
+        if (v < 0)
+            goto out;
+        acc = (acc << al->ca_bits) | (unsigned)v;
+        nbits += al->ca_bits;
+        if (nbits >= 8) {
+            nbits -= 8;
+            out[o++] = (unsigned char)(acc >> nbits);
+            acc &= (1u << nbits) - 1;
+        }
+    }
+    if (acc != 0) /* non-canonical: leftover bits must be zero */
+        goto out;
+    *outlen = o;
+    rc = ERR_OK;
+out:
+    if (rc != ERR_OK) {
+        explicit_bzero(out, o < cap ? o : cap);
+        *outlen = 0;
+    }
+    return rc;
+}
+
+/* Length of base64 text for n bytes. */
+size_t codec_b64_encoded_len(size_t n, int pad)
+{
+    static const struct codec_alpha al = {b64_std, 6, 3, 4};
+    return codec_encoded_len(&al, n, pad);
+}
+
+/* Upper bound of decoded bytes for len characters of base64. */
+size_t codec_b64_decoded_max(size_t len)
+{
+    return len / 4 * 3 + 3;
+}
+
+/* Encodes base64 / base64url. */
+enum err codec_b64_encode(char *out, size_t cap, size_t *outlen, const void *in, size_t n,
+                          unsigned flags)
+{
+    struct codec_alpha al = {(flags & CODEC_B64_URL) ? b64_url : b64_std, 6, 3, 4};
+    return codec_encode(&al, out, cap, outlen, in, n, (flags & CODEC_PAD) != 0);
+}
+
+/* Decodes base64 / base64url; see codec.h. */
+enum err codec_b64_decode(unsigned char *out, size_t cap, size_t *outlen, const char *s, size_t len,
+                          unsigned flags)
+{
+    struct codec_alpha al = {b64_std, 6, 3, 4};
+    int has_std = 0, has_url = 0;
+    size_t i;
+
+    *outlen = 0;
+    if (!(flags & (CODEC_B64_STD | CODEC_B64_URL)))
+        return ERR_BAD_INPUT;
+    for (i = 0; i < len; i++) {
+        has_std |= s[i] == '+' || s[i] == '/';
+        has_url |= s[i] == '-' || s[i] == '_';
+    }
+    if (has_std && has_url)
+        return ERR_BAD_INPUT;
+    if (has_url || !(flags & CODEC_B64_STD))
+        al.ca_chars = b64_url;
+    if ((al.ca_chars == b64_url && !(flags & CODEC_B64_URL)) ||
+        (al.ca_chars == b64_std && !(flags & CODEC_B64_STD)))
+        return ERR_BAD_INPUT;
+    return codec_decode(&al, out, cap, outlen, s, len, flags);
+}
+
+/* Length of base32 text for n bytes. */
+size_t codec_b32_encoded_len(size_t n, int pad)
+{
+    static const struct codec_alpha al = {b32_lower, 5, 5, 8};
+    return codec_encoded_len(&al, n, pad);
+}
+
+/* Encodes base32. */
+enum err codec_b32_encode(char *out, size_t cap, size_t *outlen, const void *in, size_t n,
+                          unsigned flags)
+{
+    struct codec_alpha al = {(flags & CODEC_B32_UPPER) ? b32_upper : b32_lower, 5, 5, 8};
+    return codec_encode(&al, out, cap, outlen, in, n, (flags & CODEC_PAD) != 0);
+}
+
+/* Decodes base32; see codec.h. */
+enum err codec_b32_decode(unsigned char *out, size_t cap, size_t *outlen, const char *s, size_t len,
+                          unsigned flags)
+{
+    struct codec_alpha al = {(flags & CODEC_B32_UPPER) ? b32_upper : b32_lower, 5, 5, 8};
+    int has_lower = 0, has_upper = 0;
+    size_t i;
+
+    *outlen = 0;
+    if (flags & CODEC_B32_ANYCASE) {
+        for (i = 0; i < len; i++) {
+            has_lower |= s[i] >= 'a' && s[i] <= 'z';
+            has_upper |= s[i] >= 'A' && s[i] <= 'Z';
+        }
+        if (has_lower && has_upper)
+            return ERR_BAD_INPUT;
+        al.ca_chars = has_upper ? b32_upper : b32_lower;
+    }
+    return codec_decode(&al, out, cap, outlen, s, len, flags);
+}
+
+/* Encodes lowercase hex. */
+enum err codec_hex_encode(char *out, size_t cap, const void *in, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *p = in;
+    size_t i;
+
+    if (n > (SIZE_MAX - 1) / 2 || cap < 2 * n + 1)
+        return ERR_TOO_LARGE;
+    for (i = 0; i < n; i++) {
+        out[2 * i] = hex[p[i] >> 4];
+        out[2 * i + 1] = hex[p[i] & 0xf];
+    }
+    out[2 * n] = '\0';
+    return ERR_OK;
+}
+
+static int codec_hex_value(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Decodes hex. */
+enum err codec_hex_decode(unsigned char *out, size_t cap, size_t *outlen, const char *s, size_t len)
+{
+    size_t i;
+
+    *outlen = 0;
+    if (len % 2)
+        return ERR_BAD_INPUT;
+    if (len / 2 > cap)
+        return ERR_TOO_LARGE;
+    for (i = 0; i < len / 2; i++) {
+        int hi = codec_hex_value(s[2 * i]), lo = codec_hex_value(s[2 * i + 1]);
+        if (hi < 0 || lo < 0) {
+            explicit_bzero(out, i);
+            return ERR_BAD_INPUT;
+        }
+        out[i] = (unsigned char)(hi << 4 | lo);
+    }
+    *outlen = len / 2;
+    return ERR_OK;
+}

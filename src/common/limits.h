@@ -1,0 +1,56 @@
+/*
+ * limits.h - every limit and timeout of Sesame as a named constant (OpenBSD httpd style).
+ *
+ * Defaults only: where a limit is configurable, config.h names the variable that
+ * overrides it. Small limits are enforced before authentication. docs/limits.md lists
+ * them for operators.
+ */
+#ifndef SESAME_COMMON_LIMITS_H
+#define SESAME_COMMON_LIMITS_H
+
+/* Memory and buffers */
+#define BUF_MIN_ALLOC    64         /* first allocation of a growing buffer */
+#define ARENA_BLOCK_SIZE 4096       /* default arena block */
+#define ARENA_MAX_BYTES  (8u << 20) /* one request's arena: 8 MiB */
+
+/* HTTP (api, sync, hub) */
+#define HTTP_MAX_HEADER_BYTES 16384      /* request line + headers, per connection */
+#define HTTP_MAX_BODY_BYTES   (4u << 20) /* JSON request body: 4 MiB */
+#define HTTP_MAX_URL_BYTES    4096       /* request target, with the query */
+#define HTTP_MAX_CONNECTIONS  10000      /* open connections per listener */
+#define HTTP_MAX_PER_IP       1024       /* open connections per client address */
+#define HTTP_TIMEOUT_SECONDS  30         /* idle / slow-client timeout */
+#define HTTP_THREADS          4          /* handler threads per listener */
+
+/* JSON */
+#define JSON_MAX_DEPTH 32 /* nesting of any request body */
+
+/* Tokens and keys */
+#define JWS_MAX_TOKEN_BYTES      8192 /* a bearer token, before any parsing */
+#define JWS_MAX_HEADER_BYTES     1024 /* decoded JWS protected header */
+#define JWS_MAX_PAYLOAD_BYTES    6144 /* decoded JWS payload (claims) */
+#define JWS_CLOCK_LEEWAY_SECONDS 60   /* tolerance on exp / nbf / iat */
+#define JWK_MAX_BYTES            4096 /* one JWK document */
+#define KID_MAX_LEN              64   /* a key id */
+
+/* Configuration */
+#define CONFIG_MAX_SESSION_BYTES (64u << 10) /* OP_SESSION value or credentials file */
+#define CONFIG_MAX_PATH          4096        /* any path taken from the environment */
+#define CONFIG_MAX_BUS_PEERS     16          /* entries in OP_BUS_PEERS */
+#define CONFIG_MAX_VALUE_BYTES   8192        /* any other environment value */
+
+/* Defaults of Connect's environment (connect-api.md §10.1) */
+#define CONNECT_DEFAULT_HTTP_PORT       8080
+#define CONNECT_DEFAULT_HTTPS_PORT      8443
+#define CONNECT_DEFAULT_SYNC_TIMEOUT_MS 10000
+#define CONNECT_DEFAULT_MAX_INLINE_KB   100
+#define CONNECT_MAX_SYNC_TIMEOUT_MS     (10 * 60 * 1000)
+
+/* Hub defaults */
+#define HUB_DEFAULT_ADDR         "127.0.0.1:7700"
+#define HUB_MAX_LONGPOLL_SECONDS 30
+
+/* Logging */
+#define LOG_MAX_LINE_BYTES 8192 /* one JSON log line; longer messages are cut */
+
+#endif

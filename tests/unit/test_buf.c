@@ -1,0 +1,138 @@
+/* test_buf.c - capped buffers, including every allocation failure. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <string.h>
+
+#include "common/alloc.h"
+#include "common/buf.h"
+
+static void test_add_and_take(void **state)
+{
+    struct buf b;
+    char *p;
+    size_t len;
+
+    (void)state;
+    buf_init(&b, 100);
+    assert_string_equal(buf_str(&b), "");
+    assert_int_equal(buf_add(&b, "abc", 3), ERR_OK);
+    assert_int_equal(buf_add_str(&b, "def"), ERR_OK);
+    assert_int_equal(buf_addf(&b, "-%d-%s", 42, "x"), ERR_OK);
+    assert_string_equal(buf_str(&b), "abcdef-42-x");
+    assert_int_equal(b.b_len, 11);
+    p = buf_take(&b, &len);
+    assert_int_equal(len, 11);
+    assert_string_equal(p, "abcdef-42-x");
+    assert_null(b.b_data);
+    assert_int_equal(b.b_len, 0);
+    buf_release(p, len);
+    assert_null(buf_take(&b, &len));
+    assert_int_equal(len, 0);
+    buf_free(&b);
+}
+
+static void test_cap_is_exact(void **state)
+{
+    struct buf b;
+    char big[64];
+
+    (void)state;
+    memset(big, 'a', sizeof(big));
+    buf_init(&b, 10);
+    assert_int_equal(buf_add(&b, big, 10), ERR_OK); /* exactly the cap: fine */
+    assert_int_equal(b.b_len, 10);
+    assert_int_equal(buf_add(&b, "b", 1), ERR_TOO_LARGE); /* one more: refused */
+    assert_null(b.b_data);                                /* and the buffer freed */
+    assert_int_equal(b.b_len, 0);
+    assert_int_equal(buf_addf(&b, "%s", "0123456789A"), ERR_TOO_LARGE);
+    assert_int_equal(buf_add(&b, big, SIZE_MAX), ERR_TOO_LARGE); /* no overflow */
+    buf_free(&b);
+}
+
+static void test_growth(void **state)
+{
+    struct buf b;
+    size_t i;
+
+    (void)state;
+    buf_init(&b, 1 << 20);
+    for (i = 0; i < 10000; i++)
+        assert_int_equal(buf_add(&b, "0123456789", 10), ERR_OK);
+    assert_int_equal(b.b_len, 100000);
+    assert_int_equal(b.b_data[b.b_len], '\0');
+    assert_memory_equal(b.b_data + 99990, "0123456789", 10);
+    buf_reset(&b);
+    assert_int_equal(b.b_len, 0);
+    assert_string_equal(buf_str(&b), "");
+    assert_int_equal(buf_add_str(&b, "again"), ERR_OK);
+    assert_string_equal(buf_str(&b), "again");
+    buf_free(&b);
+}
+
+static void test_json_string(void **state)
+{
+    struct buf b;
+
+    (void)state;
+    buf_init(&b, 256);
+    assert_int_equal(buf_add_json_string(&b, "plain"), ERR_OK);
+    assert_int_equal(buf_add_json_string(&b, "q\"b\\\t\r\n\x1f\x7f"
+                                             "\xc3\xa9"),
+                     ERR_OK);
+    assert_string_equal(buf_str(&b), "\"plain\"\"q\\\"b\\\\\\t\\r\\n\\u001f\\u007f\xc3\xa9\"");
+    buf_free(&b);
+}
+
+/* curl's torture idea: make each allocation fail in turn; every failure is clean. */
+static void test_allocation_failures(void **state)
+{
+    long n, total;
+    int failures = 0;
+
+    (void)state;
+    mem_fail_after(-1);
+    {
+        struct buf b;
+        size_t i;
+        buf_init(&b, 1 << 16);
+        for (i = 0; i < 100; i++)
+            assert_int_equal(buf_add(&b, "0123456789abcdef", 16), ERR_OK);
+        buf_free(&b);
+    }
+    total = mem_fail_after(-1);
+    assert_true(total > 1);
+    for (n = 0; n < total; n++) {
+        struct buf b;
+        size_t i;
+        enum err rc = ERR_OK;
+
+        buf_init(&b, 1 << 16);
+        mem_fail_after(n);
+        for (i = 0; i < 100 && rc == ERR_OK; i++)
+            rc = buf_add(&b, "0123456789abcdef", 16);
+        mem_fail_after(-1);
+        if (rc != ERR_OK) {
+            assert_int_equal(rc, ERR_NOMEM);
+            assert_null(b.b_data);
+            failures++;
+        }
+        buf_free(&b);
+    }
+    assert_int_equal(failures, total);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_add_and_take),
+        cmocka_unit_test(test_cap_is_exact),
+        cmocka_unit_test(test_growth),
+        cmocka_unit_test(test_json_string),
+        cmocka_unit_test(test_allocation_failures),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
