@@ -53,4 +53,37 @@
 /* Logging */
 #define LOG_MAX_LINE_BYTES 8192 /* one JSON log line; longer messages are cut */
 
+/* Configuration bounds and defaults of Sesame's own variables (config.c, docs/configuration.md) */
+#define CONFIG_DEFAULT_HUB_DATA       "./sesame-hub" /* SESAME_HUB_DATA */
+#define CONFIG_DEFAULT_RATE_LIMIT_RPS 1000           /* SESAME_RATE_LIMIT_RPS; 0 disables */
+#define CONFIG_MAX_RATE_LIMIT_RPS     1000000        /* ceiling of SESAME_RATE_LIMIT_RPS */
+#define CONFIG_MAX_INLINE_FILE_KB     10240          /* ceiling of OP_MAX_INLINE_FILE_SIZE_KB */
+#define CONFIG_MIN_SYNC_TIMEOUT_MS    1              /* floor of OP_SYNC_TIMEOUT */
+#define CONFIG_MIN_BODY_BYTES         1024           /* floor of SESAME_MAX_BODY_BYTES */
+#define CONFIG_MAX_BODY_BYTES         (64u << 20)    /* ceiling of SESAME_MAX_BODY_BYTES */
+#define CONFIG_MIN_HEADER_BYTES       4096           /* floor of SESAME_MAX_HEADER_BYTES */
+#define CONFIG_MAX_HEADER_BYTES       (256u << 10)   /* ceiling of SESAME_MAX_HEADER_BYTES */
+#define CONFIG_MAX_HOST_LEN           253            /* a host name or address literal */
+#define CONFIG_MAX_UNKNOWN_VARS       32             /* unknown OP_* / SESAME_* names recorded */
+#define CONFIG_MAX_VAR_NAME           128            /* longest unknown name recorded */
+
+/* Connect data model (src/json/) */
+#define ITEM_MAX_TITLE_BYTES   1024      /* item title */
+#define ITEM_MAX_TAGS          256       /* tags per item */
+#define ITEM_MAX_TAG_BYTES     256       /* one tag */
+#define ITEM_MAX_URLS          256       /* urls per item */
+#define ITEM_MAX_SECTIONS      256       /* sections per item */
+#define ITEM_MAX_FIELDS        1024      /* fields per item */
+#define ITEM_MAX_FILES         256       /* files per item */
+#define ITEM_MAX_ID_BYTES      256       /* a field or section id chosen by a client */
+#define ITEM_MAX_LABEL_BYTES   1024      /* a field, section or url label */
+#define ITEM_MAX_VALUE_BYTES   (1u << 20) /* one field value, or a url href */
+#define ITEM_MAX_HISTORY       32        /* previous passwords kept per item */
+#define VAULT_MAX_NAME_BYTES   1024      /* vault name */
+#define VAULT_MAX_DESC_BYTES   4096      /* vault description */
+#define FILE_MAX_NAME_BYTES    1024      /* attachment file name */
+
+/* JSON Patch (PATCH /v1/vaults/{v}/items/{i}, src/json/patch.c) */
+#define PATCH_MAX_OPS 256 /* operations in one patch document */
+
 #endif
