@@ -48,8 +48,17 @@ enum err jwk_parse(struct jwk *out, const char *text, size_t len) SESAME_WUR;
 /*
  * Returns a new JSON object for k (caller json_decref()s), with the private part only if
  * with_private; NULL on failure. Output text of private keys must be wiped by the caller.
+ * An oct key has no public form: it gives NULL unless with_private (and so does asking
+ * for the private part of a public-only key). Members: kty, crv, x, y, d / k, alg
+ * ("A256GCM", oct only), kid (when not empty).
  */
 json_t *jwk_to_json(const struct jwk *k, int with_private);
+
+/*
+ * Returns 1 if a and b are the same key: kind, kid, public part, and private part (both
+ * absent, or equal, compared in constant time); 0 otherwise.
+ */
+int jwk_equal(const struct jwk *a, const struct jwk *b);
 
 /* Frees what k holds, wiping secrets; k is zeroed. */
 void jwk_clear(struct jwk *k);

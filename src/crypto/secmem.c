@@ -4,23 +4,59 @@
  */
 #include "crypto/crypto.h"
 
+#include <jansson.h>
+#include <malloc.h>
 #include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 
 #include <openssl/crypto.h>
 #include <sodium.h>
 
+#define CRYPTO_SECURE_HEAP_BYTES   (64 * 1024) /* OpenSSL secure heap: a power of two */
+#define CRYPTO_SECURE_HEAP_MINSIZE 32          /* its smallest allocation */
+
 static pthread_once_t crypto_lib_once = PTHREAD_ONCE_INIT;
 static enum err crypto_lib_rc = ERR_CRYPTO;
 
-/* Runs once per process: libsodium (CSPRNG, page size for sodium_malloc) and OpenSSL. */
+/*
+ * jansson holds decrypted item contents (field values) while a request is served: its
+ * memory is wiped when freed, so that no secret outlives its JSON tree in the heap.
+ */
+static void *crypto_json_malloc(size_t n)
+{
+    return malloc(n);
+}
+
+static void crypto_json_free(void *p)
+{
+    if (p) {
+        explicit_bzero(p, malloc_usable_size(p));
+        free(p);
+    }
+}
+
+/*
+ * Runs once per process: libsodium (CSPRNG, page size for sodium_malloc), OpenSSL, and the
+ * wiping allocator for jansson (both allocators are malloc underneath, so memory jansson
+ * allocated before this point is still freed correctly).
+ */
 static void crypto_lib_init_once(void)
 {
+    json_set_alloc_funcs(crypto_json_malloc, crypto_json_free);
     if (sodium_init() < 0)
         return;
     if (OPENSSL_init_crypto(OPENSSL_INIT_LOAD_CRYPTO_STRINGS, NULL) != 1)
         return;
+    /*
+     * OpenSSL's "secure heap" keeps private scalars (P-256 keys) in locked, guarded memory.
+     * Failing to set it up (no mlock allowance) is not fatal: OpenSSL then falls back to
+     * the ordinary heap, still clearing on free, and core dumps are off anyway.
+     */
+    if (CRYPTO_secure_malloc_initialized() == 0)
+        (void)CRYPTO_secure_malloc_init(CRYPTO_SECURE_HEAP_BYTES, CRYPTO_SECURE_HEAP_MINSIZE);
     crypto_lib_rc = ERR_OK;
 }
 
