@@ -68,20 +68,20 @@
 #define CONFIG_MAX_VAR_NAME           128            /* longest unknown name recorded */
 
 /* Connect data model (src/json/) */
-#define ITEM_MAX_TITLE_BYTES   1024      /* item title */
-#define ITEM_MAX_TAGS          256       /* tags per item */
-#define ITEM_MAX_TAG_BYTES     256       /* one tag */
-#define ITEM_MAX_URLS          256       /* urls per item */
-#define ITEM_MAX_SECTIONS      256       /* sections per item */
-#define ITEM_MAX_FIELDS        1024      /* fields per item */
-#define ITEM_MAX_FILES         256       /* files per item */
-#define ITEM_MAX_ID_BYTES      256       /* a field or section id chosen by a client */
-#define ITEM_MAX_LABEL_BYTES   1024      /* a field, section or url label */
-#define ITEM_MAX_VALUE_BYTES   (1u << 20) /* one field value, or a url href */
-#define ITEM_MAX_HISTORY       32        /* previous passwords kept per item */
-#define VAULT_MAX_NAME_BYTES   1024      /* vault name */
-#define VAULT_MAX_DESC_BYTES   4096      /* vault description */
-#define FILE_MAX_NAME_BYTES    1024      /* attachment file name */
+#define ITEM_MAX_TITLE_BYTES 1024       /* item title */
+#define ITEM_MAX_TAGS        256        /* tags per item */
+#define ITEM_MAX_TAG_BYTES   256        /* one tag */
+#define ITEM_MAX_URLS        256        /* urls per item */
+#define ITEM_MAX_SECTIONS    256        /* sections per item */
+#define ITEM_MAX_FIELDS      1024       /* fields per item */
+#define ITEM_MAX_FILES       256        /* files per item */
+#define ITEM_MAX_ID_BYTES    256        /* a field or section id chosen by a client */
+#define ITEM_MAX_LABEL_BYTES 1024       /* a field, section or url label */
+#define ITEM_MAX_VALUE_BYTES (1u << 20) /* one field value, or a url href */
+#define ITEM_MAX_HISTORY     32         /* previous passwords kept per item */
+#define VAULT_MAX_NAME_BYTES 1024       /* vault name */
+#define VAULT_MAX_DESC_BYTES 4096       /* vault description */
+#define FILE_MAX_NAME_BYTES  1024       /* attachment file name */
 
 /* JSON Patch (PATCH /v1/vaults/{v}/items/{i}, src/json/patch.c) */
 #define PATCH_MAX_OPS 256 /* operations in one patch document */
