@@ -13,9 +13,11 @@ for bin in "$build"/fuzz_*; do
     work=tests/fuzz/findings/$name
     mkdir -p "$work/corpus"
     cp -n tests/fuzz/corpus/"$name"/* "$work/corpus/" 2>/dev/null || true
+    dict=()
+    [ -f tests/fuzz/"$name".dict ] && dict=(-dict=tests/fuzz/"$name".dict)
     echo "fuzz: $name for ${seconds}s"
     if ! "$bin" -max_total_time="$seconds" -print_final_stats=1 -artifact_prefix="$work/" \
-        "$work/corpus" 2>"$work/log"; then
+        "${dict[@]}" "$work/corpus" 2>"$work/log"; then
         echo "fuzz: $name FAILED: see $work/log and $work/crash-*"
         status=1
     fi
