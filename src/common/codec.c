@@ -238,7 +238,8 @@ enum err codec_hex_encode(char *out, size_t cap, const void *in, size_t n)
     return ERR_OK;
 }
 
-static int codec_hex_value(char c)
+/* Returns the value of hex digit c, or -1. */
+int codec_hex_digit(int c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -260,7 +261,7 @@ enum err codec_hex_decode(unsigned char *out, size_t cap, size_t *outlen, const 
     if (len / 2 > cap)
         return ERR_TOO_LARGE;
     for (i = 0; i < len / 2; i++) {
-        int hi = codec_hex_value(s[2 * i]), lo = codec_hex_value(s[2 * i + 1]);
+        int hi = codec_hex_digit(s[2 * i]), lo = codec_hex_digit(s[2 * i + 1]);
         if (hi < 0 || lo < 0) {
             explicit_bzero(out, i);
             return ERR_BAD_INPUT;

@@ -54,6 +54,9 @@ enum err codec_b32_encode(char *out, size_t cap, size_t *outlen, const void *in,
 enum err codec_b32_decode(unsigned char *out, size_t cap, size_t *outlen, const char *s, size_t len,
                           unsigned flags) SESAME_WUR;
 
+/* Returns the value of hex digit c (either case), or -1. */
+int codec_hex_digit(int c);
+
 /* Encodes in as lowercase hex into out (cap >= 2n+1). Returns ERR_OK or ERR_TOO_LARGE. */
 enum err codec_hex_encode(char *out, size_t cap, const void *in, size_t n) SESAME_WUR;
 

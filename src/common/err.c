@@ -87,3 +87,22 @@ out:
     buf_free(&b);
     return rc;
 }
+
+/* Formats a client-safe message into errmsg and returns e; see err.h. */
+enum err err_vmsgf(enum err e, char *errmsg, size_t errcap, const char *fmt, va_list ap)
+{
+    if (errmsg && errcap)
+        (void)vsnprintf(errmsg, errcap, fmt, ap);
+    return e;
+}
+
+/* Formats a client-safe message into errmsg and returns e; see err.h. */
+enum err err_msgf(enum err e, char *errmsg, size_t errcap, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    e = err_vmsgf(e, errmsg, errcap, fmt, ap);
+    va_end(ap);
+    return e;
+}

@@ -5,6 +5,7 @@
 #ifndef SESAME_COMMON_ERR_H
 #define SESAME_COMMON_ERR_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 #define SESAME_WUR __attribute__((warn_unused_result))
@@ -49,5 +50,18 @@ const char *err_name(enum err e);
  * request data. Returns ERR_OK, or ERR_TOO_LARGE when out (of size cap) is too small.
  */
 enum err err_to_json(enum err e, const char *msg, char *out, size_t cap) SESAME_WUR;
+
+/*
+ * Writes a printf-formatted, client-safe message into errmsg (errcap bytes, truncated;
+ * nothing when errmsg is NULL or errcap is 0) and returns e, so that a validator can say
+ * `return err_msgf(ERR_BAD_INPUT, errmsg, errcap, "...")`. The message names what was wrong;
+ * it must never contain request data.
+ */
+enum err err_msgf(enum err e, char *errmsg, size_t errcap, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* va_list form of err_msgf. */
+enum err err_vmsgf(enum err e, char *errmsg, size_t errcap, const char *fmt, va_list ap)
+    __attribute__((format(printf, 4, 0)));
 
 #endif

@@ -86,13 +86,29 @@ static void test_json_body_too_small(void **state)
     assert_int_equal(err_to_json(ERR_NOT_FOUND, NULL, out, 0), ERR_TOO_LARGE);
 }
 
+static void test_msgf(void **state)
+{
+    char msg[16];
+
+    (void)state;
+    assert_int_equal(err_msgf(ERR_BAD_INPUT, msg, sizeof(msg), "fields[%d] bad", 3), ERR_BAD_INPUT);
+    assert_string_equal(msg, "fields[3] bad");
+    /* Truncated to the capacity, always terminated. */
+    assert_int_equal(err_msgf(ERR_TOO_LARGE, msg, sizeof(msg), "%s", "0123456789abcdefghij"),
+                     ERR_TOO_LARGE);
+    assert_string_equal(msg, "0123456789abcde");
+    /* No buffer: only the code comes back. */
+    assert_int_equal(err_msgf(ERR_NOT_FOUND, NULL, 0, "x"), ERR_NOT_FOUND);
+    assert_int_equal(err_msgf(ERR_NOT_FOUND, msg, 0, "y"), ERR_NOT_FOUND);
+    assert_string_equal(msg, "0123456789abcde");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_status_table),
-        cmocka_unit_test(test_connect_messages),
-        cmocka_unit_test(test_json_body),
-        cmocka_unit_test(test_json_body_too_small),
+        cmocka_unit_test(test_status_table), cmocka_unit_test(test_connect_messages),
+        cmocka_unit_test(test_json_body),    cmocka_unit_test(test_json_body_too_small),
+        cmocka_unit_test(test_msgf),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
