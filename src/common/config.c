@@ -175,19 +175,6 @@ static const char *const config_ignored_names[] = {
 static const char config_default_session[] = "/.op/1password-credentials.json";
 static const char config_data_suffix[] = "/.op/data";
 
-/* Writes a one-line message to errmsg (errcap bytes; cut if longer). */
-__attribute__((format(printf, 3, 4))) static void config_errf(char *errmsg, size_t errcap,
-                                                              const char *fmt, ...)
-{
-    va_list ap;
-
-    if (!errmsg || errcap == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(errmsg, errcap, fmt, ap);
-    va_end(ap);
-}
-
 static int config_is_digit(char c)
 {
     return c >= '0' && c <= '9';
@@ -527,48 +514,50 @@ static void config_err_expected(const struct config_def *d, char *errmsg, size_t
 {
     switch (d->cd_kind) {
     case CK_PORT:
-        config_errf(errmsg, errcap, "%s: expected a port number from 1 to 65535", d->cd_name);
+        err_msgf(ERR_BAD_INPUT, errmsg, errcap, "%s: expected a port number from 1 to 65535",
+                 d->cd_name);
         break;
     case CK_UINT:
-        config_errf(errmsg, errcap, "%s: expected an integer from %lu to %lu", d->cd_name,
-                    d->cd_min, d->cd_max);
+        err_msgf(ERR_BAD_INPUT, errmsg, errcap, "%s: expected an integer from %lu to %lu",
+                 d->cd_name, d->cd_min, d->cd_max);
         break;
     case CK_DURATION:
-        config_errf(errmsg, errcap,
-                    "%s: expected a duration such as 10s, 1m30s or 500ms "
-                    "(units ns, us, ms, s, m, h)",
-                    d->cd_name);
+        err_msgf(ERR_BAD_INPUT, errmsg, errcap,
+                 "%s: expected a duration such as 10s, 1m30s or 500ms "
+                 "(units ns, us, ms, s, m, h)",
+                 d->cd_name);
         break;
     case CK_BOOL:
-        config_errf(errmsg, errcap, "%s: expected a boolean (1, 0, true, false, yes, no, on, off)",
-                    d->cd_name);
+        err_msgf(ERR_BAD_INPUT, errmsg, errcap,
+                 "%s: expected a boolean (1, 0, true, false, yes, no, on, off)", d->cd_name);
         break;
     case CK_LOG_LEVEL:
-        config_errf(errmsg, errcap, "%s: expected a log level (trace, debug, info, warn, error)",
-                    d->cd_name);
+        err_msgf(ERR_BAD_INPUT, errmsg, errcap,
+                 "%s: expected a log level (trace, debug, info, warn, error)", d->cd_name);
         break;
     case CK_PATH:
-        config_errf(errmsg, errcap,
-                    "%s: expected a path without control characters, shorter than %d bytes",
-                    d->cd_name, CONFIG_MAX_PATH);
+        err_msgf(ERR_BAD_INPUT, errmsg, errcap,
+                 "%s: expected a path without control characters, shorter than %d bytes",
+                 d->cd_name, CONFIG_MAX_PATH);
         break;
     case CK_DOMAIN:
-        config_errf(errmsg, errcap, "%s: expected a domain name", d->cd_name);
+        err_msgf(ERR_BAD_INPUT, errmsg, errcap, "%s: expected a domain name", d->cd_name);
         break;
     case CK_ADDR:
-        config_errf(errmsg, errcap, "%s: expected " CONFIG_ADDR_EXPECT, d->cd_name);
+        err_msgf(ERR_BAD_INPUT, errmsg, errcap, "%s: expected " CONFIG_ADDR_EXPECT, d->cd_name);
         break;
     case CK_URL:
-        config_errf(errmsg, errcap, "%s: expected an http:// or https:// URL with a host",
-                    d->cd_name);
+        err_msgf(ERR_BAD_INPUT, errmsg, errcap,
+                 "%s: expected an http:// or https:// URL with a host", d->cd_name);
         break;
     case CK_DB_URL:
-        config_errf(errmsg, errcap, "%s: expected a postgresql:// or postgres:// URL", d->cd_name);
+        err_msgf(ERR_BAD_INPUT, errmsg, errcap, "%s: expected a postgresql:// or postgres:// URL",
+                 d->cd_name);
         break;
     case CK_SECRET:
     case CK_PRESENCE:
     case CK_PEERS:
-        config_errf(errmsg, errcap, "%s: invalid value", d->cd_name);
+        err_msgf(ERR_BAD_INPUT, errmsg, errcap, "%s: invalid value", d->cd_name);
         break;
     }
 }
@@ -592,12 +581,13 @@ static enum err config_parse_peers(struct config *cf, const struct config_def *d
         while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t'))
             len--;
         if (n == CONFIG_MAX_BUS_PEERS) {
-            config_errf(errmsg, errcap, "%s: more than %d peers", d->cd_name, CONFIG_MAX_BUS_PEERS);
+            err_msgf(ERR_BAD_INPUT, errmsg, errcap, "%s: more than %d peers", d->cd_name,
+                     CONFIG_MAX_BUS_PEERS);
             return ERR_CONFIG;
         }
         if (config_parse_addr(s, len, 1, &cf->cf_bus_peers[n]) != 0) {
-            config_errf(errmsg, errcap, "%s: entry %zu: expected " CONFIG_ADDR_EXPECT, d->cd_name,
-                        n + 1);
+            err_msgf(ERR_BAD_INPUT, errmsg, errcap, "%s: entry %zu: expected " CONFIG_ADDR_EXPECT,
+                     d->cd_name, n + 1);
             return ERR_CONFIG;
         }
         n++;
@@ -652,7 +642,8 @@ static enum err config_apply(struct config *cf, const struct config_def *d, cons
             if (!d->cd_def_str)
                 return ERR_OK;
             if (config_parse_addr(d->cd_def_str, strlen(d->cd_def_str), 1, member) != 0) {
-                config_errf(errmsg, errcap, "%s: the built-in default is invalid", d->cd_name);
+                err_msgf(ERR_BAD_INPUT, errmsg, errcap, "%s: the built-in default is invalid",
+                         d->cd_name);
                 return ERR_INTERNAL;
             }
             return ERR_OK;
@@ -668,7 +659,8 @@ static enum err config_apply(struct config *cf, const struct config_def *d, cons
         return config_set_str(cf, d, v);
     }
     if (len > max_len) {
-        config_errf(errmsg, errcap, "%s: value is longer than %zu bytes", d->cd_name, max_len);
+        err_msgf(ERR_BAD_INPUT, errmsg, errcap, "%s: value is longer than %zu bytes", d->cd_name,
+                 max_len);
         return ERR_CONFIG;
     }
     switch (d->cd_kind) {
@@ -691,8 +683,8 @@ static enum err config_apply(struct config *cf, const struct config_def *d, cons
             char lo[32], hi[32];
             config_format_ms(lo, sizeof(lo), d->cd_min);
             config_format_ms(hi, sizeof(hi), d->cd_max);
-            config_errf(errmsg, errcap, "%s: expected a duration from %s to %s", d->cd_name, lo,
-                        hi);
+            err_msgf(ERR_BAD_INPUT, errmsg, errcap, "%s: expected a duration from %s to %s",
+                     d->cd_name, lo, hi);
             return ERR_CONFIG;
         }
         *(unsigned long *)member = (unsigned long)(ns / 1000000);
@@ -802,8 +794,8 @@ static enum err config_check_pair(const struct config *cf, enum config_var a, en
 {
     if (cf->cf_set[a] == cf->cf_set[b])
         return ERR_OK;
-    config_errf(errmsg, errcap, "%s and %s: set both or neither", config_defs[a].cd_name,
-                config_defs[b].cd_name);
+    err_msgf(ERR_BAD_INPUT, errmsg, errcap, "%s and %s: set both or neither",
+             config_defs[a].cd_name, config_defs[b].cd_name);
     return ERR_CONFIG;
 }
 
@@ -820,13 +812,13 @@ static enum err config_finish(struct config *cf, char *errmsg, size_t errcap)
         return rc;
     if (cf->cf_set[CONFIG_OP_TLS_USE_LETSENCRYPT]) {
         if (cf->cf_set[CONFIG_OP_TLS_CERT_FILE]) {
-            config_errf(errmsg, errcap,
-                        "OP_TLS_USE_LETSENCRYPT: cannot be combined with OP_TLS_CERT_FILE and "
-                        "OP_TLS_KEY_FILE");
+            err_msgf(ERR_BAD_INPUT, errmsg, errcap,
+                     "OP_TLS_USE_LETSENCRYPT: cannot be combined with OP_TLS_CERT_FILE and "
+                     "OP_TLS_KEY_FILE");
             return ERR_CONFIG;
         }
         if (!cf->cf_set[CONFIG_OP_TLS_DOMAIN]) {
-            config_errf(errmsg, errcap, "OP_TLS_USE_LETSENCRYPT: needs OP_TLS_DOMAIN");
+            err_msgf(ERR_BAD_INPUT, errmsg, errcap, "OP_TLS_USE_LETSENCRYPT: needs OP_TLS_DOMAIN");
             return ERR_CONFIG;
         }
     } else if (cf->cf_set[CONFIG_OP_TLS_DOMAIN] && !cf->cf_set[CONFIG_OP_TLS_CERT_FILE]) {
@@ -848,9 +840,9 @@ static enum err config_finish(struct config *cf, char *errmsg, size_t errcap)
         base = cf->cf_home;
         base_var = CONFIG_HOME;
     } else {
-        config_errf(errmsg, errcap,
-                    "XDG_DATA_HOME: not set, and HOME is not set either, so there is no data "
-                    "directory");
+        err_msgf(ERR_BAD_INPUT, errmsg, errcap,
+                 "XDG_DATA_HOME: not set, and HOME is not set either, so there is no data "
+                 "directory");
         return ERR_CONFIG;
     }
     blen = strlen(base);
@@ -858,8 +850,9 @@ static enum err config_finish(struct config *cf, char *errmsg, size_t errcap)
         blen--;
     need = blen + sizeof(config_data_suffix); /* with the NUL */
     if (need > CONFIG_MAX_PATH) {
-        config_errf(errmsg, errcap, "%s: the data directory path would be %zu bytes or longer",
-                    config_defs[base_var].cd_name, (size_t)CONFIG_MAX_PATH);
+        err_msgf(ERR_BAD_INPUT, errmsg, errcap,
+                 "%s: the data directory path would be %zu bytes or longer",
+                 config_defs[base_var].cd_name, (size_t)CONFIG_MAX_PATH);
         return ERR_CONFIG;
     }
     cf->cf_data_dir = mem_alloc(need);
@@ -915,7 +908,7 @@ enum err config_load(struct config *cf, char *const *envp, char *errmsg, size_t 
 out:
     if (rc != ERR_OK) {
         if (rc == ERR_NOMEM)
-            config_errf(errmsg, errcap, "configuration: out of memory");
+            err_msgf(ERR_BAD_INPUT, errmsg, errcap, "configuration: out of memory");
         config_free(cf);
     }
     return rc;
@@ -1001,34 +994,35 @@ static enum err config_session_json(struct buf *out, const char *p, size_t len, 
         len -= 3;
     }
     if (len > CONFIG_MAX_SESSION_BYTES) {
-        config_errf(errmsg, errcap, "OP_SESSION: credentials file is larger than %u bytes",
-                    CONFIG_MAX_SESSION_BYTES);
+        err_msgf(ERR_BAD_INPUT, errmsg, errcap,
+                 "OP_SESSION: credentials file is larger than %u bytes", CONFIG_MAX_SESSION_BYTES);
         goto out;
     }
     /* jansson's error text quotes the input: report only its position. */
     root = json_loadb(p, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!root) {
         if (json_error_code(&jerr) == json_error_duplicate_key)
-            config_errf(errmsg, errcap,
-                        "OP_SESSION: credentials file has a duplicate key (line %d)", jerr.line);
+            err_msgf(ERR_BAD_INPUT, errmsg, errcap,
+                     "OP_SESSION: credentials file has a duplicate key (line %d)", jerr.line);
         else
-            config_errf(errmsg, errcap,
-                        "OP_SESSION: credentials file is not valid JSON (line %d, column %d)",
-                        jerr.line, jerr.column);
+            err_msgf(ERR_BAD_INPUT, errmsg, errcap,
+                     "OP_SESSION: credentials file is not valid JSON (line %d, column %d)",
+                     jerr.line, jerr.column);
         goto out;
     }
     if (!json_is_object(root)) {
-        config_errf(errmsg, errcap, "OP_SESSION: credentials file is not a JSON object");
+        err_msgf(ERR_BAD_INPUT, errmsg, errcap,
+                 "OP_SESSION: credentials file is not a JSON object");
         goto out;
     }
     version = json_object_get(root, "version");
     if (!json_is_string(version) || strcmp(json_string_value(version), "2") != 0) {
-        config_errf(errmsg, errcap, "OP_SESSION: credentials file is not version 2");
+        err_msgf(ERR_BAD_INPUT, errmsg, errcap, "OP_SESSION: credentials file is not version 2");
         goto out;
     }
     rc = buf_add(out, p, len);
     if (rc == ERR_NOMEM)
-        config_errf(errmsg, errcap, "OP_SESSION: out of memory");
+        err_msgf(ERR_BAD_INPUT, errmsg, errcap, "OP_SESSION: out of memory");
 out:
     json_decref(root);
     return rc;
@@ -1050,8 +1044,8 @@ enum err config_session_decode(struct buf *out, const char *bytes, size_t len, c
     if (len > 0 && bytes[0] == '{')
         return config_session_json(out, bytes, len, errmsg, errcap);
     if (len > 2 * (size_t)CONFIG_MAX_SESSION_BYTES) {
-        config_errf(errmsg, errcap, "OP_SESSION: credentials file is larger than %u bytes",
-                    CONFIG_MAX_SESSION_BYTES);
+        err_msgf(ERR_BAD_INPUT, errmsg, errcap,
+                 "OP_SESSION: credentials file is larger than %u bytes", CONFIG_MAX_SESSION_BYTES);
         goto out;
     }
     /* base64(1) wraps at 76 columns and ends with a newline: drop all ASCII whitespace. */
@@ -1065,12 +1059,12 @@ enum err config_session_decode(struct buf *out, const char *bytes, size_t len, c
             compact[clen++] = bytes[i];
     }
     if (clen == 0) {
-        config_errf(errmsg, errcap, "%s", CONFIG_SESSION_EXPECT);
+        err_msgf(ERR_BAD_INPUT, errmsg, errcap, "%s", CONFIG_SESSION_EXPECT);
         goto out;
     }
     if (clen > codec_b64_encoded_len(CONFIG_MAX_SESSION_BYTES + 3, 1)) {
-        config_errf(errmsg, errcap, "OP_SESSION: credentials file is larger than %u bytes",
-                    CONFIG_MAX_SESSION_BYTES);
+        err_msgf(ERR_BAD_INPUT, errmsg, errcap,
+                 "OP_SESSION: credentials file is larger than %u bytes", CONFIG_MAX_SESSION_BYTES);
         goto out;
     }
     dcap = codec_b64_decoded_max(clen);
@@ -1081,13 +1075,13 @@ enum err config_session_decode(struct buf *out, const char *bytes, size_t len, c
     }
     if (codec_b64_decode(dec, dcap, &dlen, compact, clen,
                          CODEC_B64_STD | CODEC_B64_URL | CODEC_PAD_OPTIONAL) != ERR_OK) {
-        config_errf(errmsg, errcap, "%s", CONFIG_SESSION_EXPECT);
+        err_msgf(ERR_BAD_INPUT, errmsg, errcap, "%s", CONFIG_SESSION_EXPECT);
         goto out;
     }
     rc = config_session_json(out, (const char *)dec, dlen, errmsg, errcap);
 out:
     if (rc == ERR_NOMEM)
-        config_errf(errmsg, errcap, "OP_SESSION: out of memory");
+        err_msgf(ERR_BAD_INPUT, errmsg, errcap, "OP_SESSION: out of memory");
     if (compact) {
         explicit_bzero(compact, len + 1);
         mem_free(compact);
@@ -1129,7 +1123,7 @@ static void config_session_path_err(const char *path, int e, char *errmsg, size_
             why = "cannot open";
         break;
     }
-    config_errf(errmsg, errcap, "OP_SESSION: credentials file %s: %s", clean, why);
+    err_msgf(ERR_BAD_INPUT, errmsg, errcap, "OP_SESSION: credentials file %s: %s", clean, why);
 }
 
 /* Reads the credentials file at path (a regular file of JSON) into out. */
@@ -1155,11 +1149,13 @@ static enum err config_session_file(struct buf *out, const char *path, char *err
         goto out;
     }
     if (S_ISDIR(st.st_mode)) {
-        config_errf(errmsg, errcap, "OP_SESSION: credentials file %s: is a directory", clean);
+        err_msgf(ERR_BAD_INPUT, errmsg, errcap, "OP_SESSION: credentials file %s: is a directory",
+                 clean);
         goto out;
     }
     if (!S_ISREG(st.st_mode)) {
-        config_errf(errmsg, errcap, "OP_SESSION: credentials file %s: not a regular file", clean);
+        err_msgf(ERR_BAD_INPUT, errmsg, errcap,
+                 "OP_SESSION: credentials file %s: not a regular file", clean);
         goto out;
     }
     if (st.st_size > (off_t)CONFIG_MAX_SESSION_BYTES)
@@ -1170,8 +1166,9 @@ static enum err config_session_file(struct buf *out, const char *path, char *err
             continue;
         if (n < 0) {
             const char *name = strerrorname_np(errno);
-            config_errf(errmsg, errcap, "OP_SESSION: credentials file %s: cannot read (%s)", clean,
-                        name ? name : "error");
+            err_msgf(ERR_BAD_INPUT, errmsg, errcap,
+                     "OP_SESSION: credentials file %s: cannot read (%s)", clean,
+                     name ? name : "error");
             goto out;
         }
         if (n == 0)
@@ -1180,15 +1177,15 @@ static enum err config_session_file(struct buf *out, const char *path, char *err
         if (rc == ERR_TOO_LARGE) /* it grew after fstat */
             goto too_large;
         if (rc != ERR_OK) {
-            config_errf(errmsg, errcap, "OP_SESSION: out of memory");
+            err_msgf(ERR_BAD_INPUT, errmsg, errcap, "OP_SESSION: out of memory");
             goto out;
         }
     }
     rc = config_session_json(out, buf_str(&raw), raw.b_len, errmsg, errcap);
     goto out;
 too_large:
-    config_errf(errmsg, errcap, "OP_SESSION: credentials file %s: larger than %u bytes", clean,
-                CONFIG_MAX_SESSION_BYTES);
+    err_msgf(ERR_BAD_INPUT, errmsg, errcap, "OP_SESSION: credentials file %s: larger than %u bytes",
+             clean, CONFIG_MAX_SESSION_BYTES);
     rc = ERR_CONFIG;
 out:
     if (fd >= 0)
@@ -1227,14 +1224,14 @@ enum err config_session_read(struct buf *out, const char *value, const char *hom
     if (!value || !value[0]) {
         size_t hlen = home ? strlen(home) : 0;
         if (hlen == 0) {
-            config_errf(errmsg, errcap,
-                        "OP_SESSION: not set, and HOME is not set either, so there is no "
-                        "default credentials file");
+            err_msgf(ERR_BAD_INPUT, errmsg, errcap,
+                     "OP_SESSION: not set, and HOME is not set either, so there is no "
+                     "default credentials file");
             return ERR_CONFIG;
         }
         if (hlen + sizeof(config_default_session) > sizeof(path)) {
-            config_errf(errmsg, errcap,
-                        "OP_SESSION: the default credentials file path is too long");
+            err_msgf(ERR_BAD_INPUT, errmsg, errcap,
+                     "OP_SESSION: the default credentials file path is too long");
             return ERR_CONFIG;
         }
         memcpy(path, home, hlen);
@@ -1260,7 +1257,8 @@ enum err config_session_read(struct buf *out, const char *value, const char *hom
         }
         explicit_bzero(path, sizeof(path));
     } else if (config_looks_like_path(s, n)) {
-        config_errf(errmsg, errcap, "OP_SESSION: the credentials file path is too long");
+        err_msgf(ERR_BAD_INPUT, errmsg, errcap,
+                 "OP_SESSION: the credentials file path is too long");
         return ERR_CONFIG;
     }
     return config_session_decode(out, s, n, errmsg, errcap);

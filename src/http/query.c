@@ -5,33 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/codec.h"
 #include "common/limits.h"
-
-static void query_set_msg(char *errmsg, size_t errcap, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-/* Writes a client-safe message into errmsg (may be NULL), truncating to errcap. */
-static void query_set_msg(char *errmsg, size_t errcap, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (!errmsg || errcap == 0)
-        return;
-    va_start(ap, fmt);
-    (void)vsnprintf(errmsg, errcap, fmt, ap);
-    va_end(ap);
-}
-
-static int query_hex_value(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 /* Returns 1 when every '%' in s (len bytes) starts a "%XX" escape (Go's unescape check). */
 static int query_escapes_ok(const char *s, size_t len)
@@ -41,8 +16,8 @@ static int query_escapes_ok(const char *s, size_t len)
     for (i = 0; i < len; i++) {
         if (s[i] != '%')
             continue;
-        if (len - i < 3 || query_hex_value((unsigned char)s[i + 1]) < 0 ||
-            query_hex_value((unsigned char)s[i + 2]) < 0)
+        if (len - i < 3 || codec_hex_digit((unsigned char)s[i + 1]) < 0 ||
+            codec_hex_digit((unsigned char)s[i + 2]) < 0)
             return 0;
         i += 2;
     }
@@ -62,8 +37,8 @@ static unsigned char query_next_byte(const char *s, size_t *i)
         return ' ';
     }
     if (c == '%') {
-        c = (unsigned char)(query_hex_value((unsigned char)s[*i + 1]) * 16 +
-                            query_hex_value((unsigned char)s[*i + 2]));
+        c = (unsigned char)(codec_hex_digit((unsigned char)s[*i + 1]) * 16 +
+                            codec_hex_digit((unsigned char)s[*i + 2]));
         *i += 3;
         return c;
     }
@@ -180,9 +155,9 @@ enum err query_get(struct buf *out, const char *query, size_t len, const char *n
 
     buf_init(out, HTTP_MAX_URL_BYTES);
     *found = 0;
-    query_set_msg(errmsg, errcap, "%s", "");
+    err_msgf(ERR_BAD_INPUT, errmsg, errcap, "%s", "");
     if (len > HTTP_MAX_URL_BYTES) {
-        query_set_msg(errmsg, errcap, "query string is too long");
+        err_msgf(ERR_BAD_INPUT, errmsg, errcap, "query string is too long");
         rc = ERR_TOO_LARGE;
         goto out;
     }
@@ -195,7 +170,7 @@ enum err query_get(struct buf *out, const char *query, size_t len, const char *n
         if (plen == 0)
             continue;
         if (memchr(pair, ';', plen)) {
-            query_set_msg(errmsg, errcap, "invalid semicolon separator in query");
+            err_msgf(ERR_BAD_INPUT, errmsg, errcap, "invalid semicolon separator in query");
             rc = ERR_BAD_INPUT;
             goto out;
         }
@@ -203,7 +178,7 @@ enum err query_get(struct buf *out, const char *query, size_t len, const char *n
             ;
         klen = eq;
         if (!query_escapes_ok(pair, plen)) {
-            query_set_msg(errmsg, errcap, "invalid URL escape in query");
+            err_msgf(ERR_BAD_INPUT, errmsg, errcap, "invalid URL escape in query");
             rc = ERR_BAD_INPUT;
             goto out;
         }
@@ -213,16 +188,16 @@ enum err query_get(struct buf *out, const char *query, size_t len, const char *n
         if (klen < plen) {
             rc = query_add_decoded(out, pair + klen + 1, plen - klen - 1);
             if (rc != ERR_OK) {
-                query_set_msg(errmsg, errcap, "%s", err_message(rc));
+                err_msgf(ERR_BAD_INPUT, errmsg, errcap, "%s", err_message(rc));
                 goto out;
             }
         }
     }
     if (have && !query_is_text(out->b_data, out->b_len)) {
         if (out->b_len && memchr(out->b_data, '\0', out->b_len))
-            query_set_msg(errmsg, errcap, "query parameter %s contains a NUL byte", name);
+            err_msgf(ERR_BAD_INPUT, errmsg, errcap, "query parameter %s contains a NUL byte", name);
         else
-            query_set_msg(errmsg, errcap, "query parameter %s is not valid UTF-8", name);
+            err_msgf(ERR_BAD_INPUT, errmsg, errcap, "query parameter %s is not valid UTF-8", name);
         rc = ERR_BAD_INPUT;
         goto out;
     }

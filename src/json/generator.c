@@ -38,22 +38,6 @@ static const struct {
     {GEN_SET_SYMBOLS, "SYMBOLS", GEN_SYMBOLS},
 };
 
-static void gen_errmsg(char *errmsg, size_t errcap, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-/* Writes a message into errmsg (truncated to errcap; nothing when errcap is 0). */
-static void gen_errmsg(char *errmsg, size_t errcap, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (!errmsg || errcap == 0)
-        return;
-    va_start(ap, fmt);
-    /* Truncation is acceptable: the caller chose the capacity. */
-    (void)vsnprintf(errmsg, errcap, fmt, ap);
-    va_end(ap);
-}
-
 static int gen_is_excluded(const struct gen_recipe *r, unsigned char c)
 {
     return c < 128 && ((r->gr_exclude[c >> 3] >> (c & 7)) & 1u);
@@ -78,28 +62,29 @@ static enum err gen_recipe_check(const struct gen_recipe *r, char *errmsg, size_
     size_t i;
 
     if (r->gr_length < GEN_MIN_LENGTH || r->gr_length > GEN_MAX_LENGTH) {
-        gen_errmsg(errmsg, errcap, "recipe.length must be an integer from %d to %d", GEN_MIN_LENGTH,
-                   GEN_MAX_LENGTH);
+        err_msgf(ERR_BAD_INPUT, errmsg, errcap, "recipe.length must be an integer from %d to %d",
+                 GEN_MIN_LENGTH, GEN_MAX_LENGTH);
         return ERR_BAD_INPUT;
     }
     if (r->gr_sets == 0 || (r->gr_sets & ~GEN_SET_ALL) != 0) {
-        gen_errmsg(errmsg, errcap,
-                   "recipe.characterSets must name at least one of LETTERS, DIGITS, SYMBOLS");
+        err_msgf(ERR_BAD_INPUT, errmsg, errcap,
+                 "recipe.characterSets must name at least one of LETTERS, DIGITS, SYMBOLS");
         return ERR_BAD_INPUT;
     }
     for (i = 0; i < GEN_NSETS; i++) {
         if (!(r->gr_sets & gen_sets[i].gs_bit))
             continue;
         if (gen_set_size(r, i) == 0) {
-            gen_errmsg(errmsg, errcap, "recipe.excludeCharacters excludes every character of %s",
-                       gen_sets[i].gs_name);
+            err_msgf(ERR_BAD_INPUT, errmsg, errcap,
+                     "recipe.excludeCharacters excludes every character of %s",
+                     gen_sets[i].gs_name);
             return ERR_BAD_INPUT;
         }
         count++;
     }
     if (r->gr_length < count) {
-        gen_errmsg(errmsg, errcap,
-                   "recipe.length must be at least the number of character sets (%u)", count);
+        err_msgf(ERR_BAD_INPUT, errmsg, errcap,
+                 "recipe.length must be at least the number of character sets (%u)", count);
         return ERR_BAD_INPUT;
     }
     return ERR_OK;
@@ -158,7 +143,7 @@ enum err gen_recipe_from_json(struct gen_recipe *out, const json_t *recipe, char
     if (!recipe || json_is_null(recipe))
         goto check;
     if (!json_is_object(recipe)) {
-        gen_errmsg(errmsg, errcap, "recipe must be an object");
+        err_msgf(ERR_BAD_INPUT, errmsg, errcap, "recipe must be an object");
         goto out;
     }
 
@@ -166,8 +151,9 @@ enum err gen_recipe_from_json(struct gen_recipe *out, const json_t *recipe, char
     if (v && !json_is_null(v)) {
         json_int_t n = json_is_integer(v) ? json_integer_value(v) : 0;
         if (n < GEN_MIN_LENGTH || n > GEN_MAX_LENGTH) {
-            gen_errmsg(errmsg, errcap, "recipe.length must be an integer from %d to %d",
-                       GEN_MIN_LENGTH, GEN_MAX_LENGTH);
+            err_msgf(ERR_BAD_INPUT, errmsg, errcap,
+                     "recipe.length must be an integer from %d to %d", GEN_MIN_LENGTH,
+                     GEN_MAX_LENGTH);
             goto out;
         }
         r.gr_length = (unsigned)n;
@@ -179,18 +165,19 @@ enum err gen_recipe_from_json(struct gen_recipe *out, const json_t *recipe, char
         size_t i;
 
         if (!json_is_array(v)) {
-            gen_errmsg(errmsg, errcap, "recipe.characterSets must be an array");
+            err_msgf(ERR_BAD_INPUT, errmsg, errcap, "recipe.characterSets must be an array");
             goto out;
         }
         for (i = 0; i < json_array_size(v); i++) {
             unsigned bit = gen_set_lookup(json_array_get(v, i));
             if (bit == 0) {
-                gen_errmsg(errmsg, errcap,
-                           "recipe.characterSets[%zu] must be one of LETTERS, DIGITS, SYMBOLS", i);
+                err_msgf(ERR_BAD_INPUT, errmsg, errcap,
+                         "recipe.characterSets[%zu] must be one of LETTERS, DIGITS, SYMBOLS", i);
                 goto out;
             }
             if (sets & bit) {
-                gen_errmsg(errmsg, errcap, "recipe.characterSets[%zu] repeats a character set", i);
+                err_msgf(ERR_BAD_INPUT, errmsg, errcap,
+                         "recipe.characterSets[%zu] repeats a character set", i);
                 goto out;
             }
             sets |= bit;
@@ -206,7 +193,7 @@ enum err gen_recipe_from_json(struct gen_recipe *out, const json_t *recipe, char
         size_t len, i;
 
         if (!json_is_string(v)) {
-            gen_errmsg(errmsg, errcap, "recipe.excludeCharacters must be a string");
+            err_msgf(ERR_BAD_INPUT, errmsg, errcap, "recipe.excludeCharacters must be a string");
             goto out;
         }
         s = (const unsigned char *)json_string_value(v);
