@@ -12,6 +12,7 @@
  * The verifier is compared in constant time before any decryption is attempted.
  */
 #include "keys/credentials.h"
+#include "keys/keyjson.h"
 
 #include <stdarg.h>
 #include <stdint.h>
@@ -82,71 +83,6 @@ static enum err cred_derive(unsigned char out[32], const unsigned char *secret,
 {
     return kdf_hkdf_sha256(out, 32, secret, CREDENTIALS_UNLOCK_BYTES, salt, CREDENTIALS_SALT_BYTES,
                            (const unsigned char *)info, strlen(info));
-}
-
-/* Wipes every string of a tree that held private keys, then frees it. NULL is fine. */
-static void cred_json_drop(json_t *v);
-
-static void cred_json_wipe(json_t *v)
-{
-    const char *key;
-    json_t *e;
-    size_t i;
-
-    if (json_is_string(v)) {
-        secmem_wipe((void *)(uintptr_t)json_string_value(v), json_string_length(v));
-    } else if (json_is_object(v)) {
-        json_object_foreach(v, key, e)
-        {
-            cred_json_wipe(e);
-        }
-    } else if (json_is_array(v)) {
-        json_array_foreach(v, i, e)
-        {
-            cred_json_wipe(e);
-        }
-    }
-}
-
-static void cred_json_drop(json_t *v)
-{
-    if (v) {
-        cred_json_wipe(v);
-        json_decref(v);
-    }
-}
-
-/* Wipes and frees text from json_dumps. NULL is fine. */
-static void cred_text_drop(char *text)
-{
-    json_free_t jfree = NULL;
-
-    if (!text)
-        return;
-    secmem_wipe(text, strlen(text));
-    json_get_alloc_funcs(NULL, &jfree);
-    jfree(text);
-}
-
-/* Sets obj[name] to a new string; returns 0 or -1. */
-static int cred_set_str(json_t *obj, const char *name, const char *s)
-{
-    return json_object_set_new(obj, name, json_string(s));
-}
-
-/* Sets obj[name] to the unpadded base64url of n bytes; returns 0 or -1. */
-static int cred_set_b64(json_t *obj, const char *name, const unsigned char *p, size_t n)
-{
-    size_t cap = codec_b64_encoded_len(n, 0) + 1;
-    char *text = mem_alloc(cap);
-    int r = -1;
-
-    if (!text)
-        return -1;
-    if (codec_b64_encode(text, cap, NULL, p, n, CODEC_B64_URL) == ERR_OK)
-        r = cred_set_str(obj, name, text);
-    mem_free(text);
-    return r;
 }
 
 /* Returns 1 if s is exactly 64 hex digits; writes the lowercase form to out when it is. */
@@ -224,11 +160,11 @@ static char *cred_plaintext(const char *account, const struct credentials_params
     json_t *o = json_object();
     char *text = NULL;
 
-    if (o && !cred_set_str(o, "account", account) &&
+    if (o && !keyjson_set_str(o, "account", account) &&
         !json_object_set_new(o, "signingKey", jwk_to_json(p->cp_server_sign, 1)) &&
         !json_object_set_new(o, "wrapKey", jwk_to_json(p->cp_server_wrap, 1)))
         text = json_dumps(o, JSON_COMPACT);
-    cred_json_drop(o);
+    keyjson_drop(o);
     return text;
 }
 
@@ -248,7 +184,7 @@ static json_t *cred_unique_key(void)
     ops = json_pack("[ss]", "encrypt", "decrypt");
     if (!o || !ops || json_object_set_new(o, "ext", json_true()) ||
         json_object_set(o, "key_ops", ops)) {
-        cred_json_drop(o);
+        keyjson_drop(o);
         o = NULL;
     }
 out:
@@ -314,23 +250,25 @@ enum err credentials_create(struct buf *out, const struct credentials_params *p)
     if (!file)
         goto out;
     o = json_object();
-    if (json_object_set_new(file, "verifier", o) || cred_set_b64(o, "salt", salt, sizeof(salt)) ||
-        cred_set_b64(o, "localHash", hash, sizeof(hash)))
+    if (json_object_set_new(file, "verifier", o) ||
+        keyjson_set_b64(o, "salt", salt, sizeof(salt)) ||
+        keyjson_set_b64(o, "localHash", hash, sizeof(hash)))
         goto out;
     o = json_object();
     if (json_object_set_new(file, "encCredentials", o) ||
-        cred_set_str(o, "kid", CREDENTIALS_ENC_KID) ||
-        cred_set_str(o, "enc", CREDENTIALS_ENC_ALG) ||
-        cred_set_str(o, "cty", CREDENTIALS_ENC_CTY) || cred_set_b64(o, "iv", iv, sizeof(iv)) ||
-        cred_set_b64(o, "data", ct, ptlen + AEAD_TAG_BYTES))
+        keyjson_set_str(o, "kid", CREDENTIALS_ENC_KID) ||
+        keyjson_set_str(o, "enc", CREDENTIALS_ENC_ALG) ||
+        keyjson_set_str(o, "cty", CREDENTIALS_ENC_CTY) ||
+        keyjson_set_b64(o, "iv", iv, sizeof(iv)) ||
+        keyjson_set_b64(o, "data", ct, ptlen + AEAD_TAG_BYTES))
         goto out;
-    if (cred_set_str(file, "version", CREDENTIALS_VERSION) ||
-        cred_set_str(file, "deviceUuid", server) ||
+    if (keyjson_set_str(file, "version", CREDENTIALS_VERSION) ||
+        keyjson_set_str(file, "deviceUuid", server) ||
         json_object_set_new(file, "uniqueKey", cred_unique_key()))
         goto out;
     o = json_object();
-    if (json_object_set_new(file, "hub", o) || cred_set_str(o, "url", p->cp_hub_url) ||
-        (p->cp_tls_fingerprint && cred_set_str(o, "tlsFingerprint", fingerprint)))
+    if (json_object_set_new(file, "hub", o) || keyjson_set_str(o, "url", p->cp_hub_url) ||
+        (p->cp_tls_fingerprint && keyjson_set_str(o, "tlsFingerprint", fingerprint)))
         goto out;
     list = json_array();
     if (json_object_set_new(file, "signingKeys", list))
@@ -344,9 +282,9 @@ enum err credentials_create(struct buf *out, const struct credentials_params *p)
         goto out;
     rc = buf_add_str(out, text);
 out:
-    cred_json_drop(file); /* uniqueKey's k */
-    cred_text_drop(text);
-    cred_text_drop(pt);
+    keyjson_drop(file); /* uniqueKey's k */
+    keyjson_text_drop(text);
+    keyjson_text_drop(pt);
     secmem_free(key);
     mem_free(ct);
     secmem_wipe(hash, sizeof(hash));
@@ -576,7 +514,7 @@ enum err credentials_parse(struct credentials **out, const char *json, size_t le
     c = NULL;
 out:
     credentials_free(c);
-    cred_json_drop(root); /* uniqueKey's k */
+    keyjson_drop(root); /* uniqueKey's k */
     return rc;
 }
 
@@ -634,7 +572,7 @@ static enum err cred_load_secrets(struct credentials *c, const unsigned char *pt
 out:
     jwk_clear(&sign);
     jwk_clear(&wrap);
-    cred_json_drop(o);
+    keyjson_drop(o);
     return rc;
 }
 

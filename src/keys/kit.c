@@ -14,6 +14,7 @@
  * protected kit cannot be changed without the passphrase.
  */
 #include "keys/kit.h"
+#include "keys/keyjson.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -300,71 +301,7 @@ enum err kit_signing_key_remove(struct kit *k, const char *kid)
 
 /* ---- JSON helpers ------------------------------------------------------------------- */
 
-/* Wipes the text of every string in the tree v (a tree that held private keys). */
-static void kit_json_wipe(json_t *v)
-{
-    const char *key;
-    json_t *e;
-    size_t i;
-
-    if (json_is_string(v)) {
-        secmem_wipe((void *)(uintptr_t)json_string_value(v), json_string_length(v));
-    } else if (json_is_object(v)) {
-        json_object_foreach(v, key, e)
-        {
-            kit_json_wipe(e);
-        }
-    } else if (json_is_array(v)) {
-        json_array_foreach(v, i, e)
-        {
-            kit_json_wipe(e);
-        }
-    }
-}
-
-/* Wipes and frees a tree that held private keys. NULL is fine. */
-static void kit_json_drop(json_t *v)
-{
-    if (v) {
-        kit_json_wipe(v);
-        json_decref(v);
-    }
-}
-
-/* Wipes and frees text from json_dumps. NULL is fine. */
-static void kit_text_drop(char *text)
-{
-    json_free_t jfree = NULL;
-
-    if (!text)
-        return;
-    secmem_wipe(text, strlen(text));
-    json_get_alloc_funcs(NULL, &jfree);
-    jfree(text);
-}
-
-/* Sets obj[name] to a new string; returns 0 or -1. */
-static int kit_set_str(json_t *obj, const char *name, const char *s)
-{
-    return json_object_set_new(obj, name, json_string(s));
-}
-
-/* Sets obj[name] to the unpadded base64url of n bytes; returns 0 or -1. */
-static int kit_set_b64(json_t *obj, const char *name, const unsigned char *p, size_t n)
-{
-    size_t cap = codec_b64_encoded_len(n, 0) + 1;
-    char *text = mem_alloc(cap);
-    int r = -1;
-
-    if (!text)
-        return -1;
-    if (codec_b64_encode(text, cap, NULL, p, n, CODEC_B64_URL) == ERR_OK)
-        r = kit_set_str(obj, name, text);
-    mem_free(text);
-    return r;
-}
-
-/* Builds the "keys" object (private material: the caller drops it with kit_json_drop). */
+/* Builds the "keys" object (private material: the caller drops it with keyjson_drop). */
 static json_t *kit_keys_to_json(const struct kit *k)
 {
     json_t *keys = json_object(), *list = json_array(), *e;
@@ -376,10 +313,10 @@ static json_t *kit_keys_to_json(const struct kit *k)
               json_object_set_new(keys, "adminWrapKey", jwk_to_json(&k->k_admin_wrap, 1));
     for (i = 0; !bad && i < k->k_nsigning; i++) {
         e = json_object();
-        if (!e || kit_set_str(e, "kid", k->k_signing[i].ks_key.jk_kid) ||
+        if (!e || keyjson_set_str(e, "kid", k->k_signing[i].ks_key.jk_kid) ||
             json_object_set_new(e, "created", json_integer(k->k_signing[i].ks_created)) ||
             json_object_set_new(e, "key", jwk_to_json(&k->k_signing[i].ks_key, 1))) {
-            kit_json_drop(e);
+            keyjson_drop(e);
             bad = 1;
             break;
         }
@@ -389,9 +326,9 @@ static json_t *kit_keys_to_json(const struct kit *k)
         bad = json_object_set_new(keys, "tokenSigningKeys", list);
         list = NULL;
     }
-    kit_json_drop(list);
+    keyjson_drop(list);
     if (bad) {
-        kit_json_drop(keys);
+        keyjson_drop(keys);
         return NULL;
     }
     return keys;
@@ -461,18 +398,18 @@ static enum err kit_seal_keys(json_t **out, const struct kit *k, const char *pas
 
     rc = ERR_NOMEM;
     enc = json_object();
-    if (!enc || kit_set_str(enc, "kdf", KIT_KDF_NAME) ||
+    if (!enc || keyjson_set_str(enc, "kdf", KIT_KDF_NAME) ||
         json_object_set_new(enc, "opslimit", json_integer((json_int_t)p->kp_opslimit)) ||
         json_object_set_new(enc, "memlimit", json_integer((json_int_t)p->kp_memlimit)) ||
-        kit_set_b64(enc, "salt", salt, sizeof(salt)) || kit_set_str(enc, "enc", KIT_ENC_NAME) ||
-        kit_set_b64(enc, "data", sealed, slen))
+        keyjson_set_b64(enc, "salt", salt, sizeof(salt)) ||
+        keyjson_set_str(enc, "enc", KIT_ENC_NAME) || keyjson_set_b64(enc, "data", sealed, slen))
         goto out;
     *out = enc;
     enc = NULL;
     rc = ERR_OK;
 out:
-    kit_json_drop(keys);
-    kit_text_drop(text);
+    keyjson_drop(keys);
+    keyjson_text_drop(text);
     json_decref(enc);
     secmem_free(kek);
     mem_free(sealed);
@@ -480,7 +417,7 @@ out:
     return rc;
 }
 
-/* Builds the whole file text (caller drops it with kit_text_drop). */
+/* Builds the whole file text (caller drops it with keyjson_text_drop). */
 static enum err kit_to_text(char **out, const struct kit *k, const char *passphrase,
                             const struct kit_kdf_params *p)
 {
@@ -489,9 +426,10 @@ static enum err kit_to_text(char **out, const struct kit *k, const char *passphr
 
     *out = NULL;
     file = json_object();
-    if (!file || kit_set_str(file, "type", KIT_TYPE) ||
+    if (!file || keyjson_set_str(file, "type", KIT_TYPE) ||
         json_object_set_new(file, "version", json_integer(KIT_VERSION)) ||
-        kit_set_str(file, "hub", k->k_hub_url) || kit_set_str(file, "account", k->k_account))
+        keyjson_set_str(file, "hub", k->k_hub_url) ||
+        keyjson_set_str(file, "account", k->k_account))
         goto out;
     if (passphrase) {
         rc = kit_seal_keys(&keys, k, passphrase, p);
@@ -509,7 +447,7 @@ static enum err kit_to_text(char **out, const struct kit *k, const char *passphr
     if (*out)
         rc = ERR_OK;
 out:
-    kit_json_drop(file);
+    keyjson_drop(file);
     return rc;
 }
 
@@ -625,7 +563,7 @@ enum err kit_save_params(const struct kit *k, const char *path, const char *pass
         goto out;
     rc = kit_write_atomic(path, text, strlen(text));
 out:
-    kit_text_drop(text);
+    keyjson_text_drop(text);
     return rc;
 }
 
@@ -971,7 +909,7 @@ static enum err kit_open_keys(const struct kit_loader *l, struct kit *k, const j
     }
     rc = kit_keys_from_json(l, k, keys);
 out:
-    kit_json_drop(keys);
+    keyjson_drop(keys);
     mem_free(salt);
     mem_free(data);
     mem_free(aad);
@@ -1067,7 +1005,7 @@ enum err kit_load(struct kit **out, const char *path, const char *passphrase, ch
     *out = k;
     k = NULL;
 out:
-    kit_json_drop(file);
+    keyjson_drop(file);
     secmem_free(text);
     kit_free(k);
     return rc;
