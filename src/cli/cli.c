@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli/commands.h"
 #include "crypto/crypto.h"
 
 struct cli_command {
@@ -17,14 +18,14 @@ static int cli_cmd_help(int argc, char **argv);
 
 static const struct cli_command cli_commands[] = {
     {"up", "run hub, sync and api together on a local data directory (quick start)", NULL},
-    {"hub", "run the hub: the zero-knowledge source of truth Connect servers sync from", NULL},
+    {"hub", "run the hub: the zero-knowledge source of truth Connect servers sync from", hub_main},
     {"sync", "run the Connect sync process", NULL},
     {"api", "run the Connect API process (1Password Connect REST API v1)", NULL},
-    {"account", "create and inspect the account kit", NULL},
-    {"vault", "create, list, rename and delete vaults", NULL},
-    {"item", "create, read, edit and delete items", NULL},
-    {"connect", "manage Connect servers and their tokens", NULL},
-    {"activity", "show the activity collected from Connect servers", NULL},
+    {"account", "create and inspect the account kit", cli_cmd_account},
+    {"vault", "create, list, rename and delete vaults", cli_cmd_vault},
+    {"item", "create, read, edit and delete items", cli_cmd_item},
+    {"connect", "manage Connect servers and their tokens", cli_cmd_connect},
+    {"activity", "show the activity collected from Connect servers", cli_cmd_activity},
     {"read", "print one secret from a Connect server: sesame read op://vault/item/field", NULL},
     {"run", "run a command with op:// references in its environment resolved", NULL},
     {"inject", "fill op:// references into a template", NULL},

@@ -1,0 +1,27 @@
+/*
+ * commands.h - the subcommands of the sesame command line (cli.c dispatches to them).
+ * Each takes the whole argv (argv[1] is its own name), prints its output on stdout and
+ * any error as one line on stderr, and returns a CLI_EXIT_* code.
+ */
+#ifndef SESAME_CLI_COMMANDS_H
+#define SESAME_CLI_COMMANDS_H
+
+/* `sesame hub`: src/hub/hub_main.c */
+int hub_main(int argc, char **argv);
+
+/* `sesame account init|show`: cli_account.c */
+int cli_cmd_account(int argc, char **argv);
+
+/* `sesame vault create|list|get|rename|delete`: cli_vault.c */
+int cli_cmd_vault(int argc, char **argv);
+
+/* `sesame item create|get|list|edit|delete`: cli_item.c */
+int cli_cmd_item(int argc, char **argv);
+
+/* `sesame connect server|vault|token ...`: cli_connect.c */
+int cli_cmd_connect(int argc, char **argv);
+
+/* `sesame activity`: cli_activity.c */
+int cli_cmd_activity(int argc, char **argv);
+
+#endif
