@@ -13,7 +13,7 @@ PACKAGES=(
     # tests: unit tests, fuzzers (clang's libFuzzer runtime), PostgreSQL, SQLite shell
     libcmocka-dev clang-14 libclang-rt-14-dev postgresql sqlite3
     # integration tests and tools
-    curl ca-certificates openssl
+    curl ca-certificates openssl jq
 )
 
 die() {

@@ -39,6 +39,17 @@ struct admin;
 enum err admin_default_kit_path(char *out, size_t cap) SESAME_WUR;
 
 /*
+ * Reads the first line of path (a kit passphrase, 1..KIT_MAX_PASSPHRASE bytes, a final CR
+ * dropped) into *out, secure memory freed with admin_passphrase_free. Returns ERR_OK,
+ * ERR_IO or ERR_BAD_INPUT (empty, too long) with one line in errmsg, or ERR_NOMEM.
+ */
+enum err admin_read_passphrase(char **out, const char *path, char *errmsg,
+                               size_t errcap) SESAME_WUR;
+
+/* Wipes and frees a passphrase from admin_read_passphrase. NULL is fine. */
+void admin_passphrase_free(char *pw);
+
+/*
  * Loads the kit and opens a client to the hub. On failure one line in errmsg. Returns
  * ERR_OK (*out: admin_close it), ERR_CONFIG, ERR_IO, ERR_BAD_INPUT, ERR_CRYPTO, ERR_NOMEM.
  */

@@ -6,6 +6,7 @@
 
 #include "cli/commands.h"
 #include "crypto/crypto.h"
+#include "http/client.h"
 
 struct cli_command {
     const char *cc_name;                  /* subcommand word */
@@ -84,6 +85,10 @@ int cli_main(int argc, char **argv)
         return cli_cmd_version(argc, argv);
     if (crypto_init() != ERR_OK) {
         fprintf(stderr, "sesame: cannot initialise the crypto libraries\n");
+        return CLI_EXIT_FAIL;
+    }
+    if (http_client_global_init() != ERR_OK) {
+        fprintf(stderr, "sesame: cannot initialise the HTTP client library\n");
         return CLI_EXIT_FAIL;
     }
     for (i = 0; i < CLI_NCOMMANDS; i++) {

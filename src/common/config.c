@@ -832,7 +832,7 @@ static enum err config_finish(struct config *cf, char *errmsg, size_t errcap)
     if (cf->cf_debug && cf->cf_log_level < LOG_DEBUG)
         cf->cf_log_level = LOG_DEBUG;
 
-    /* The data volume: $XDG_DATA_HOME/.op/data, else $HOME/.op/data. */
+    /* The data volume: $XDG_DATA_HOME/.op/data, else $HOME/.op/data, else none (NULL). */
     if (cf->cf_xdg_data_home) {
         base = cf->cf_xdg_data_home;
         base_var = CONFIG_XDG_DATA_HOME;
@@ -840,10 +840,9 @@ static enum err config_finish(struct config *cf, char *errmsg, size_t errcap)
         base = cf->cf_home;
         base_var = CONFIG_HOME;
     } else {
-        err_msgf(ERR_BAD_INPUT, errmsg, errcap,
-                 "XDG_DATA_HOME: not set, and HOME is not set either, so there is no data "
-                 "directory");
-        return ERR_CONFIG;
+        /* Not fatal: the hub and the CLI need no data volume; api and sync refuse to start
+         * with CONFIG_NO_DATA_DIR_MSG when cf_data_dir is NULL. */
+        return ERR_OK;
     }
     blen = strlen(base);
     while (blen > 0 && base[blen - 1] == '/')

@@ -22,6 +22,10 @@
 #include "common/limits.h"
 #include "common/log.h"
 
+/* What a process that needs the data volume (api, sync) says when cf_data_dir is NULL. */
+#define CONFIG_NO_DATA_DIR_MSG                                                                     \
+    "XDG_DATA_HOME: not set, and HOME is not set either, so there is no data directory"
+
 /* The variables config_load reads, in the order they are checked. */
 enum config_var {
     CONFIG_OP_SESSION,
@@ -78,7 +82,8 @@ struct config {
     int cf_pretty_logs;          /* OP_PRETTY_LOGS (accepted; logs stay JSON) */
     char *cf_home;               /* HOME, or NULL */
     char *cf_xdg_data_home;      /* XDG_DATA_HOME, or NULL */
-    char *cf_data_dir;           /* derived: $XDG_DATA_HOME/.op/data or $HOME/.op/data */
+    char *cf_data_dir;           /* derived: $XDG_DATA_HOME/.op/data or $HOME/.op/data;
+                                    NULL when neither is set (CONFIG_NO_DATA_DIR_MSG) */
     unsigned cf_bus_port;        /* OP_BUS_PORT; 0 when unset (any free port) */
     struct config_addr cf_bus_peers[CONFIG_MAX_BUS_PEERS]; /* OP_BUS_PEERS */
     size_t cf_bus_peer_count;

@@ -49,6 +49,7 @@
 /* Hub defaults */
 #define HUB_DEFAULT_ADDR         "127.0.0.1:7700"
 #define HUB_MAX_LONGPOLL_SECONDS 30
+#define HUB_MAX_BODY_BYTES       (16u << 20) /* hub request body: raw file ciphertext */
 
 /* Logging */
 #define LOG_MAX_LINE_BYTES 8192 /* one JSON log line; longer messages are cut */

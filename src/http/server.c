@@ -493,6 +493,14 @@ const char *http_request_header(const struct http_request *req, const char *name
     return v;
 }
 
+/* Returns the raw request target as sent. See server.h. */
+const char *http_request_target(const struct http_request *req, size_t *len)
+{
+    if (len)
+        *len = req->rq_target ? req->rq_target_len : 0;
+    return req->rq_target ? req->rq_target : "";
+}
+
 /* Returns the body. */
 const char *http_request_body(const struct http_request *req, size_t *len)
 {
@@ -543,6 +551,9 @@ enum err http_request_json(const struct http_request *req, json_t **out, char *e
         errmsg[0] = '\0';
     if (req->rq_body.b_len == 0)
         return err_msgf(ERR_BAD_JSON, errmsg, errcap, "Request body is empty");
+    if (req->rq_body.b_len > HTTP_MAX_BODY_BYTES)
+        return err_msgf(ERR_TOO_LARGE, errmsg, errcap, "JSON request body is larger than %u bytes",
+                        (unsigned)HTTP_MAX_BODY_BYTES);
     if (!http_json_depth_ok(req->rq_body.b_data, req->rq_body.b_len, JSON_MAX_DEPTH))
         return err_msgf(ERR_BAD_JSON, errmsg, errcap,
                         "JSON in request body is nested deeper than %d levels", JSON_MAX_DEPTH);

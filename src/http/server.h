@@ -124,6 +124,12 @@ const char *http_request_path(const struct http_request *req);
 /* Returns the raw query string (after '?', not decoded; "" if none); *len gets its length. */
 const char *http_request_query(const struct http_request *req, size_t *len);
 
+/*
+ * Returns the request target exactly as sent (raw path and "?query", not decoded), e.g.
+ * for a request signature; *len (may be NULL) gets its length. Never NULL.
+ */
+const char *http_request_target(const struct http_request *req, size_t *len);
+
 /* Returns the decoded value of path parameter name ("vaultUuid"), or NULL. */
 const char *http_request_param(const struct http_request *req, const char *name);
 
@@ -139,8 +145,10 @@ const char *http_request_body(const struct http_request *req, size_t *len);
 /*
  * Parses the body as JSON into *out (caller owns it: json_decref): nesting at most
  * JSON_MAX_DEPTH, valid UTF-8, no duplicate keys, an object or an array at the top.
- * Returns ERR_OK, ERR_BAD_JSON with a client-safe message in errmsg (errcap bytes, may be
- * NULL), or ERR_NOMEM.
+ * A body larger than HTTP_MAX_BODY_BYTES (possible when the server's hc_max_body_bytes is
+ * larger, e.g. the hub's, for raw file uploads) is ERR_TOO_LARGE (413).
+ * Returns ERR_OK, ERR_BAD_JSON or ERR_TOO_LARGE with a client-safe message in errmsg
+ * (errcap bytes, may be NULL), or ERR_NOMEM.
  */
 enum err http_request_json(const struct http_request *req, json_t **out, char *errmsg,
                            size_t errcap) SESAME_WUR;

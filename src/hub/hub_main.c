@@ -1,13 +1,202 @@
-/* PLACEHOLDER while being written: replaced by the real command. */
+/*
+ * hub_main.c - `sesame hub [--addr HOST:PORT] [--data DIR] [--port-file F]
+ * [--open-registration]`: runs the hub on DIR/hub.db until SIGINT or SIGTERM.
+ * Environment: SESAME_HUB_ADDR (default 127.0.0.1:7700), SESAME_HUB_DATA (default
+ * ./sesame-hub). Port 0 picks a free port; --port-file F receives it (then a newline),
+ * written atomically once the hub listens. Logs are JSON lines on stderr.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "cli/commands.h"
+#include "common/limits.h"
+#include "common/log.h"
+#include "hub/hub.h"
 
-/* Placeholder: says the command is being written. */
+#define HUB_PATH_MAX 4096
+
+static volatile sig_atomic_t hub_signalled;
+
+/* Records SIGINT / SIGTERM. */
+static void hub_on_signal(int sig)
+{
+    hub_signalled = sig;
+}
+
+/* Prints a usage error (one line) and returns CLI_EXIT_USAGE. */
+static int hub_usage(const char *what)
+{
+    fprintf(stderr,
+            "sesame: hub: %s (usage: sesame hub [--addr HOST:PORT] [--data DIR] "
+            "[--port-file FILE] [--open-registration])\n",
+            what);
+    return CLI_EXIT_USAGE;
+}
+
+/*
+ * Splits "HOST:PORT" or "[V6]:PORT" into host (cap bytes) and *port (0..65535).
+ * Returns 1 on success.
+ */
+static int hub_addr_parse(const char *s, char *host, size_t cap, int *port)
+{
+    const char *colon, *p, *h = s;
+    size_t hlen;
+    long v = 0;
+
+    if (!s || !*s)
+        return 0;
+    if (s[0] == '[') {
+        const char *close = strchr(s, ']');
+
+        if (!close || close[1] != ':')
+            return 0;
+        h = s + 1;
+        hlen = (size_t)(close - h);
+        colon = close + 1;
+    } else {
+        colon = strrchr(s, ':');
+        if (!colon || memchr(s, ':', (size_t)(colon - s)))
+            return 0;
+        hlen = (size_t)(colon - s);
+    }
+    if (hlen == 0 || hlen >= cap || !colon[1] || strlen(colon + 1) > 5)
+        return 0;
+    for (p = colon + 1; *p; p++) {
+        if (*p < '0' || *p > '9')
+            return 0;
+        v = v * 10 + (*p - '0');
+    }
+    if (v > 65535)
+        return 0;
+    memcpy(host, h, hlen);
+    host[hlen] = '\0';
+    *port = (int)v;
+    return 1;
+}
+
+/* Writes "PORT\n" to path atomically (a temporary file renamed). Returns 0 or -1. */
+static int hub_port_file(const char *path, int port)
+{
+    char tmp[HUB_PATH_MAX + 16], line[16];
+    int fd, n, ok;
+
+    n = snprintf(tmp, sizeof(tmp), "%s.tmp%ld", path, (long)getpid());
+    if (n < 0 || (size_t)n >= sizeof(tmp))
+        return -1;
+    n = snprintf(line, sizeof(line), "%d\n", port);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -1;
+    ok = write(fd, line, (size_t)n) == n && fsync(fd) == 0;
+    ok = close(fd) == 0 && ok;
+    if (!ok || rename(tmp, path) != 0) {
+        (void)unlink(tmp);
+        return -1;
+    }
+    return 0;
+}
+
+/* `sesame hub`: see the top of this file. */
 int hub_main(int argc, char **argv)
 {
-    (void)argc;
-    fprintf(stderr, "sesame: '%s' is not yet available in this version\n", argv[1]);
-    return CLI_EXIT_USAGE;
+    const char *addr = getenv("SESAME_HUB_ADDR"), *data = getenv("SESAME_HUB_DATA");
+    const char *port_file = NULL;
+    char host[CONFIG_MAX_HOST_LEN + 1], db[HUB_PATH_MAX], errmsg[512];
+    struct hub_options opt;
+    struct sigaction sa;
+    struct hub *h = NULL;
+    sigset_t set, old;
+    int i, n, port = 0;
+    enum err e;
+
+    memset(&opt, 0, sizeof(opt));
+    for (i = 2; i < argc; i++) {
+        const char *a = argv[i];
+
+        if (strcmp(a, "--open-registration") == 0) {
+            opt.ho_open_registration = 1;
+        } else if (strcmp(a, "--addr") == 0 || strcmp(a, "--data") == 0 ||
+                   strcmp(a, "--port-file") == 0) {
+            if (i + 1 >= argc || !argv[i + 1][0])
+                return hub_usage("an option needs a value");
+            if (a[2] == 'a')
+                addr = argv[++i];
+            else if (a[2] == 'd')
+                data = argv[++i];
+            else
+                port_file = argv[++i];
+        } else if (strncmp(a, "--addr=", 7) == 0) {
+            addr = a + 7;
+        } else if (strncmp(a, "--data=", 7) == 0) {
+            data = a + 7;
+        } else if (strncmp(a, "--port-file=", 12) == 0) {
+            port_file = a + 12;
+        } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            printf("usage: sesame hub [--addr HOST:PORT] [--data DIR] [--port-file FILE] "
+                   "[--open-registration]\n");
+            return CLI_EXIT_OK;
+        } else {
+            return hub_usage("unknown argument");
+        }
+    }
+    if (!addr || !*addr)
+        addr = HUB_DEFAULT_ADDR;
+    if (!data || !*data)
+        data = CONFIG_DEFAULT_HUB_DATA;
+    if (!hub_addr_parse(addr, host, sizeof(host), &port))
+        return hub_usage("the address must be HOST:PORT with a port from 0 to 65535");
+    if (port_file && (!*port_file || strlen(port_file) >= HUB_PATH_MAX))
+        return hub_usage("invalid --port-file");
+    n = snprintf(db, sizeof(db), "%s/hub.db", data);
+    if (n < 0 || (size_t)n >= sizeof(db))
+        return hub_usage("the data directory path is too long");
+    opt.ho_host = strcmp(host, "localhost") == 0 ? "127.0.0.1" : host;
+    opt.ho_port = port;
+    opt.ho_store_url = db;
+
+    /* SIGINT/SIGTERM are blocked in every thread and waited for here. */
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, &old);
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = SIG_IGN;
+    (void)sigaction(SIGPIPE, &sa, NULL);
+
+    e = hub_start(&h, &opt, errmsg, sizeof(errmsg));
+    if (e != ERR_OK) {
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        fprintf(stderr, "sesame: %s\n", errmsg[0] ? errmsg : err_message(e));
+        return CLI_EXIT_FAIL;
+    }
+    log_info("hub: listening on %s port %d, database %s%s", opt.ho_host, hub_port(h), db,
+             opt.ho_open_registration ? ", registration open" : "");
+    if (port_file && hub_port_file(port_file, hub_port(h)) != 0) {
+        fprintf(stderr, "sesame: hub: cannot write the port file (%s)\n", strerrorname_np(errno));
+        hub_stop(h);
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        return CLI_EXIT_FAIL;
+    }
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = hub_on_signal;
+    (void)sigaction(SIGINT, &sa, NULL);
+    (void)sigaction(SIGTERM, &sa, NULL);
+    while (!hub_signalled) {
+        int sig = 0;
+
+        if (sigwait(&set, &sig) == 0 && (sig == SIGINT || sig == SIGTERM))
+            hub_signalled = sig;
+    }
+    log_info("hub: stopping (signal %d)", (int)hub_signalled);
+    hub_stop(h);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    log_info("hub: stopped");
+    return CLI_EXIT_OK;
 }

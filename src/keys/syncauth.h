@@ -68,8 +68,8 @@ enum err syncauth_sign(char sig[SYNCAUTH_SIG_LEN + 1], const struct ec_key *serv
  * Verifies a base64url signature of (challenge, server) with the server's public key.
  * Returns ERR_OK or ERR_UNAUTHORIZED.
  */
-enum err syncauth_verify(const struct ec_key *server_pub, const char *challenge,
-                         const char *server, const char *sig) SESAME_WUR;
+enum err syncauth_verify(const struct ec_key *server_pub, const char *challenge, const char *server,
+                         const char *sig) SESAME_WUR;
 
 /*
  * Makes a new session secret: its base64url text into secret (NUL-terminated) and its
@@ -83,7 +83,6 @@ enum err syncauth_session_new(char secret[SYNCAUTH_SESSION_LEN + 1],
  * Returns ERR_OK, or ERR_UNAUTHORIZED when it is not SYNCAUTH_SESSION_LEN base64url
  * characters.
  */
-enum err syncauth_session_hash(unsigned char sha256[32], const char *secret,
-                               size_t len) SESAME_WUR;
+enum err syncauth_session_hash(unsigned char sha256[32], const char *secret, size_t len) SESAME_WUR;
 
 #endif

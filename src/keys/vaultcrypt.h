@@ -104,7 +104,6 @@ enum err vaultcrypt_file_seal(struct buf *out, const unsigned char *key, const c
  * VAULTCRYPT_MAX_FILE_BYTES). Errors as vaultcrypt_item_open.
  */
 enum err vaultcrypt_file_open(struct buf *out, const unsigned char *key, const char *vault_id,
-                              const char *file_id, const unsigned char *ct,
-                              size_t len) SESAME_WUR;
+                              const char *file_id, const unsigned char *ct, size_t len) SESAME_WUR;
 
 #endif

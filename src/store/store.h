@@ -35,7 +35,7 @@
 #include "common/ids.h"
 #include "common/limits.h"
 
-#define STORE_SCHEMA_VERSION  1             /* migrations this build knows */
+#define STORE_SCHEMA_VERSION  2             /* migrations this build knows */
 #define STORE_MAX_CONNECTIONS 16            /* SQLite connections in the pool */
 #define STORE_BUSY_TIMEOUT_MS 5000          /* wait for another process's write lock */
 #define STORE_MAX_PAGE        10000         /* largest limit of a changes / activity page */
@@ -114,11 +114,13 @@ struct store_file {
 
 /* A Connect server registration (public keys only). */
 struct store_server {
-    char se_id[ID_LEN + 1];  /* lowercase server id */
-    const char *se_name;     /* the admin's label, 1..STORE_NAME_MAX_BYTES */
-    const char *se_sign_jwk; /* server signing key, public JWK (P-256) */
-    const char *se_wrap_pub; /* server wrap key, public (X25519 JWK) */
-    int64_t se_created_at;   /* OUT */
+    char se_id[ID_LEN + 1];               /* lowercase server id */
+    const char *se_name;                  /* the admin's label, 1..STORE_NAME_MAX_BYTES */
+    const char *se_sign_jwk;              /* server signing key, public JWK (P-256) */
+    const char *se_wrap_pub;              /* server wrap key, public (X25519 JWK) */
+    const unsigned char *se_unlock_admin; /* unlock secret sealed to the admin wrap key */
+    size_t se_unlock_admin_len;           /* bytes of se_unlock_admin (>= 1) */
+    int64_t se_created_at;                /* OUT */
 };
 
 /* A vault granted to a server: the vault key sealed to the server's wrap key. */
@@ -235,6 +237,12 @@ uint64_t store_last_seq(struct store *s, const char *account);
 enum err store_account_create(struct store *s, const struct store_account *a,
                               const struct store_signing_key *first_key) SESAME_WUR;
 
+/*
+ * Sets *any to 1 when the store holds at least one account, else 0 (the hub's
+ * first-registration rule). Returns ERR_OK, ERR_BAD_INPUT, ERR_STORAGE.
+ */
+enum err store_account_any(struct store *s, int *any) SESAME_WUR;
+
 /* Fills *out (store_account_clear it). ERR_OK, ERR_BAD_INPUT, ERR_NOT_FOUND, ERR_NOMEM,
  * ERR_STORAGE. */
 enum err store_account_get(struct store *s, const char *id, struct store_account *out) SESAME_WUR;
@@ -338,12 +346,27 @@ enum err store_item_list(struct store *s, const char *account, const char *vault
                          struct store_item **out, size_t *n) SESAME_WUR;
 
 /*
+ * As store_item_list, but with each item's details (it_details set): the full current
+ * state of a vault, for a Connect server given a new grant (store_item_list_free).
+ */
+enum err store_item_list_full(struct store *s, const char *account, const char *vault,
+                              struct store_item **out, size_t *n) SESAME_WUR;
+
+/*
  * Deletes a live item: version + 1, ciphertexts erased, row kept; editor (uppercase id or
  * NULL/"") becomes its last editor. Bumps the vault's content version. Change: item_delete.
  * Returns ERR_OK, ERR_BAD_INPUT, ERR_NOT_FOUND, ERR_NOMEM, ERR_STORAGE.
  */
 enum err store_item_delete(struct store *s, const char *account, const char *vault, const char *id,
                            const char *editor) SESAME_WUR;
+
+/*
+ * As store_item_delete, but when base_version is not 0 the item's stored version must equal
+ * it (else ERR_CONFLICT and nothing changes), checked in the same transaction.
+ */
+enum err store_item_delete_version(struct store *s, const char *account, const char *vault,
+                                   const char *id, const char *editor,
+                                   uint64_t base_version) SESAME_WUR;
 
 /* Frees the heap members of it and zeroes it. */
 void store_item_clear(struct store_item *it);
@@ -378,7 +401,8 @@ void store_file_clear(struct store_file *f);
 /* ---- Servers and grants --------------------------------------------------------------- */
 
 /*
- * Registers server sv (se_id, se_name, se_sign_jwk, se_wrap_pub); fills se_created_at.
+ * Registers server sv (se_id, se_name, se_sign_jwk, se_wrap_pub, se_unlock_admin - not
+ * empty); fills se_created_at.
  * Change: server_create. Returns ERR_OK, ERR_BAD_INPUT, ERR_NOT_FOUND (account),
  * ERR_CONFLICT (the id exists, even deleted), ERR_NOMEM, ERR_STORAGE.
  */

@@ -187,6 +187,9 @@ static const char *const store_migrations[STORE_SCHEMA_VERSION] = {
     "CREATE INDEX sessions_by_expiry ON sessions (expires_at);"
     "CREATE INDEX sessions_by_server ON sessions (account_id, server_id);"
     "PRAGMA user_version = 1;",
+    /* 2: the server's unlock secret sealed to the admin wrap key (servers.unlock_admin) */
+    "ALTER TABLE servers ADD COLUMN unlock_admin BLOB NOT NULL DEFAULT X'';"
+    "PRAGMA user_version = 2;",
 };
 
 /* ---- Statements ------------------------------------------------------------------------- */
@@ -207,6 +210,7 @@ enum stmt_id {
     ST_ACCOUNT_INSERT,
     ST_ACCOUNT_GET,
     ST_ACCOUNT_EXISTS,
+    ST_ACCOUNT_ANY,
     ST_SKEY_INSERT,
     ST_SKEY_RETIRED,
     ST_SKEY_LIST,
@@ -226,6 +230,7 @@ enum stmt_id {
     ST_ITEM_UPSERT,
     ST_ITEM_GET,
     ST_ITEM_LIST,
+    ST_ITEM_LIST_FULL,
     ST_ITEM_DELETE,
     ST_FILE_META,
     ST_FILE_GET,
@@ -304,6 +309,7 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_ACCOUNT_GET] = "SELECT admin_sign_jwk, admin_wrap_pub, created_at, next_seq - 1"
                        " FROM accounts WHERE id = ?1",
     [ST_ACCOUNT_EXISTS] = "SELECT 1 FROM accounts WHERE id = ?1",
+    [ST_ACCOUNT_ANY] = "SELECT 1 FROM accounts LIMIT 1",
     [ST_SKEY_INSERT] = "INSERT INTO signing_keys (account_id, kid, public_jwk, created_at)"
                        " VALUES (?1, ?2, ?3, ?4)",
     [ST_SKEY_RETIRED] = "SELECT retired_at FROM signing_keys WHERE account_id = ?1 AND kid = ?2",
@@ -351,6 +357,10 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_ITEM_LIST] = "SELECT id, version, state, category, overview_ct, created_at, updated_at,"
                      " last_edited_by FROM items WHERE account_id = ?1 AND vault_id = ?2"
                      " AND deleted = 0 ORDER BY rowid",
+    [ST_ITEM_LIST_FULL] = "SELECT id, version, state, category, overview_ct, created_at,"
+                          " updated_at, last_edited_by, details_ct FROM items"
+                          " WHERE account_id = ?1 AND vault_id = ?2 AND deleted = 0"
+                          " ORDER BY rowid",
     [ST_ITEM_DELETE] = "UPDATE items SET deleted = 1, version = version + 1, overview_ct = X'',"
                        " details_ct = X'', updated_at = ?4, last_edited_by = ?5"
                        " WHERE account_id = ?1 AND vault_id = ?2 AND id = ?3 AND deleted = 0"
@@ -362,14 +372,16 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_FILE_INSERT] = "INSERT INTO files (account_id, vault_id, id, size, content_ct, sha256,"
                        " created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     [ST_SERVER_INSERT] = "INSERT INTO servers (account_id, id, name, sign_jwk, wrap_pub,"
-                         " created_at, deleted) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0)",
-    [ST_SERVER_GET] = "SELECT id, name, sign_jwk, wrap_pub, created_at FROM servers"
+                         " created_at, deleted, unlock_admin)"
+                         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7)",
+    [ST_SERVER_GET] = "SELECT id, name, sign_jwk, wrap_pub, created_at, unlock_admin FROM servers"
                       " WHERE account_id = ?1 AND id = ?2 AND deleted = 0",
-    [ST_SERVER_LIST] = "SELECT id, name, sign_jwk, wrap_pub, created_at FROM servers"
+    [ST_SERVER_LIST] = "SELECT id, name, sign_jwk, wrap_pub, created_at, unlock_admin FROM servers"
                        " WHERE account_id = ?1 AND deleted = 0 ORDER BY rowid",
     [ST_SERVER_LIVE] = "SELECT 1 FROM servers WHERE account_id = ?1 AND id = ?2 AND deleted = 0",
     [ST_SERVER_KNOWN] = "SELECT 1 FROM servers WHERE account_id = ?1 AND id = ?2",
-    [ST_SERVER_DELETE] = "UPDATE servers SET deleted = 1 WHERE account_id = ?1 AND id = ?2"
+    [ST_SERVER_DELETE] = "UPDATE servers SET deleted = 1, unlock_admin = X''"
+                         " WHERE account_id = ?1 AND id = ?2"
                          " AND deleted = 0",
     [ST_SERVER_GRANTS_DELETE] = "DELETE FROM grants WHERE account_id = ?1 AND server_id = ?2",
     [ST_SERVER_SESSIONS_DELETE] = "DELETE FROM sessions WHERE account_id = ?1 AND server_id = ?2",
@@ -1489,6 +1501,23 @@ enum err store_account_create(struct store *s, const struct store_account *a,
     return op_end(s, c, e);
 }
 
+/* Says whether any account exists (see store.h). */
+enum err store_account_any(struct store *s, int *any)
+{
+    struct conn *c;
+    enum err e;
+
+    if (any)
+        *any = 0;
+    if (!s || !any)
+        return ERR_BAD_INPUT;
+    e = op_begin(s, &c, OP_PLAIN);
+    if (e != ERR_OK)
+        return e;
+    e = stmt_exists(c, ST_ACCOUNT_ANY, any, "");
+    return op_end(s, c, e);
+}
+
 /* Reads an account (see store.h). */
 enum err store_account_get(struct store *s, const char *id, struct store_account *out)
 {
@@ -2137,9 +2166,9 @@ enum err store_item_get(struct store *s, const char *account, const char *vault,
     return e;
 }
 
-/* Lists the live items of a vault (see store.h). */
-enum err store_item_list(struct store *s, const char *account, const char *vault,
-                         struct store_item **out, size_t *n)
+/* Lists the live items of a vault, with their details when full is set. */
+static enum err item_list_read(struct store *s, const char *account, const char *vault, int full,
+                               struct store_item **out, size_t *n)
 {
     struct store_item *v = NULL, *p, *it;
     struct conn *c;
@@ -2159,7 +2188,7 @@ enum err store_item_list(struct store *s, const char *account, const char *vault
         return e;
     e = vault_check(c, account, vault);
     if (e == ERR_OK)
-        e = stmt_start(c, ST_ITEM_LIST, &st, "tt", account, vault);
+        e = stmt_start(c, full ? ST_ITEM_LIST_FULL : ST_ITEM_LIST, &st, "tt", account, vault);
     if (e == ERR_OK) {
         while (e == ERR_OK && (e = stmt_step(c, st, &row)) == ERR_OK && row) {
             p = array_room(v, cnt, &cap, sizeof(*v));
@@ -2182,6 +2211,8 @@ enum err store_item_list(struct store *s, const char *account, const char *vault
             it->it_updated_at = col_i64(st, 6);
             if (e == ERR_OK)
                 e = col_text_copy(st, 7, it->it_last_edited_by, sizeof(it->it_last_edited_by));
+            if (e == ERR_OK && full)
+                e = col_blob_dup(st, 8, &it->it_details, &it->it_details_len);
         }
         stmt_done(st);
     }
@@ -2195,9 +2226,30 @@ enum err store_item_list(struct store *s, const char *account, const char *vault
     return ERR_OK;
 }
 
+/* Lists the live items of a vault without details (see store.h). */
+enum err store_item_list(struct store *s, const char *account, const char *vault,
+                         struct store_item **out, size_t *n)
+{
+    return item_list_read(s, account, vault, 0, out, n);
+}
+
+/* Lists the live items of a vault with details (see store.h). */
+enum err store_item_list_full(struct store *s, const char *account, const char *vault,
+                              struct store_item **out, size_t *n)
+{
+    return item_list_read(s, account, vault, 1, out, n);
+}
+
 /* Deletes a live item (see store.h). */
 enum err store_item_delete(struct store *s, const char *account, const char *vault, const char *id,
                            const char *editor)
+{
+    return store_item_delete_version(s, account, vault, id, editor, 0);
+}
+
+/* Deletes a live item if its version is base_version (see store.h). */
+enum err store_item_delete_version(struct store *s, const char *account, const char *vault,
+                                   const char *id, const char *editor, uint64_t base_version)
 {
     uint64_t version = 0, seq = 0;
     struct conn *c;
@@ -2215,6 +2267,20 @@ enum err store_item_delete(struct store *s, const char *account, const char *vau
     if (e != ERR_OK)
         return e;
     now = store_now(s);
+    if (base_version != 0) {
+        e = stmt_start(c, ST_ITEM_STATE, &st, "ttt", account, vault, id);
+        if (e == ERR_OK) {
+            e = stmt_step(c, st, &row);
+            if (e == ERR_OK && (!row || col_i64(st, 1) != 0))
+                e = ERR_NOT_FOUND;
+            else if (e == ERR_OK && col_u64(st, 0) != base_version)
+                e = ERR_CONFLICT;
+            stmt_done(st);
+        }
+        row = 0;
+        if (e != ERR_OK)
+            return op_end(s, c, e);
+    }
     e = stmt_start(c, ST_ITEM_DELETE, &st, "tttit", account, vault, id, now, editor);
     if (e == ERR_OK) {
         e = stmt_step(c, st, &row);
@@ -2422,14 +2488,15 @@ enum err store_server_create(struct store *s, const char *account, struct store_
     if (!s || !sv || !ok_upper(account) || !ok_lower(sv->se_id) ||
         !ok_text(sv->se_name, STORE_NAME_MAX_BYTES) ||
         !ok_text(sv->se_sign_jwk, STORE_TEXT_MAX_BYTES) ||
-        !ok_text(sv->se_wrap_pub, STORE_TEXT_MAX_BYTES))
+        !ok_text(sv->se_wrap_pub, STORE_TEXT_MAX_BYTES) ||
+        !ok_blob(sv->se_unlock_admin, sv->se_unlock_admin_len))
         return ERR_BAD_INPUT;
     e = op_begin(s, &c, OP_WRITE);
     if (e != ERR_OK)
         return e;
     now = store_now(s);
-    e = stmt_run(c, ST_SERVER_INSERT, "ttttti", account, sv->se_id, sv->se_name, sv->se_sign_jwk,
-                 sv->se_wrap_pub, now);
+    e = stmt_run(c, ST_SERVER_INSERT, "tttttib", account, sv->se_id, sv->se_name, sv->se_sign_jwk,
+                 sv->se_wrap_pub, now, sv->se_unlock_admin, sv->se_unlock_admin_len);
     if (e == ERR_OK) {
         e = pj_open(&b);
         if (e == ERR_OK)
@@ -2447,7 +2514,10 @@ enum err store_server_create(struct store *s, const char *account, struct store_
     return e;
 }
 
-/* Reads a server row (id, name, sign_jwk, wrap_pub, created_at) into *sv (zeroed first). */
+/*
+ * Reads a server row (id, name, sign_jwk, wrap_pub, created_at, unlock_admin) into *sv
+ * (zeroed first).
+ */
 static enum err server_read(sqlite3_stmt *st, struct store_server *sv)
 {
     enum err e;
@@ -2460,6 +2530,8 @@ static enum err server_read(sqlite3_stmt *st, struct store_server *sv)
         e = col_text_dup(st, 2, &sv->se_sign_jwk);
     if (e == ERR_OK)
         e = col_text_dup(st, 3, &sv->se_wrap_pub);
+    if (e == ERR_OK)
+        e = col_blob_dup(st, 5, &sv->se_unlock_admin, &sv->se_unlock_admin_len);
     sv->se_created_at = col_i64(st, 4);
     return e;
 }
@@ -2583,6 +2655,7 @@ void store_server_clear(struct store_server *sv)
     mem_free_owned(sv->se_name);
     mem_free_owned(sv->se_sign_jwk);
     mem_free_owned(sv->se_wrap_pub);
+    mem_free_owned(sv->se_unlock_admin);
     memset(sv, 0, sizeof(*sv));
 }
 

@@ -372,10 +372,11 @@ static enum err h_info(struct http_request *req, struct http_response *resp)
     if (http_request_log_scope(req)->ls_request_id != http_request_id(req))
         return ERR_INTERNAL;
     return respond_pack(resp, 200,
-                        json_pack("{s:s, s:s, s:s, s:s?, s:s, s:s, s:s}", "id",
+                        json_pack("{s:s, s:s, s:s, s:s?, s:s, s:s, s:s, s:s}", "id",
                                   http_request_id(req), "ip", http_request_client_ip(req), "method",
                                   http_request_method(req), "x", x, "ctx", ctx, "arena", scratch,
-                                  "jti", http_request_log_scope(req)->ls_jti));
+                                  "jti", http_request_log_scope(req)->ls_jti, "target",
+                                  http_request_target(req, NULL)));
 }
 
 static enum err h_upload(struct http_request *req, struct http_response *resp)
@@ -882,6 +883,14 @@ static void test_request_info(void **state)
     assert_string_equal(json_string_value(json_object_get(j, "ctx")), "test-context");
     assert_string_equal(json_string_value(json_object_get(j, "arena")), "arena");
     assert_string_equal(json_string_value(json_object_get(j, "jti")), "jti-abc");
+    assert_string_equal(json_string_value(json_object_get(j, "target")), "/info");
+    json_decref(j);
+    /* the raw target exactly as sent: escapes, query and trailing slash untouched */
+    roundtrip(port, "GET /in%66o/?a=%20b&c HTTP/1.1\r\nHost: t\r\n\r\n", r);
+    assert_int_equal(r->r_status, 200);
+    j = json_loads(r->r_body, 0, NULL);
+    assert_non_null(j);
+    assert_string_equal(json_string_value(json_object_get(j, "target")), "/in%66o/?a=%20b&c");
     json_decref(j);
     /* No header: null; a new request id each time. */
     roundtrip(port, "GET /info HTTP/1.1\r\nHost: t\r\n\r\n", r);
@@ -891,6 +900,44 @@ static void test_request_info(void **state)
     assert_string_not_equal(json_string_value(json_object_get(j, "id")), id1);
     json_decref(j);
     free(r);
+    http_server_stop(srv);
+}
+
+/*
+ * A server whose body cap is above HTTP_MAX_BODY_BYTES (the hub's, for raw file uploads)
+ * still refuses a JSON body over HTTP_MAX_BODY_BYTES with 413 from http_request_json.
+ */
+static void test_json_body_cap(void **state)
+{
+    struct http_server_config cfg;
+    struct http_server *srv = NULL;
+    struct cl *c = malloc(sizeof(*c));
+    struct reply *r = malloc(sizeof(*r));
+    size_t n = HTTP_MAX_BODY_BYTES + 2;
+    char *big = malloc(n);
+    char head[160];
+
+    (void)state;
+    assert_non_null(c);
+    assert_non_null(r);
+    assert_non_null(big);
+    test_config(&cfg);
+    cfg.hc_max_body_bytes = HTTP_MAX_BODY_BYTES + 1024;
+    assert_int_equal(http_server_start(&srv, &cfg), ERR_OK);
+    big[0] = '"';
+    memset(big + 1, 'x', n - 2);
+    big[n - 1] = '"';
+    assert_int_equal(cl_open(c, http_server_port(srv)), 0);
+    snprintf(head, sizeof(head), "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: %zu\r\n\r\n",
+             n);
+    assert_int_equal(cl_send_str(c, head), 0);
+    assert_int_equal(cl_send(c, big, n), 0);
+    assert_int_equal(cl_reply(c, r, 0), 0);
+    assert_int_equal(r->r_status, 413);
+    cl_close(c);
+    free(big);
+    free(r);
+    free(c);
     http_server_stop(srv);
 }
 
@@ -1637,6 +1684,7 @@ int main(void)
         cmocka_unit_test_setup(test_other_responses, test_setup),
         cmocka_unit_test_setup(test_request_info, test_setup),
         cmocka_unit_test_setup(test_keep_alive, test_setup),
+        cmocka_unit_test_setup(test_json_body_cap, test_setup),
         cmocka_unit_test_setup(test_body_limits, test_setup),
         cmocka_unit_test_setup(test_header_and_url_limits, test_setup),
         cmocka_unit_test_setup(test_long_poll_wake, test_setup),

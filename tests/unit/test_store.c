@@ -172,7 +172,11 @@ static enum err put_item(const char *vault, const char *id, unsigned char *ov, s
 
 static void make_server(const char *id, const char *name)
 {
-    struct store_server sv = {.se_name = name, .se_sign_jwk = JWK, .se_wrap_pub = WRAP};
+    struct store_server sv = {.se_name = name,
+                              .se_sign_jwk = JWK,
+                              .se_wrap_pub = WRAP,
+                              .se_unlock_admin = (const unsigned char *)"UA",
+                              .se_unlock_admin_len = 2};
 
     memcpy(sv.se_id, id, ID_LEN + 1);
     assert_int_equal(store_server_create(g_store, ACC, &sv), ERR_OK);
@@ -433,9 +437,15 @@ static void test_accounts(void **state)
     struct store_change *ch;
     size_t n;
 
+    int any = -1;
+
     (void)state;
+    assert_int_equal(store_account_any(g_store, &any), ERR_OK);
+    assert_int_equal(any, 0);
     memcpy(a.ac_id, ACC, ID_LEN + 1);
     assert_int_equal(store_account_create(g_store, &a, &k), ERR_OK);
+    assert_int_equal(store_account_any(g_store, &any), ERR_OK);
+    assert_int_equal(any, 1);
     g_now = T0 + 5;
     assert_int_equal(store_account_create(g_store, &a, &k), ERR_CONFLICT);
 
@@ -696,6 +706,21 @@ static void test_items(void **state)
     store_item_list_free(list, n);
     assert_int_equal(store_item_list(g_store, ACC, V9, &list, &n), ERR_NOT_FOUND);
 
+    /* the full listing carries each item's details, as store_item_get does */
+    assert_int_equal(store_item_list_full(g_store, ACC, V1, &list, &n), ERR_OK);
+    assert_int_equal(n, 2);
+    for (size_t k = 0; k < n; k++) {
+        assert_int_equal(store_item_get(g_store, ACC, V1, list[k].it_id, &it), ERR_OK);
+        assert_int_equal(list[k].it_version, it.it_version);
+        assert_int_equal(list[k].it_details_len, it.it_details_len);
+        assert_non_null(list[k].it_details);
+        assert_memory_equal(list[k].it_details, it.it_details, it.it_details_len);
+        assert_memory_equal(list[k].it_overview, it.it_overview, it.it_overview_len);
+        store_item_clear(&it);
+    }
+    store_item_list_free(list, n);
+    assert_int_equal(store_item_list_full(g_store, ACC, V9, &list, &n), ERR_NOT_FOUND);
+
     assert_int_equal(store_vault_get(g_store, ACC, V1, &v), ERR_OK);
     assert_int_equal(v.va_content_version, 5); /* 1 + four puts */
     assert_int_equal(v.va_items, 2);
@@ -705,7 +730,19 @@ static void test_items(void **state)
     /* Delete, then put again: versions continue. */
     g_now = T0 + 4;
     assert_int_equal(store_item_delete(g_store, ACC, V1, I1, SA), ERR_BAD_INPUT); /* lowercase */
-    assert_int_equal(store_item_delete(g_store, ACC, V1, I1, ACC2), ERR_OK);
+    /* a delete with a stale base version changes nothing; with the current one it works */
+    assert_int_equal(store_item_get(g_store, ACC, V1, I1, &it), ERR_OK);
+    {
+        uint64_t cur = it.it_version, last = store_last_seq(g_store, ACC);
+
+        store_item_clear(&it);
+        assert_int_equal(store_item_delete_version(g_store, ACC, V1, I1, ACC2, cur + 7),
+                         ERR_CONFLICT);
+        assert_int_equal(store_last_seq(g_store, ACC), last);
+        assert_int_equal(store_item_delete_version(g_store, ACC, V1, I9, ACC2, 1), ERR_NOT_FOUND);
+        assert_int_equal(store_item_delete_version(g_store, ACC, V1, I1, ACC2, cur), ERR_OK);
+        assert_int_equal(store_item_get(g_store, ACC, V1, I1, &it), ERR_NOT_FOUND);
+    }
     assert_int_equal(store_item_delete(g_store, ACC, V1, I1, NULL), ERR_NOT_FOUND);
     assert_int_equal(store_item_get(g_store, ACC, V1, I1, &it), ERR_NOT_FOUND);
     assert_int_equal(put_item(V1, I1, blob_b, sizeof(blob_b), 4, &ver), ERR_CONFLICT);
@@ -836,8 +873,12 @@ static void test_files(void **state)
 
 static void test_servers_and_grants(void **state)
 {
-    struct store_server sv = {.se_name = "prod", .se_sign_jwk = JWK, .se_wrap_pub = WRAP}, got,
-                        *list;
+    struct store_server sv = {.se_name = "prod",
+                              .se_sign_jwk = JWK,
+                              .se_wrap_pub = WRAP,
+                              .se_unlock_admin = (const unsigned char *)"unlock-ct",
+                              .se_unlock_admin_len = 9},
+                        got, *list;
     struct store_grant *g;
     size_t n;
 
@@ -853,6 +894,12 @@ static void test_servers_and_grants(void **state)
     assert_int_equal(store_server_create(g_store, ACC9, &sv), ERR_NOT_FOUND);
     sv.se_name = "";
     assert_int_equal(store_server_create(g_store, ACC, &sv), ERR_BAD_INPUT);
+    sv.se_name = "prod";
+    sv.se_unlock_admin_len = 0; /* unlockAdmin is required */
+    memcpy(sv.se_id, SB, ID_LEN + 1);
+    assert_int_equal(store_server_create(g_store, ACC, &sv), ERR_BAD_INPUT);
+    sv.se_unlock_admin_len = 9;
+    memcpy(sv.se_id, SA, ID_LEN + 1);
     make_server(SB, "staging");
 
     assert_int_equal(store_server_get(g_store, ACC, SA, &got), ERR_OK);
@@ -860,6 +907,8 @@ static void test_servers_and_grants(void **state)
     assert_string_equal(got.se_name, "prod");
     assert_string_equal(got.se_sign_jwk, JWK);
     assert_string_equal(got.se_wrap_pub, WRAP);
+    assert_int_equal(got.se_unlock_admin_len, 9);
+    assert_memory_equal(got.se_unlock_admin, "unlock-ct", 9);
     assert_int_equal(got.se_created_at, T0 + 1);
     store_server_clear(&got);
     assert_int_equal(store_server_get(g_store, ACC, S9, &got), ERR_NOT_FOUND);
@@ -867,6 +916,8 @@ static void test_servers_and_grants(void **state)
     assert_int_equal(n, 2);
     assert_string_equal(list[0].se_id, SA);
     assert_string_equal(list[1].se_name, "staging");
+    assert_int_equal(list[1].se_unlock_admin_len, 2);
+    assert_memory_equal(list[1].se_unlock_admin, "UA", 2);
     store_server_list_free(list, n);
 
     g_now = T0 + 2;
