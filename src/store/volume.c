@@ -44,7 +44,8 @@
 
 _Static_assert(VOLUME_SHA256_BYTES == HASH_SHA256_BYTES, "SHA-256 size");
 
-#define VOLUME_PATH_MAX (CONFIG_MAX_PATH + 128) /* a path under the data directory */
+#define VOLUME_PATH_MAX     (CONFIG_MAX_PATH + 128) /* a path under the data directory */
+#define VOLUME_WAL_RETRY_MS 10                      /* pause between attempts to switch to WAL */
 
 /* ---- Schema ----------------------------------------------------------------------------- */
 
@@ -1130,29 +1131,40 @@ static enum err conn_query_int(sqlite3 *db, const char *sql, int64_t *out)
     return rc == SQLITE_OK ? ERR_OK : db_error(db, rc, sql);
 }
 
-/* Switches the file to WAL (persistent) and checks that it took. */
+/*
+ * Switches the file to WAL (persistent) and checks that it took. Switching needs the file
+ * to itself for a moment, and SQLite answers SQLITE_BUSY (or keeps the old mode) without
+ * calling the busy handler while another process holds it - sync and api opening a fresh
+ * volume together - so this retries every VOLUME_WAL_RETRY_MS within the busy timeout.
+ */
 static enum err conn_set_wal(sqlite3 *db, char *errmsg, size_t errcap)
 {
-    sqlite3_stmt *st = NULL;
-    const unsigned char *mode;
-    enum err e = ERR_OK;
-    int rc;
+    char mode[16] = "?";
+    int rc = SQLITE_OK, waited;
 
-    rc = sqlite3_prepare_v2(db, "PRAGMA journal_mode = WAL", -1, &st, NULL);
-    if (rc == SQLITE_OK)
-        rc = sqlite3_step(st);
-    if (rc != SQLITE_ROW) {
-        e = err_msgf(ERR_STORAGE, errmsg, errcap,
-                     "cannot switch the volume database to WAL mode: %s", sqlite3_errmsg(db));
-    } else {
-        mode = sqlite3_column_text(st, 0);
-        if (!mode || strcmp((const char *)mode, "wal") != 0)
-            e = err_msgf(ERR_STORAGE, errmsg, errcap,
-                         "the volume database refused WAL mode (journal mode stays %s)",
-                         mode ? (const char *)mode : "?");
+    for (waited = 0;; waited += VOLUME_WAL_RETRY_MS) {
+        sqlite3_stmt *st = NULL;
+        const unsigned char *m;
+
+        rc = sqlite3_prepare_v2(db, "PRAGMA journal_mode = WAL", -1, &st, NULL);
+        if (rc == SQLITE_OK)
+            rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+            m = sqlite3_column_text(st, 0);
+            (void)snprintf(mode, sizeof(mode), "%s", m ? (const char *)m : "?");
+        }
+        (void)sqlite3_finalize(st);
+        if (rc == SQLITE_ROW && strcmp(mode, "wal") == 0)
+            return ERR_OK;
+        if ((rc != SQLITE_ROW && (rc & 0xff) != SQLITE_BUSY) || waited >= VOLUME_BUSY_TIMEOUT_MS)
+            break;
+        (void)sqlite3_sleep(VOLUME_WAL_RETRY_MS);
     }
-    (void)sqlite3_finalize(st);
-    return e;
+    if (rc != SQLITE_ROW)
+        return err_msgf(ERR_STORAGE, errmsg, errcap,
+                        "cannot switch the volume database to WAL mode: %s", sqlite3_errmsg(db));
+    return err_msgf(ERR_STORAGE, errmsg, errcap,
+                    "the volume database refused WAL mode (journal mode stays %s)", mode);
 }
 
 /*

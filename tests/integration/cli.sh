@@ -15,11 +15,23 @@ out=$("$SESAME" help); expect_match "help works" 'Commands:' "$out"
 
 "$SESAME" >/dev/null 2>&1; expect_eq "no command exits 2" 2 "$?"
 
-for cmd in up hub sync api account vault item connect activity read run inject; do
+for cmd in up sync api read run inject; do
     err=$("$SESAME" "$cmd" 2>&1 >/dev/null); rc=$?
     expect_eq "$cmd exits 2 for now" 2 "$rc"
     expect_eq "$cmd says it is not yet available" "sesame: '$cmd' is not yet available in this version" "$err"
 done
+
+for cmd in account vault item connect; do
+    "$SESAME" "$cmd" >/dev/null 2>&1; rc=$?
+    expect_eq "$cmd without a subcommand exits 2" 2 "$rc"
+    out=$("$SESAME" "$cmd" --help); rc=$?
+    expect_eq "$cmd --help exits 0" 0 "$rc"
+    expect_match "$cmd --help shows usage" 'sesame' "$out"
+done
+err=$(HOME=/nonexistent SESAME_ACCOUNT_KIT= XDG_CONFIG_HOME= "$SESAME" vault list 2>&1 >/dev/null); rc=$?
+expect_eq "vault list without a kit exits 1" 1 "$rc"
+expect_eq "vault list without a kit: one line" 1 "$(printf '%s\n' "$err" | wc -l)"
+expect_match "vault list without a kit: says so" '^sesame: .*account kit' "$err"
 
 err=$("$SESAME" frobnicate 2>&1 >/dev/null); rc=$?
 expect_eq "unknown command exits 2" 2 "$rc"
