@@ -238,6 +238,16 @@ enum err store_account_create(struct store *s, const struct store_account *a,
                               const struct store_signing_key *first_key) SESAME_WUR;
 
 /*
+ * As store_account_create, but only when the store holds no account yet, checked in the
+ * same transaction (the hub's first-registration rule without a race between two first
+ * registrations). Returns what store_account_create returns, or ERR_FORBIDDEN when an
+ * account exists (this one or another: the caller tells them apart with
+ * store_account_get).
+ */
+enum err store_account_create_first(struct store *s, const struct store_account *a,
+                                    const struct store_signing_key *first_key) SESAME_WUR;
+
+/*
  * Sets *any to 1 when the store holds at least one account, else 0 (the hub's
  * first-registration rule). Returns ERR_OK, ERR_BAD_INPUT, ERR_STORAGE.
  */

@@ -1469,13 +1469,14 @@ static int ok_signing_key(const struct store_signing_key *k)
     return k && ok_kid(k->sk_kid) && ok_text(k->sk_public_jwk, STORE_TEXT_MAX_BYTES);
 }
 
-/* Creates an account with its first signing key (see store.h). */
-enum err store_account_create(struct store *s, const struct store_account *a,
-                              const struct store_signing_key *first_key)
+/* Creates an account; with first_only, only in a store without any (one transaction). */
+static enum err account_create(struct store *s, const struct store_account *a,
+                               const struct store_signing_key *first_key, int first_only)
 {
     struct conn *c;
     struct buf b;
     int64_t now;
+    int any = 0;
     enum err e;
 
     if (!s || !a || !ok_upper(a->ac_id) || !ok_text(a->ac_admin_sign_jwk, STORE_TEXT_MAX_BYTES) ||
@@ -1485,6 +1486,13 @@ enum err store_account_create(struct store *s, const struct store_account *a,
     if (e != ERR_OK)
         return e;
     now = store_now(s);
+    if (first_only) {
+        e = stmt_exists(c, ST_ACCOUNT_ANY, &any, "");
+        if (e == ERR_OK && any)
+            e = ERR_FORBIDDEN;
+        if (e != ERR_OK)
+            return op_end(s, c, e);
+    }
     e = stmt_run(c, ST_ACCOUNT_INSERT, "ttti", a->ac_id, a->ac_admin_sign_jwk, a->ac_admin_wrap_pub,
                  now);
     if (e == ERR_OK) {
@@ -1499,6 +1507,20 @@ enum err store_account_create(struct store *s, const struct store_account *a,
     if (e == ERR_OK)
         e = signing_key_add_tx(c, now, a->ac_id, first_key);
     return op_end(s, c, e);
+}
+
+/* Creates an account with its first signing key (see store.h). */
+enum err store_account_create(struct store *s, const struct store_account *a,
+                              const struct store_signing_key *first_key)
+{
+    return account_create(s, a, first_key, 0);
+}
+
+/* Creates the first account of an empty store (see store.h). */
+enum err store_account_create_first(struct store *s, const struct store_account *a,
+                                    const struct store_signing_key *first_key)
+{
+    return account_create(s, a, first_key, 1);
 }
 
 /* Says whether any account exists (see store.h). */

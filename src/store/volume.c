@@ -44,9 +44,6 @@
 
 _Static_assert(VOLUME_SHA256_BYTES == HASH_SHA256_BYTES, "SHA-256 size");
 
-#define VOLUME_PATH_MAX     (CONFIG_MAX_PATH + 128) /* a path under the data directory */
-#define VOLUME_WAL_RETRY_MS 10                      /* pause between attempts to switch to WAL */
-
 /* ---- Schema ----------------------------------------------------------------------------- */
 
 /*

@@ -35,23 +35,25 @@
 #include "common/ids.h"
 #include "common/limits.h"
 
-#define VOLUME_SCHEMA_VERSION  1                      /* migrations this build knows */
-#define VOLUME_APPLICATION_ID  0x53455356             /* "SESV" (the hub's is "SESH") */
-#define VOLUME_DB_NAME         "sesame.db"            /* the database, in the data directory */
-#define VOLUME_FILES_DIR       "files"                /* file ciphertexts, in the data directory */
-#define VOLUME_MAX_CONNECTIONS 8                      /* SQLite connections in one handle's pool */
-#define VOLUME_BUSY_TIMEOUT_MS 5000                   /* wait for another process's write lock */
-#define VOLUME_MAX_PAGE        10000                  /* largest limit of an activity page */
-#define VOLUME_MAX_BLOB_BYTES  (16u << 20)            /* one ciphertext or wrapped key */
-#define VOLUME_MAX_FILE_BYTES  ((16u << 20) + 4096)   /* one file ciphertext */
-#define VOLUME_JSON_MAX_BYTES  (64u << 10)            /* token vaults JSON, one activity entry */
-#define VOLUME_TEXT_MAX_BYTES  JWK_MAX_BYTES          /* a public JWK text */
-#define VOLUME_URL_MAX_BYTES   CONFIG_MAX_VALUE_BYTES /* the hub URL */
-#define VOLUME_KID_MAX         KID_MAX_LEN            /* a signing key id, characters */
-#define VOLUME_TYPE_MAX        32                     /* vault type name + NUL */
-#define VOLUME_CATEGORY_MAX    32                     /* item category name + NUL */
-#define VOLUME_STATE_MAX       16                     /* item state + NUL */
-#define VOLUME_SHA256_BYTES    32                     /* a SHA-256 digest */
+#define VOLUME_SCHEMA_VERSION  1                       /* migrations this build knows */
+#define VOLUME_APPLICATION_ID  0x53455356              /* "SESV" (the hub's is "SESH") */
+#define VOLUME_DB_NAME         "sesame.db"             /* the database, in the data directory */
+#define VOLUME_FILES_DIR       "files"                 /* file ciphertexts, in the data directory */
+#define VOLUME_MAX_CONNECTIONS 8                       /* SQLite connections in one handle's pool */
+#define VOLUME_BUSY_TIMEOUT_MS 5000                    /* wait for another process's write lock */
+#define VOLUME_MAX_PAGE        10000                   /* largest limit of an activity page */
+#define VOLUME_MAX_BLOB_BYTES  (16u << 20)             /* one ciphertext or wrapped key */
+#define VOLUME_MAX_FILE_BYTES  ((16u << 20) + 4096)    /* one file ciphertext */
+#define VOLUME_JSON_MAX_BYTES  (64u << 10)             /* token vaults JSON, one activity entry */
+#define VOLUME_TEXT_MAX_BYTES  JWK_MAX_BYTES           /* a public JWK text */
+#define VOLUME_URL_MAX_BYTES   CONFIG_MAX_VALUE_BYTES  /* the hub URL */
+#define VOLUME_KID_MAX         KID_MAX_LEN             /* a signing key id, characters */
+#define VOLUME_TYPE_MAX        32                      /* vault type name + NUL */
+#define VOLUME_CATEGORY_MAX    32                      /* item category name + NUL */
+#define VOLUME_STATE_MAX       16                      /* item state + NUL */
+#define VOLUME_SHA256_BYTES    32                      /* a SHA-256 digest */
+#define VOLUME_PATH_MAX        (CONFIG_MAX_PATH + 128) /* a path under the data directory */
+#define VOLUME_WAL_RETRY_MS    10 /* pause between attempts to switch a new volume to WAL */
 
 struct volume;
 struct volume_tx;

@@ -78,7 +78,7 @@ pages=0
 last=0
 : >"$T/changes.jsonl"
 while :; do
-    a=$(hreq GET "/v1/changes?since=$since&limit=37")
+    a=$(hreq GET "/v1/changes?since=$since&limit=7")
     if [ "$(status_of "$a")" != 200 ]; then
         not_ok "GET /v1/changes?since=$since: $(printf '%s' "$a" | head -c 300)"
         break

@@ -79,7 +79,7 @@ cli item get "$I1" --vault "$V" --format json
 got1=$OUT
 for m in "$M_TITLE" "$M_TAG" "$M_URL" "$M_USER" "$M_PASS" "$M_NOTE" "$M_FIELD" "$M_SECTION" \
     "$M_EDIT"; do
-    if printf '%s' "$got1" | grep -qF -- "$m"; then ok "item get returns ${m:0:10}..."; else
+    if grep -qF -- "$m" <<<"$got1"; then ok "item get returns ${m:0:10}..."; else
         not_ok "item get returns ${m:0:10}...: [$(printf '%s' "$got1" | head -c 300)] $ERR"; fi
 done
 expect_eq "item get: the title" "$M_TITLE" "$(printf '%s' "$got1" | jq -r '.title' 2>/dev/null)"
@@ -89,14 +89,14 @@ cli item get "$I2" --vault "$V" --format json
 got2=$OUT
 expect_eq "item 2: the title" "$M_FLAGTITLE" "$(printf '%s' "$got2" | jq -r '.title' 2>/dev/null)"
 for m in "$M_FLAGFIELD" "$M_FLAGTAG" "$M_FLAGNOTE" "$M_FLAGURL"; do
-    if printf '%s' "$got2" | grep -qF -- "$m"; then ok "item 2 returns ${m:0:12}..."; else
+    if grep -qF -- "$m" <<<"$got2"; then ok "item 2 returns ${m:0:12}..."; else
         not_ok "item 2 returns ${m:0:12}...: [$(printf '%s' "$got2" | head -c 300)]"; fi
 done
 expect_eq "item 2: one file, named secret.txt" "secret.txt" \
     "$(printf '%s' "$got2" | jq -r '.files[0].name' 2>/dev/null)"
 cli vault get "$V" --format json
 expect_eq "vault get: the name" "$M_VAULT" "$(printf '%s' "$OUT" | jq -r '.name' 2>/dev/null)"
-if printf '%s' "$OUT" | grep -qF -- "$M_DESC"; then ok "vault get: the description"; else
+if grep -qF -- "$M_DESC" <<<"$OUT"; then ok "vault get: the description"; else
     not_ok "vault get: the description: [$OUT]"; fi
 
 # ---- the hub's records hold no marker, even once base64url-decoded -----------------------

@@ -23,7 +23,7 @@ expect_eq() {
 
 # expect_match DESCRIPTION REGEX TEXT
 expect_match() {
-    if printf '%s' "$3" | grep -qE -- "$2"; then ok "$1"; else not_ok "$1: [$3] does not match /$2/"; fi
+    if grep -qE -- "$2" <<<"$3"; then ok "$1"; else not_ok "$1: [$3] does not match /$2/"; fi
 }
 
 finish() {
@@ -235,7 +235,7 @@ expect_error() {
         not_ok "$desc: expected status $want, got [$got] body [$(printf '%s' "$body" | head -c 300)]"
     elif [ "$st" != "$want" ] || [ -z "$msg" ]; then
         not_ok "$desc: status $want but the body is not {status,message}: [$(printf '%s' "$body" | head -c 300)]"
-    elif [ -n "$input" ] && printf '%s' "$msg" | grep -qF -- "$input"; then
+    elif [ -n "$input" ] && grep -qF -- "$input" <<<"$msg"; then
         not_ok "$desc: the message echoes the input: [$msg]"
     else
         ok "$desc"

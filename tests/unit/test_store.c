@@ -394,7 +394,7 @@ static void test_migration_future_version_refused(void **state)
     assert_int_equal(store_open(&s, g_path, err, sizeof(err)), ERR_STORAGE);
     assert_null(s);
     assert_string_equal(err, "the database schema version 99 is newer than this build supports "
-                             "(1): upgrade Sesame");
+                             "(2): upgrade Sesame");
     /* Untouched: same version, not switched to WAL. */
     assert_int_equal(pragma_int(g_path, "PRAGMA user_version"), 99);
     pragma_text(g_path, "PRAGMA journal_mode", text, sizeof(text));
@@ -443,11 +443,18 @@ static void test_accounts(void **state)
     assert_int_equal(store_account_any(g_store, &any), ERR_OK);
     assert_int_equal(any, 0);
     memcpy(a.ac_id, ACC, ID_LEN + 1);
-    assert_int_equal(store_account_create(g_store, &a, &k), ERR_OK);
+    assert_int_equal(store_account_create_first(g_store, &a, &k), ERR_OK);
     assert_int_equal(store_account_any(g_store, &any), ERR_OK);
     assert_int_equal(any, 1);
     g_now = T0 + 5;
     assert_int_equal(store_account_create(g_store, &a, &k), ERR_CONFLICT);
+    /* Only the first: once an account exists, this one or another is refused, unchanged. */
+    assert_int_equal(store_account_create_first(g_store, &a, &k), ERR_FORBIDDEN);
+    memcpy(a.ac_id, ACC2, ID_LEN + 1);
+    assert_int_equal(store_account_create_first(g_store, &a, &k), ERR_FORBIDDEN);
+    assert_int_equal(store_account_get(g_store, ACC2, &got), ERR_NOT_FOUND);
+    assert_int_equal(store_last_seq(g_store, ACC), 2);
+    memcpy(a.ac_id, ACC, ID_LEN + 1);
 
     assert_int_equal(store_account_get(g_store, ACC, &got), ERR_OK);
     assert_string_equal(got.ac_id, ACC);
@@ -964,6 +971,7 @@ static void test_servers_and_grants(void **state)
     assert_int_equal(n, 1);
     assert_string_equal(g[0].gr_server, SB);
     store_grant_list_free(g, n);
+    sv.se_name = "";
     assert_int_equal(store_server_create(g_store, ACC, &sv), ERR_BAD_INPUT); /* empty name */
     sv.se_name = "again";
     assert_int_equal(store_server_create(g_store, ACC, &sv), ERR_CONFLICT);
