@@ -17,6 +17,7 @@
 
 #include "cli/admin.h"
 #include "cli/cli.h"
+#include "cli/cli_util.h"
 #include "cli/cli_connect.h"
 #include "cli/commands.h"
 #include "common/limits.h"
@@ -26,50 +27,6 @@
 #define ACT_MAX_LIMIT     10000 /* the hub's largest page */
 #define ACT_MAX_OFFSET    (1LL << 40)
 
-/* Prints "sesame: " and the formatted message on stderr; returns code. */
-static int act_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int act_fail(int code, const char *fmt, ...)
-{
-    va_list ap;
-
-    fputs("sesame: ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    return code;
-}
-
-/* Writes s with control characters replaced by '?' (everything here comes from the hub). */
-static void act_put_safe(const char *s)
-{
-    for (; s && *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        fputc(c < 0x20 || c == 0x7f ? '?' : c, stdout);
-    }
-}
-
-/* Writes s padded to width w (UTF-8 code points), then two spaces. */
-static void act_put_cell(const char *s, size_t w)
-{
-    size_t n = 0;
-    const char *p;
-
-    for (p = s; p && *p; p++)
-        n += ((unsigned char)*p & 0xc0) != 0x80;
-    act_put_safe(s);
-    for (; n < w + 2; n++)
-        fputc(' ', stdout);
-}
-
-/* Returns member name of obj as a string, or "". */
-static const char *act_str(const json_t *obj, const char *name)
-{
-    const char *s = json_string_value(json_object_get(obj, name));
-
-    return s ? s : "";
-}
-
 /* Returns the name of server id in the hub's list, else the id (or "-"). */
 static const char *act_server_label(const json_t *servers, const char *id)
 {
@@ -78,8 +35,8 @@ static const char *act_server_label(const json_t *servers, const char *id)
 
     json_array_foreach(servers, i, s)
     {
-        if (strcmp(act_str(s, "id"), id) == 0 && *act_str(s, "name"))
-            return act_str(s, "name");
+        if (strcmp(cli_str(s, "id"), id) == 0 && *cli_str(s, "name"))
+            return cli_str(s, "name");
     }
     return *id ? id : "-";
 }
@@ -153,35 +110,35 @@ static void act_print_table(const json_t *list, const json_t *servers)
 
     json_array_foreach(list, i, rec)
     {
-        const char *label = act_server_label(servers, act_str(rec, "server"));
+        const char *label = act_server_label(servers, cli_str(rec, "server"));
         if (strlen(label) > wserver)
             wserver = strlen(label);
     }
-    act_put_cell("TIME", TIMEFMT_RFC3339_LEN);
-    act_put_cell("SERVER", wserver);
-    act_put_cell("ACTION", 6);
-    act_put_cell("RESULT", 7);
-    act_put_cell("RESOURCE", 2 * ID_LEN + 6);
+    cli_put_cell("TIME", TIMEFMT_RFC3339_LEN);
+    cli_put_cell("SERVER", wserver);
+    cli_put_cell("ACTION", 6);
+    cli_put_cell("RESULT", 7);
+    cli_put_cell("RESOURCE", 2 * ID_LEN + 6);
     fputs("TOKEN\n", stdout);
     json_array_foreach(list, i, rec)
     {
         const json_t *entry = json_object_get(rec, "entry");
         const json_t *received = json_object_get(rec, "receivedAt");
-        const char *jti = act_str(json_object_get(entry, "actor"), "jti");
+        const char *jti = cli_str(json_object_get(entry, "actor"), "jti");
         char when[32], resource[128];
 
-        if (*act_str(entry, "timestamp"))
-            act_put_cell(act_str(entry, "timestamp"), TIMEFMT_RFC3339_LEN);
+        if (*cli_str(entry, "timestamp"))
+            cli_put_cell(cli_str(entry, "timestamp"), TIMEFMT_RFC3339_LEN);
         else
-            act_put_cell(connect_time_text(when, json_is_integer(received)
+            cli_put_cell(connect_time_text(when, json_is_integer(received)
                                                      ? (int64_t)json_integer_value(received)
                                                      : 0),
                          TIMEFMT_RFC3339_LEN);
-        act_put_cell(act_server_label(servers, act_str(rec, "server")), wserver);
-        act_put_cell(*act_str(entry, "action") ? act_str(entry, "action") : "-", 6);
-        act_put_cell(*act_str(entry, "result") ? act_str(entry, "result") : "-", 7);
-        act_put_cell(connect_activity_resource(resource, sizeof(resource), entry), 2 * ID_LEN + 6);
-        act_put_safe(*jti ? jti : "-");
+        cli_put_cell(act_server_label(servers, cli_str(rec, "server")), wserver);
+        cli_put_cell(*cli_str(entry, "action") ? cli_str(entry, "action") : "-", 6);
+        cli_put_cell(*cli_str(entry, "result") ? cli_str(entry, "result") : "-", 7);
+        cli_put_cell(connect_activity_resource(resource, sizeof(resource), entry), 2 * ID_LEN + 6);
+        cli_put_safe(*jti ? jti : "-");
         fputc('\n', stdout);
     }
 }
@@ -203,7 +160,7 @@ static int act_print_json(const json_t *list)
     bad = bad || json_dumpf(out, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0 ||
           fputc('\n', stdout) == EOF;
     json_decref(out);
-    return bad ? act_fail(CLI_EXIT_FAIL, "cannot write the output") : CLI_EXIT_OK;
+    return bad ? cli_fail("cannot write the output") : CLI_EXIT_OK;
 }
 
 static const char act_usage[] =
@@ -246,52 +203,51 @@ int cli_cmd_activity(int argc, char **argv)
                 slot = opts[j].value;
         }
         if (!slot)
-            return act_fail(CLI_EXIT_USAGE, "%s", act_usage);
+            return cli_usage("%s", act_usage);
         if (*slot)
-            return act_fail(CLI_EXIT_USAGE, "%.*s is given twice", (int)nlen, arg);
+            return cli_usage("%.*s is given twice", (int)nlen, arg);
         if (eq)
             *slot = eq + 1;
         else if (i + 1 < argc)
             *slot = argv[++i];
         else
-            return act_fail(CLI_EXIT_USAGE, "%s needs a value", arg);
+            return cli_usage("%s needs a value", arg);
     }
     if (format && strcmp(format, "json") != 0 && strcmp(format, "human") != 0)
-        return act_fail(CLI_EXIT_USAGE, "--format must be human or json");
+        return cli_usage("--format must be human or json");
     json = format && strcmp(format, "json") == 0;
     if ((limit_s && (connect_uint_parse(limit_s, ACT_MAX_LIMIT, &limit, "--limit", errmsg,
                                         sizeof(errmsg)) != ERR_OK ||
                      limit == 0)) ||
         (offset_s && connect_uint_parse(offset_s, ACT_MAX_OFFSET, &offset, "--offset", errmsg,
                                         sizeof(errmsg)) != ERR_OK))
-        return act_fail(CLI_EXIT_USAGE, "%s",
-                        limit_s && limit == 0 ? "--limit must be a number from 1 to 10000"
-                                              : errmsg);
+        return cli_usage("%s", limit_s && limit == 0 ? "--limit must be a number from 1 to 10000"
+                                                     : errmsg);
 
     ret = CLI_EXIT_FAIL;
     if (admin_open(&a, &ao, errmsg, sizeof(errmsg)) != ERR_OK) {
-        act_fail(CLI_EXIT_FAIL, "%s", errmsg);
+        cli_fail("%s", errmsg);
         goto out;
     }
     if (admin_call(a, HTTP_CLIENT_GET, "/v1/servers", NULL, NULL, &servers, errmsg,
                    sizeof(errmsg)) != ERR_OK) {
-        act_fail(CLI_EXIT_FAIL, "cannot list the servers: %s", errmsg);
+        cli_fail("cannot list the servers: %s", errmsg);
         goto out;
     }
     if (server) {
         if (connect_server_find(servers, server, &rec, errmsg, sizeof(errmsg)) != ERR_OK) {
-            act_fail(CLI_EXIT_FAIL, "%s", errmsg);
+            cli_fail("%s", errmsg);
             goto out;
         }
-        if (!id_is_valid(act_str(rec, "id"))) {
-            act_fail(CLI_EXIT_FAIL, "hub: a server record has no valid id");
+        if (!id_is_valid(cli_str(rec, "id"))) {
+            cli_fail("hub: a server record has no valid id");
             goto out;
         }
-        memcpy(server_id, act_str(rec, "id"), ID_LEN + 1);
+        memcpy(server_id, cli_str(rec, "id"), ID_LEN + 1);
     }
     if (act_fetch(a, server ? server_id : NULL, limit, offset, &list, &total, errmsg,
                   sizeof(errmsg)) != ERR_OK) {
-        act_fail(CLI_EXIT_FAIL, "cannot read the activity: %s", errmsg);
+        cli_fail("cannot read the activity: %s", errmsg);
         goto out;
     }
     if (!offset_s && total > limit) {
@@ -300,7 +256,7 @@ int cli_cmd_activity(int argc, char **argv)
         offset = total - limit;
         if (act_fetch(a, server ? server_id : NULL, limit, offset, &list, &total, errmsg,
                       sizeof(errmsg)) != ERR_OK) {
-            act_fail(CLI_EXIT_FAIL, "cannot read the activity: %s", errmsg);
+            cli_fail("cannot read the activity: %s", errmsg);
             goto out;
         }
     }

@@ -22,6 +22,7 @@
 
 #include "cli/admin.h"
 #include "cli/cli.h"
+#include "cli/cli_util.h"
 #include "cli/commands.h"
 #include "common/alloc.h"
 #include "common/codec.h"
@@ -266,319 +267,29 @@ enum err connect_uint_parse(const char *s, long long max, long long *out, const 
 
 /* ---- command plumbing ---------------------------------------------------------------- */
 
-#define CC_MAX_POS    4                /* positional arguments of any subcommand */
-#define CC_MAX_VAULTS TOKEN_MAX_VAULTS /* --vault / --vaults entries */
-#define CC_ERR        ADMIN_ERRMSG_BYTES
-
-/* What every subcommand shares: the admin options, the output format and the client. */
-struct cc_ctx {
-    struct admin_options cx_ao;
-    const char *cx_format; /* NULL, "human" or "json" */
-    int cx_json;
-    struct admin *cx_admin;
-    char cx_err[CC_ERR];
-};
-
-/* One option of a subcommand: a single value, or a repeatable one collected in a list. */
-struct cc_opt {
-    const char *o_name;  /* "--out" */
-    const char **o_one;  /* single value (NULL if repeatable) */
-    const char **o_many; /* CC_MAX_VAULTS slots (NULL if single) */
-    size_t *o_nmany;
-};
-
-/* Prints "sesame: " and the formatted message on stderr; returns CLI_EXIT_FAIL. */
-static int cc_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int cc_fail(const char *fmt, ...)
-{
-    va_list ap;
-
-    fputs("sesame: ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    return CLI_EXIT_FAIL;
-}
-
-/* As cc_fail, for bad usage; returns CLI_EXIT_USAGE. */
-static int cc_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int cc_usage(const char *fmt, ...)
-{
-    va_list ap;
-
-    fputs("sesame: ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    return CLI_EXIT_USAGE;
-}
-
-/*
- * Parses argv[start..] into the options of opts (plus the shared --kit,
- * --passphrase-file, --hub, --format) and at most maxpos positional arguments. Accepts
- * "--name value" and "--name=value"; "--" ends the options. Returns CLI_EXIT_OK, or
- * CLI_EXIT_USAGE after printing why (what names the command for messages).
- */
-static int cc_parse(struct cc_ctx *x, int argc, char **argv, int start, const struct cc_opt *opts,
-                    size_t nopts, const char **pos, size_t maxpos, size_t *npos, const char *what)
-{
-    const struct cc_opt common[] = {
-        {"--kit", &x->cx_ao.ao_kit_path, NULL, NULL},
-        {"--passphrase-file", &x->cx_ao.ao_passphrase_file, NULL, NULL},
-        {"--hub", &x->cx_ao.ao_hub_url, NULL, NULL},
-        {"--format", &x->cx_format, NULL, NULL},
-    };
-    int i, dashdash = 0;
-    size_t j;
-
-    *npos = 0;
-    for (i = start; i < argc; i++) {
-        const char *arg = argv[i], *eq, *val;
-        const struct cc_opt *o = NULL;
-        size_t nlen;
-
-        if (dashdash || arg[0] != '-' || arg[1] == '\0') {
-            if (*npos == maxpos)
-                return cc_usage("'%s' takes %zu argument%s; see 'sesame connect --help'", what,
-                                maxpos, maxpos == 1 ? "" : "s");
-            pos[(*npos)++] = arg;
-            continue;
-        }
-        if (strcmp(arg, "--") == 0) {
-            dashdash = 1;
-            continue;
-        }
-        eq = strchr(arg, '=');
-        nlen = eq ? (size_t)(eq - arg) : strlen(arg);
-        for (j = 0; j < nopts + sizeof(common) / sizeof(common[0]) && !o; j++) {
-            const struct cc_opt *c = j < nopts ? &opts[j] : &common[j - nopts];
-            if (strlen(c->o_name) == nlen && strncmp(c->o_name, arg, nlen) == 0)
-                o = c;
-        }
-        if (!o)
-            return cc_usage("'%s' has no option %.*s", what, (int)(nlen > 64 ? 64 : nlen), arg);
-        if (eq) {
-            val = eq + 1;
-        } else if (i + 1 < argc) {
-            val = argv[++i];
-        } else {
-            return cc_usage("%s needs a value", o->o_name);
-        }
-        if (o->o_one) {
-            if (*o->o_one)
-                return cc_usage("%s is given twice", o->o_name);
-            *o->o_one = val;
-        } else {
-            if (*o->o_nmany == CC_MAX_VAULTS)
-                return cc_usage("%s is given more than %d times", o->o_name, CC_MAX_VAULTS);
-            o->o_many[(*o->o_nmany)++] = val;
-        }
-    }
-    if (x->cx_format && strcmp(x->cx_format, "json") != 0 && strcmp(x->cx_format, "human") != 0)
-        return cc_usage("--format must be human or json");
-    x->cx_json = x->cx_format && strcmp(x->cx_format, "json") == 0;
-    return CLI_EXIT_OK;
-}
-
-/* Opens the kit and the hub client. Returns CLI_EXIT_OK or CLI_EXIT_FAIL (printed). */
-static int cc_open(struct cc_ctx *x)
-{
-    if (admin_open(&x->cx_admin, &x->cx_ao, x->cx_err, sizeof(x->cx_err)) != ERR_OK)
-        return cc_fail("%s", x->cx_err);
-    return CLI_EXIT_OK;
-}
-
-/* Prints v as JSON (indented) and a newline on stdout; returns the exit code. */
-static int cc_print_json(const json_t *v)
-{
-    if (!v || json_dumpf(v, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0 ||
-        fputc('\n', stdout) == EOF)
-        return cc_fail("cannot write the output");
-    return CLI_EXIT_OK;
-}
-
-/* Writes s with control characters replaced by '?' (names come from the hub). */
-static void cc_put_safe(const char *s)
-{
-    for (; s && *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        fputc(c < 0x20 || c == 0x7f ? '?' : c, stdout);
-    }
-}
-
-/* Returns the display width of s (UTF-8 code points; control characters count 1). */
-static size_t cc_width(const char *s)
-{
-    size_t w = 0;
-
-    for (; s && *s; s++)
-        w += ((unsigned char)*s & 0xc0) != 0x80;
-    return w;
-}
-
-/* Writes s padded with spaces to width w, then two spaces. */
-static void cc_put_cell(const char *s, size_t w)
-{
-    size_t n = cc_width(s);
-
-    cc_put_safe(s);
-    for (; n < w + 2; n++)
-        fputc(' ', stdout);
-}
-
-/* Returns member name of obj as a string, or "" when absent. */
-static const char *cc_str(const json_t *obj, const char *name)
-{
-    const char *s = json_string_value(json_object_get(obj, name));
-
-    return s ? s : "";
-}
-
-/* Returns member name of obj as an integer, or 0. */
-static int64_t cc_int(const json_t *obj, const char *name)
-{
-    const json_t *v = json_object_get(obj, name);
-
-    return json_is_integer(v) ? (int64_t)json_integer_value(v) : 0;
-}
-
-/* Returns a JSON string of t in RFC 3339, or null for 0 / out of range (caller owns it). */
-static json_t *cc_json_time(int64_t t)
-{
-    char text[TIMEFMT_RFC3339_LEN + 1];
-
-    if (t == 0 || timefmt_rfc3339(text, t) != ERR_OK)
-        return json_null();
-    return json_string(text);
-}
-
-/*
- * Decodes the unpadded base64url member name of obj into *out (mem_alloc'ed, *len bytes;
- * mem_free it). Returns ERR_OK, ERR_BAD_INPUT or ERR_NOMEM.
- */
-static enum err cc_b64_member(const json_t *obj, const char *name, unsigned char **out, size_t *len)
-{
-    const json_t *v = json_object_get(obj, name);
-    size_t cap;
-    enum err rc;
-
-    *out = NULL;
-    *len = 0;
-    if (!json_is_string(v))
-        return ERR_BAD_INPUT;
-    cap = codec_b64_decoded_max(json_string_length(v)) + 1;
-    *out = mem_alloc(cap);
-    if (!*out)
-        return ERR_NOMEM;
-    rc = codec_b64_decode(*out, cap, len, json_string_value(v), json_string_length(v),
-                          CODEC_B64_URL);
-    if (rc != ERR_OK) {
-        mem_free(*out);
-        *out = NULL;
-        return ERR_BAD_INPUT;
-    }
-    return ERR_OK;
-}
-
-/* Sets obj[name] to the unpadded base64url of b; returns ERR_OK or ERR_NOMEM. */
-static enum err cc_set_b64(json_t *obj, const char *name, const struct buf *b)
-{
-    return keyjson_set_b64(obj, name, (const unsigned char *)b->b_data, b->b_len) == 0 ? ERR_OK
-                                                                                       : ERR_NOMEM;
-}
-
-/*
- * Returns in *names a JSON object mapping the id of every vault of the account to its
- * name, decrypted here (vaults whose attributes do not open are left out). Returns ERR_OK
- * or the error of the hub call (x->cx_err says why).
- */
-static enum err cc_vault_names(struct cc_ctx *x, json_t **names)
-{
-    json_t *list = NULL, *v, *map;
-    size_t i;
-    enum err rc;
-
-    *names = NULL;
-    map = json_object();
-    if (!map)
-        return ERR_NOMEM;
-    rc = admin_call(x->cx_admin, HTTP_CLIENT_GET, "/v1/vaults", NULL, NULL, &list, x->cx_err,
-                    sizeof(x->cx_err));
-    if (rc != ERR_OK) {
-        json_decref(map);
-        return rc;
-    }
-    json_array_foreach(list, i, v)
-    {
-        const char *id = cc_str(v, "id");
-        const unsigned char *key;
-        unsigned char *ct = NULL;
-        json_t *attrs = NULL;
-        size_t ctlen;
-        char ignored[CC_ERR];
-
-        if (!id_is_valid(id) || cc_b64_member(v, "attrs", &ct, &ctlen) != ERR_OK)
-            continue;
-        if (admin_vault_key(x->cx_admin, id, &key, ignored, sizeof(ignored)) == ERR_OK &&
-            vaultcrypt_attrs_open(&attrs, key, id, ct, ctlen) == ERR_OK &&
-            json_is_string(json_object_get(attrs, "name")))
-            json_object_set(map, id, json_object_get(attrs, "name"));
-        json_decref(attrs);
-        mem_free(ct);
-    }
-    json_decref(list);
-    *names = map;
-    return ERR_OK;
-}
-
-/* Returns the name of vault id in names, else the id itself. */
-static const char *cc_vault_label(const json_t *names, const char *id)
-{
-    const char *n = json_string_value(json_object_get(names, id));
-
-    return n ? n : id;
-}
-
 /*
  * Fetches the servers (*list, json_decref it) and finds the one named by id_or_name
  * (*rec points into *list). Returns CLI_EXIT_OK or CLI_EXIT_FAIL (printed).
  */
-static int cc_server_resolve(struct cc_ctx *x, const char *id_or_name, json_t **list,
+static int cc_server_resolve(struct cli_ctx *x, const char *id_or_name, json_t **list,
                              const json_t **rec)
 {
     *rec = NULL;
     if (admin_call(x->cx_admin, HTTP_CLIENT_GET, "/v1/servers", NULL, NULL, list, x->cx_err,
                    sizeof(x->cx_err)) != ERR_OK)
-        return cc_fail("cannot list the servers: %s", x->cx_err);
+        return cli_fail("cannot list the servers: %s", x->cx_err);
     if (connect_server_find(*list, id_or_name, rec, x->cx_err, sizeof(x->cx_err)) != ERR_OK)
-        return cc_fail("%s", x->cx_err);
-    if (!id_is_valid(cc_str(*rec, "id")))
-        return cc_fail("hub: a server record has no valid id");
+        return cli_fail("%s", x->cx_err);
+    if (!id_is_valid(cli_str(*rec, "id")))
+        return cli_fail("hub: a server record has no valid id");
     return CLI_EXIT_OK;
-}
-
-/* Builds "/v1/<a>/<b escaped>[/<c>/<d escaped>]" into out. Returns ERR_OK or an error. */
-static enum err cc_target(struct buf *out, const char *prefix, const char *id1, const char *mid,
-                          const char *id2)
-{
-    enum err rc = buf_add_str(out, prefix);
-
-    if (rc == ERR_OK)
-        rc = http_client_escape(out, id1);
-    if (rc == ERR_OK && mid)
-        rc = buf_add_str(out, mid);
-    if (rc == ERR_OK && id2)
-        rc = http_client_escape(out, id2);
-    return rc;
 }
 
 /*
  * Wraps the key of vault_id to the server record's wrapJwk and PUTs the grant. Returns
  * ERR_OK or the error, with x->cx_err saying why.
  */
-static enum err cc_grant(struct cc_ctx *x, const json_t *server, const char *vault_id)
+static enum err cc_grant(struct cli_ctx *x, const json_t *server, const char *vault_id)
 {
     const unsigned char *key;
     struct jwk wrap;
@@ -603,8 +314,8 @@ static enum err cc_grant(struct cc_ctx *x, const json_t *server, const char *vau
         goto out;
     }
     body = json_object();
-    if (!body || (rc = cc_set_b64(body, "keyWrapped", &wrapped)) != ERR_OK ||
-        (rc = cc_target(&target, "/v1/servers/", cc_str(server, "id"), "/grants/", vault_id)) !=
+    if (!body || (rc = cli_set_b64(body, "keyWrapped", &wrapped)) != ERR_OK ||
+        (rc = cli_target(&target, "/v1/servers/", cli_str(server, "id"), "/grants/", vault_id)) !=
             ERR_OK) {
         rc = err_msgf(ERR_NOMEM, x->cx_err, sizeof(x->cx_err), "out of memory");
         goto out;
@@ -617,67 +328,6 @@ out:
     buf_free(&wrapped);
     jwk_clear(&wrap);
     return rc;
-}
-
-/*
- * Writes len bytes of data to a new file at path with mode 0600: refuses an existing path
- * (O_EXCL, no symlink followed), fsyncs the file and its directory, and removes what it
- * created on failure. Returns ERR_OK, ERR_CONFLICT (exists) or ERR_IO, with errmsg.
- */
-static enum err cc_write_new_file(const char *path, const char *data, size_t len, char *errmsg,
-                                  size_t errcap)
-{
-    char dir[CONFIG_MAX_PATH + 1];
-    const char *slash;
-    size_t off = 0;
-    int fd, dfd, saved;
-
-    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        if (errno == EEXIST)
-            return err_msgf(ERR_CONFLICT, errmsg, errcap,
-                            "%s already exists; refusing to overwrite it", path);
-        return err_msgf(ERR_IO, errmsg, errcap, "cannot create %s (%s)", path,
-                        strerrorname_np(errno) ? strerrorname_np(errno) : "error");
-    }
-    if (fchmod(fd, 0600) != 0)
-        goto fail;
-    while (off < len) {
-        ssize_t n = write(fd, data + off, len - off);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            goto fail;
-        off += (size_t)n;
-    }
-    if (fsync(fd) != 0)
-        goto fail;
-    if (close(fd) != 0) {
-        fd = -1;
-        goto fail;
-    }
-    slash = strrchr(path, '/');
-    if (slash && (size_t)(slash - path) < sizeof(dir)) {
-        memcpy(dir, path, (size_t)(slash - path));
-        dir[slash - path] = '\0';
-        if (dir[0] == '\0')
-            dir[0] = '/', dir[1] = '\0';
-    } else {
-        dir[0] = '.', dir[1] = '\0';
-    }
-    dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        (void)fsync(dfd);
-        close(dfd);
-    }
-    return ERR_OK;
-fail:
-    saved = errno;
-    if (fd >= 0)
-        close(fd);
-    unlink(path);
-    return err_msgf(ERR_IO, errmsg, errcap, "cannot write %s (%s)", path,
-                    strerrorname_np(saved) ? strerrorname_np(saved) : "error");
 }
 
 /* ---- connect server create|list|delete ----------------------------------------------- */
@@ -693,15 +343,15 @@ static int cc_split_vaults(const char *list, char specs[][VAULT_MAX_NAME_BYTES +
         comma = strchr(p, ',');
         len = comma ? (size_t)(comma - p) : strlen(p);
         if (len == 0) {
-            cc_usage("--vaults has an empty vault name");
+            cli_usage("--vaults has an empty vault name");
             return -1;
         }
         if (len > VAULT_MAX_NAME_BYTES) {
-            cc_usage("--vaults has a vault name longer than %d bytes", VAULT_MAX_NAME_BYTES);
+            cli_usage("--vaults has a vault name longer than %d bytes", VAULT_MAX_NAME_BYTES);
             return -1;
         }
-        if (*n == CC_MAX_VAULTS) {
-            cc_usage("at most %d vaults can be granted at once", CC_MAX_VAULTS);
+        if (*n == CLI_MAX_MANY) {
+            cli_usage("at most %d vaults can be granted at once", CLI_MAX_MANY);
             return -1;
         }
         memcpy(specs[*n], p, len);
@@ -717,7 +367,7 @@ static int cc_split_vaults(const char *list, char specs[][VAULT_MAX_NAME_BYTES +
  * so that nothing is created on the hub when one of them cannot be granted. Returns
  * CLI_EXIT_OK or CLI_EXIT_FAIL (printed).
  */
-static int cc_resolve_vaults(struct cc_ctx *x, char specs[][VAULT_MAX_NAME_BYTES + 1], size_t n,
+static int cc_resolve_vaults(struct cli_ctx *x, char specs[][VAULT_MAX_NAME_BYTES + 1], size_t n,
                              char ids[][ID_LEN + 1])
 {
     const unsigned char *key;
@@ -726,19 +376,19 @@ static int cc_resolve_vaults(struct cc_ctx *x, char specs[][VAULT_MAX_NAME_BYTES
     for (i = 0; i < n; i++) {
         if (admin_vault_resolve(x->cx_admin, specs[i], ids[i], x->cx_err, sizeof(x->cx_err)) !=
             ERR_OK)
-            return cc_fail("vault %zu of the list: %s", i + 1, x->cx_err);
+            return cli_fail("vault %zu of the list: %s", i + 1, x->cx_err);
         for (j = 0; j < i; j++) {
             if (strcmp(ids[i], ids[j]) == 0)
-                return cc_usage("vault %zu of the list is vault %zu again", i + 1, j + 1);
+                return cli_usage("vault %zu of the list is vault %zu again", i + 1, j + 1);
         }
         if (admin_vault_key(x->cx_admin, ids[i], &key, x->cx_err, sizeof(x->cx_err)) != ERR_OK)
-            return cc_fail("cannot open the key of vault %zu of the list: %s", i + 1, x->cx_err);
+            return cli_fail("cannot open the key of vault %zu of the list: %s", i + 1, x->cx_err);
     }
     return CLI_EXIT_OK;
 }
 
 /* Returns the hub URL to write into a credentials file (see cc_server_create). */
-static const char *cc_server_hub_url(const struct cc_ctx *x, const char *given)
+static const char *cc_server_hub_url(const struct cli_ctx *x, const char *given)
 {
     const char *env = getenv("SESAME_HUB");
 
@@ -766,7 +416,7 @@ static int cc_fingerprint_ok(const char *s)
 }
 
 /* Prints what server create made (human or JSON). */
-static int cc_server_created(const struct cc_ctx *x, const char *id, const char *name,
+static int cc_server_created(const struct cli_ctx *x, const char *id, const char *name,
                              const char *path, const json_t *names, char ids[][ID_LEN + 1],
                              size_t ngranted)
 {
@@ -776,14 +426,14 @@ static int cc_server_created(const struct cc_ctx *x, const char *id, const char 
 
     if (!x->cx_json) {
         fputs("Created server ", stdout);
-        cc_put_safe(name);
+        cli_put_safe(name);
         printf(" (%s)\nCredentials file: ", id);
-        cc_put_safe(path);
+        cli_put_safe(path);
         fputs(" (mode 0600: give it only to this Connect server)\nVaults granted: ", stdout);
         for (i = 0; i < ngranted; i++) {
             if (i)
                 fputs(", ", stdout);
-            cc_put_safe(cc_vault_label(names, ids[i]));
+            cli_put_safe(cli_vault_label(names, ids[i]));
             printf(" (%s)", ids[i]);
         }
         fputs(ngranted ? "\n" : "none\n", stdout);
@@ -794,8 +444,8 @@ static int cc_server_created(const struct cc_ctx *x, const char *id, const char 
                   vaults);
     for (i = 0; o && vaults && i < ngranted; i++)
         json_array_append_new(
-            vaults, json_pack("{s:s, s:s}", "id", ids[i], "name", cc_vault_label(names, ids[i])));
-    ret = cc_print_json(o);
+            vaults, json_pack("{s:s, s:s}", "id", ids[i], "name", cli_vault_label(names, ids[i])));
+    ret = cli_print_json(o);
     json_decref(o);
     return ret;
 }
@@ -809,14 +459,14 @@ static const char cc_server_create_usage[] =
  * (written before the hub learns of the server, refusing to overwrite), the server on the
  * hub with its unlock secret sealed to the admin, then one grant per vault.
  */
-static int cc_server_create(struct cc_ctx *x, int argc, char **argv)
+static int cc_server_create(struct cli_ctx *x, int argc, char **argv)
 {
-    static char specs[CC_MAX_VAULTS][VAULT_MAX_NAME_BYTES + 1];
-    char ids[CC_MAX_VAULTS][ID_LEN + 1];
-    const char *lists[CC_MAX_VAULTS], *singles[CC_MAX_VAULTS], *pos[CC_MAX_POS];
+    static char specs[CLI_MAX_MANY][VAULT_MAX_NAME_BYTES + 1];
+    char ids[CLI_MAX_MANY][ID_LEN + 1];
+    const char *lists[CLI_MAX_MANY], *singles[CLI_MAX_MANY], *pos[CLI_MAX_POS];
     const char *out_path = NULL, *server_hub = NULL, *fingerprint = NULL, *hub_url, *name;
     size_t nlists = 0, nsingles = 0, npos, nspecs = 0, ngranted = 0, i;
-    const struct cc_opt opts[] = {
+    const struct cli_opt opts[] = {
         {"--vaults", NULL, lists, &nlists},
         {"--vault", NULL, singles, &nsingles},
         {"--out", &out_path, NULL, NULL},
@@ -835,18 +485,18 @@ static int cc_server_create(struct cc_ctx *x, int argc, char **argv)
     memset(&wrap, 0, sizeof(wrap));
     buf_init(&text, CONNECT_CREDENTIALS_MAX);
     buf_init(&sealed, VAULTCRYPT_MAX_WRAPPED);
-    ret = cc_parse(x, argc, argv, 4, opts, sizeof(opts) / sizeof(opts[0]), pos, 1, &npos,
-                   "connect server create");
+    ret = cli_parse(x, argc, argv, 4, opts, sizeof(opts) / sizeof(opts[0]), pos, 1, &npos,
+                    "connect server create");
     if (ret != CLI_EXIT_OK)
         goto out;
     ret = CLI_EXIT_USAGE;
     if (npos != 1) {
-        cc_usage("usage: %s", cc_server_create_usage);
+        cli_usage("usage: %s", cc_server_create_usage);
         goto out;
     }
     name = pos[0];
     if (connect_name_check(name, "server", x->cx_err, sizeof(x->cx_err)) != ERR_OK) {
-        cc_usage("%s", x->cx_err);
+        cli_usage("%s", x->cx_err);
         goto out;
     }
     for (i = 0; i < nlists; i++) {
@@ -854,40 +504,40 @@ static int cc_server_create(struct cc_ctx *x, int argc, char **argv)
             goto out;
     }
     for (i = 0; i < nsingles; i++) {
-        if (nspecs == CC_MAX_VAULTS || singles[i][0] == '\0' ||
+        if (nspecs == CLI_MAX_MANY || singles[i][0] == '\0' ||
             strlen(singles[i]) > VAULT_MAX_NAME_BYTES) {
-            cc_usage("--vault needs a vault name or id (and at most %d vaults)", CC_MAX_VAULTS);
+            cli_usage("--vault needs a vault name or id (and at most %d vaults)", CLI_MAX_MANY);
             goto out;
         }
         memcpy(specs[nspecs++], singles[i], strlen(singles[i]) + 1);
     }
     if (fingerprint && !cc_fingerprint_ok(fingerprint)) {
-        cc_usage("--tls-fingerprint must be 64 hex digits (the SHA-256 of the hub's certificate)");
+        cli_usage("--tls-fingerprint must be 64 hex digits (the SHA-256 of the hub's certificate)");
         goto out;
     }
     if (server_hub && !kit_hub_url_is_valid(server_hub)) {
-        cc_usage("--server-hub must be an http:// or https:// URL");
+        cli_usage("--server-hub must be an http:// or https:// URL");
         goto out;
     }
     if (!out_path)
         out_path = CONNECT_CREDENTIALS_FILE;
     ret = CLI_EXIT_FAIL;
     if (access(out_path, F_OK) == 0) {
-        cc_fail("%s already exists; refusing to overwrite it (choose another --out)", out_path);
+        cli_fail("%s already exists; refusing to overwrite it (choose another --out)", out_path);
         goto out;
     }
-    if ((ret = cc_open(x)) != CLI_EXIT_OK)
+    if ((ret = cli_open(x)) != CLI_EXIT_OK)
         goto out;
     if ((ret = cc_resolve_vaults(x, specs, nspecs, ids)) != CLI_EXIT_OK)
         goto out;
     ret = CLI_EXIT_FAIL;
     hub_url = cc_server_hub_url(x, server_hub);
     if (!kit_hub_url_is_valid(hub_url)) {
-        cc_fail("the hub URL is not an http:// or https:// URL; give --server-hub");
+        cli_fail("the hub URL is not an http:// or https:// URL; give --server-hub");
         goto out;
     }
-    if (cc_vault_names(x, &names) != ERR_OK) {
-        cc_fail("cannot list the vaults: %s", x->cx_err);
+    if (cli_vault_names(x, &names) != ERR_OK) {
+        cli_fail("cannot list the vaults: %s", x->cx_err);
         goto out;
     }
 
@@ -895,7 +545,7 @@ static int cc_server_create(struct cc_ctx *x, int argc, char **argv)
     unlock = secmem_alloc(CREDENTIALS_UNLOCK_BYTES);
     if (!unlock || id_new(server_id) != ERR_OK ||
         credentials_keys_generate(&sign, &wrap, unlock) != ERR_OK) {
-        cc_fail("cannot generate the server's keys");
+        cli_fail("cannot generate the server's keys");
         goto out;
     }
     rc = connect_credentials_build(&text, admin_kit(x->cx_admin), server_id, &sign, &wrap, unlock,
@@ -903,33 +553,33 @@ static int cc_server_create(struct cc_ctx *x, int argc, char **argv)
     if (rc == ERR_OK)
         rc = buf_add_str(&text, "\n");
     if (rc != ERR_OK) {
-        cc_fail("cannot build the credentials file (%s)", err_name(rc));
+        cli_fail("cannot build the credentials file (%s)", err_name(rc));
         goto out;
     }
     rc = vaultcrypt_wrap(&sealed, unlock, CREDENTIALS_UNLOCK_BYTES,
                          kit_admin_wrap_key(admin_kit(x->cx_admin)));
     if (rc != ERR_OK) {
-        cc_fail("cannot seal the unlock secret to the admin key (%s)", err_name(rc));
+        cli_fail("cannot seal the unlock secret to the admin key (%s)", err_name(rc));
         goto out;
     }
     body = json_pack("{s:s, s:s, s:o, s:o}", "id", server_id, "name", name, "signJwk",
                      jwk_to_json(&sign, 0), "wrapJwk", jwk_to_json(&wrap, 0));
-    if (!body || cc_set_b64(body, "unlockAdmin", &sealed) != ERR_OK) {
-        cc_fail("out of memory");
+    if (!body || cli_set_b64(body, "unlockAdmin", &sealed) != ERR_OK) {
+        cli_fail("out of memory");
         goto out;
     }
-    if (cc_write_new_file(out_path, text.b_data, text.b_len, x->cx_err, sizeof(x->cx_err)) !=
+    if (cli_write_new_file(out_path, text.b_data, text.b_len, x->cx_err, sizeof(x->cx_err)) !=
         ERR_OK) {
-        cc_fail("%s", x->cx_err);
+        cli_fail("%s", x->cx_err);
         goto out;
     }
     if (admin_call(x->cx_admin, HTTP_CLIENT_POST, "/v1/servers", body, NULL, &created, x->cx_err,
                    sizeof(x->cx_err)) != ERR_OK) {
         if (unlink(out_path) == 0)
-            cc_fail("the server was not created: %s (%s removed)", x->cx_err, out_path);
+            cli_fail("the server was not created: %s (%s removed)", x->cx_err, out_path);
         else
-            cc_fail("the server was not created: %s (remove %s: it belongs to no server)",
-                    x->cx_err, out_path);
+            cli_fail("the server was not created: %s (remove %s: it belongs to no server)",
+                     x->cx_err, out_path);
         goto out;
     }
     for (ngranted = 0; ngranted < nspecs; ngranted++) {
@@ -938,7 +588,7 @@ static int cc_server_create(struct cc_ctx *x, int argc, char **argv)
     }
     if (ngranted < nspecs) {
         /* The server and its file exist: say exactly what is there and what is missing. */
-        char why[CC_ERR];
+        char why[CLI_ERR];
         memcpy(why, x->cx_err, sizeof(why));
         (void)cc_server_created(x, server_id, name, out_path, names, ids, ngranted);
         fprintf(stderr,
@@ -963,24 +613,24 @@ out:
 }
 
 /* `connect server list`: id, name, created, granted vaults by name. */
-static int cc_server_list(struct cc_ctx *x, int argc, char **argv)
+static int cc_server_list(struct cli_ctx *x, int argc, char **argv)
 {
-    const char *pos[CC_MAX_POS];
+    const char *pos[CLI_MAX_POS];
     json_t *list = NULL, *names = NULL, *out = NULL, *s, *v;
     size_t npos, i, j, wname = 4;
     int ret;
 
-    ret = cc_parse(x, argc, argv, 4, NULL, 0, pos, 0, &npos, "connect server list");
-    if (ret != CLI_EXIT_OK || (ret = cc_open(x)) != CLI_EXIT_OK)
+    ret = cli_parse(x, argc, argv, 4, NULL, 0, pos, 0, &npos, "connect server list");
+    if (ret != CLI_EXIT_OK || (ret = cli_open(x)) != CLI_EXIT_OK)
         return ret;
     ret = CLI_EXIT_FAIL;
     if (admin_call(x->cx_admin, HTTP_CLIENT_GET, "/v1/servers", NULL, NULL, &list, x->cx_err,
                    sizeof(x->cx_err)) != ERR_OK) {
-        cc_fail("cannot list the servers: %s", x->cx_err);
+        cli_fail("cannot list the servers: %s", x->cx_err);
         goto out;
     }
-    if (cc_vault_names(x, &names) != ERR_OK) {
-        cc_fail("cannot list the vaults: %s", x->cx_err);
+    if (cli_vault_names(x, &names) != ERR_OK) {
+        cli_fail("cannot list the vaults: %s", x->cx_err);
         goto out;
     }
     if (x->cx_json) {
@@ -990,38 +640,38 @@ static int cc_server_list(struct cc_ctx *x, int argc, char **argv)
             json_t *vaults = json_array();
             json_array_foreach(json_object_get(s, "grants"), j, v) json_array_append_new(
                 vaults,
-                json_pack("{s:s, s:s}", "id", json_string_value(v) ? json_string_value(v) : "",
-                          "name",
-                          cc_vault_label(names, json_string_value(v) ? json_string_value(v) : "")));
-            json_array_append_new(out, json_pack("{s:s, s:s, s:o, s:o}", "id", cc_str(s, "id"),
-                                                 "name", cc_str(s, "name"), "createdAt",
-                                                 cc_json_time(cc_int(s, "createdAt")), "vaults",
+                json_pack(
+                    "{s:s, s:s}", "id", json_string_value(v) ? json_string_value(v) : "", "name",
+                    cli_vault_label(names, json_string_value(v) ? json_string_value(v) : "")));
+            json_array_append_new(out, json_pack("{s:s, s:s, s:o, s:o}", "id", cli_str(s, "id"),
+                                                 "name", cli_str(s, "name"), "createdAt",
+                                                 cli_json_time(cli_int(s, "createdAt")), "vaults",
                                                  vaults));
         }
-        ret = cc_print_json(out);
+        ret = cli_print_json(out);
         goto out;
     }
     json_array_foreach(list, i, s)
     {
-        if (cc_width(cc_str(s, "name")) > wname)
-            wname = cc_width(cc_str(s, "name"));
+        if (cli_width(cli_str(s, "name")) > wname)
+            wname = cli_width(cli_str(s, "name"));
     }
-    cc_put_cell("ID", ID_LEN);
-    cc_put_cell("NAME", wname);
-    cc_put_cell("CREATED", TIMEFMT_RFC3339_LEN);
+    cli_put_cell("ID", ID_LEN);
+    cli_put_cell("NAME", wname);
+    cli_put_cell("CREATED", TIMEFMT_RFC3339_LEN);
     fputs("VAULTS\n", stdout);
     json_array_foreach(list, i, s)
     {
         char when[32];
 
-        cc_put_cell(cc_str(s, "id"), ID_LEN);
-        cc_put_cell(cc_str(s, "name"), wname);
-        cc_put_cell(connect_time_text(when, cc_int(s, "createdAt")), TIMEFMT_RFC3339_LEN);
+        cli_put_cell(cli_str(s, "id"), ID_LEN);
+        cli_put_cell(cli_str(s, "name"), wname);
+        cli_put_cell(connect_time_text(when, cli_int(s, "createdAt")), TIMEFMT_RFC3339_LEN);
         json_array_foreach(json_object_get(s, "grants"), j, v)
         {
             if (j)
                 fputs(", ", stdout);
-            cc_put_safe(cc_vault_label(names, json_string_value(v) ? json_string_value(v) : ""));
+            cli_put_safe(cli_vault_label(names, json_string_value(v) ? json_string_value(v) : ""));
         }
         fputs(json_array_size(json_object_get(s, "grants")) ? "\n" : "-\n", stdout);
     }
@@ -1034,9 +684,9 @@ out:
 }
 
 /* `connect server delete S`: S an id or a unique name. */
-static int cc_server_delete(struct cc_ctx *x, int argc, char **argv)
+static int cc_server_delete(struct cli_ctx *x, int argc, char **argv)
 {
-    const char *pos[CC_MAX_POS];
+    const char *pos[CLI_MAX_POS];
     const json_t *rec;
     json_t *list = NULL, *o = NULL;
     struct buf target;
@@ -1044,30 +694,30 @@ static int cc_server_delete(struct cc_ctx *x, int argc, char **argv)
     int ret;
 
     buf_init(&target, HTTP_MAX_URL_BYTES);
-    ret = cc_parse(x, argc, argv, 4, NULL, 0, pos, 1, &npos, "connect server delete");
+    ret = cli_parse(x, argc, argv, 4, NULL, 0, pos, 1, &npos, "connect server delete");
     if (ret == CLI_EXIT_OK && npos != 1)
-        ret = cc_usage("usage: sesame connect server delete SERVER (an id or a name)");
-    if (ret != CLI_EXIT_OK || (ret = cc_open(x)) != CLI_EXIT_OK ||
+        ret = cli_usage("usage: sesame connect server delete SERVER (an id or a name)");
+    if (ret != CLI_EXIT_OK || (ret = cli_open(x)) != CLI_EXIT_OK ||
         (ret = cc_server_resolve(x, pos[0], &list, &rec)) != CLI_EXIT_OK)
         goto out;
     ret = CLI_EXIT_FAIL;
-    if (cc_target(&target, "/v1/servers/", cc_str(rec, "id"), NULL, NULL) != ERR_OK) {
-        cc_fail("out of memory");
+    if (cli_target(&target, "/v1/servers/", cli_str(rec, "id"), NULL, NULL) != ERR_OK) {
+        cli_fail("out of memory");
         goto out;
     }
     if (admin_call(x->cx_admin, HTTP_CLIENT_DELETE, buf_str(&target), NULL, NULL, NULL, x->cx_err,
                    sizeof(x->cx_err)) != ERR_OK) {
-        cc_fail("cannot delete the server: %s", x->cx_err);
+        cli_fail("cannot delete the server: %s", x->cx_err);
         goto out;
     }
     if (x->cx_json) {
-        o = json_pack("{s:s, s:s}", "id", cc_str(rec, "id"), "name", cc_str(rec, "name"));
-        ret = cc_print_json(o);
+        o = json_pack("{s:s, s:s}", "id", cli_str(rec, "id"), "name", cli_str(rec, "name"));
+        ret = cli_print_json(o);
         goto out;
     }
     fputs("Deleted server ", stdout);
-    cc_put_safe(cc_str(rec, "name"));
-    printf(" (%s)\n", cc_str(rec, "id"));
+    cli_put_safe(cli_str(rec, "name"));
+    printf(" (%s)\n", cli_str(rec, "id"));
     ret = CLI_EXIT_OK;
 out:
     json_decref(o);
@@ -1079,9 +729,9 @@ out:
 /* ---- connect vault grant|revoke ------------------------------------------------------ */
 
 /* `connect vault grant SERVER VAULT` and `connect vault revoke SERVER VAULT`. */
-static int cc_vault_grant_revoke(struct cc_ctx *x, int argc, char **argv, int grant)
+static int cc_vault_grant_revoke(struct cli_ctx *x, int argc, char **argv, int grant)
 {
-    const char *pos[CC_MAX_POS];
+    const char *pos[CLI_MAX_POS];
     const json_t *rec;
     json_t *list = NULL, *names = NULL, *o = NULL;
     char vault[ID_LEN + 1];
@@ -1091,54 +741,54 @@ static int cc_vault_grant_revoke(struct cc_ctx *x, int argc, char **argv, int gr
     enum err rc;
 
     buf_init(&target, HTTP_MAX_URL_BYTES);
-    ret = cc_parse(x, argc, argv, 4, NULL, 0, pos, 2, &npos,
-                   grant ? "connect vault grant" : "connect vault revoke");
+    ret = cli_parse(x, argc, argv, 4, NULL, 0, pos, 2, &npos,
+                    grant ? "connect vault grant" : "connect vault revoke");
     if (ret == CLI_EXIT_OK && npos != 2)
-        ret = cc_usage("usage: sesame connect vault %s SERVER VAULT (ids or names)",
-                       grant ? "grant" : "revoke");
-    if (ret != CLI_EXIT_OK || (ret = cc_open(x)) != CLI_EXIT_OK ||
+        ret = cli_usage("usage: sesame connect vault %s SERVER VAULT (ids or names)",
+                        grant ? "grant" : "revoke");
+    if (ret != CLI_EXIT_OK || (ret = cli_open(x)) != CLI_EXIT_OK ||
         (ret = cc_server_resolve(x, pos[0], &list, &rec)) != CLI_EXIT_OK)
         goto out;
     ret = CLI_EXIT_FAIL;
     if (admin_vault_resolve(x->cx_admin, pos[1], vault, x->cx_err, sizeof(x->cx_err)) != ERR_OK) {
-        cc_fail("%s", x->cx_err);
+        cli_fail("%s", x->cx_err);
         goto out;
     }
-    if (cc_vault_names(x, &names) != ERR_OK) {
-        cc_fail("cannot list the vaults: %s", x->cx_err);
+    if (cli_vault_names(x, &names) != ERR_OK) {
+        cli_fail("cannot list the vaults: %s", x->cx_err);
         goto out;
     }
     if (grant) {
         rc = cc_grant(x, rec, vault);
     } else {
-        rc = cc_target(&target, "/v1/servers/", cc_str(rec, "id"), "/grants/", vault);
+        rc = cli_target(&target, "/v1/servers/", cli_str(rec, "id"), "/grants/", vault);
         if (rc != ERR_OK) {
-            cc_fail("out of memory");
+            cli_fail("out of memory");
             goto out;
         }
         rc = admin_call(x->cx_admin, HTTP_CLIENT_DELETE, buf_str(&target), NULL, NULL, NULL,
                         x->cx_err, sizeof(x->cx_err));
         if (rc == ERR_NOT_FOUND) {
-            cc_fail("server %s holds no grant of vault %s", cc_str(rec, "id"), vault);
+            cli_fail("server %s holds no grant of vault %s", cli_str(rec, "id"), vault);
             goto out;
         }
     }
     if (rc != ERR_OK) {
-        cc_fail("cannot %s the vault: %s", grant ? "grant" : "revoke", x->cx_err);
+        cli_fail("cannot %s the vault: %s", grant ? "grant" : "revoke", x->cx_err);
         goto out;
     }
     if (x->cx_json) {
-        o = json_pack("{s:{s:s, s:s}, s:{s:s, s:s}, s:b}", "server", "id", cc_str(rec, "id"),
-                      "name", cc_str(rec, "name"), "vault", "id", vault, "name",
-                      cc_vault_label(names, vault), "granted", grant);
-        ret = cc_print_json(o);
+        o = json_pack("{s:{s:s, s:s}, s:{s:s, s:s}, s:b}", "server", "id", cli_str(rec, "id"),
+                      "name", cli_str(rec, "name"), "vault", "id", vault, "name",
+                      cli_vault_label(names, vault), "granted", grant);
+        ret = cli_print_json(o);
         goto out;
     }
     fputs(grant ? "Granted vault " : "Revoked vault ", stdout);
-    cc_put_safe(cc_vault_label(names, vault));
+    cli_put_safe(cli_vault_label(names, vault));
     printf(" (%s) %s server ", vault, grant ? "to" : "from");
-    cc_put_safe(cc_str(rec, "name"));
-    printf(" (%s)\n", cc_str(rec, "id"));
+    cli_put_safe(cli_str(rec, "name"));
+    printf(" (%s)\n", cli_str(rec, "id"));
     ret = CLI_EXIT_OK;
 out:
     json_decref(o);
@@ -1172,7 +822,7 @@ static json_t *cc_token_vaults_json(const json_t *names, const struct token_vaul
 
     for (i = 0; arr && i < n; i++) {
         if (json_array_append_new(arr, json_pack("{s:s, s:s, s:s}", "id", v[i].tv_id, "name",
-                                                 cc_vault_label(names, v[i].tv_id), "access",
+                                                 cli_vault_label(names, v[i].tv_id), "access",
                                                  connect_access_name(v[i].tv_access))) != 0) {
             json_decref(arr);
             return NULL;
@@ -1186,15 +836,15 @@ static json_t *cc_token_vaults_json(const json_t *names, const struct token_vaul
  * (secure memory, TOKEN_UNLOCK_BYTES; vaultcrypt_key_free it). Returns CLI_EXIT_OK or
  * CLI_EXIT_FAIL (printed).
  */
-static int cc_unlock_secret(struct cc_ctx *x, const json_t *server, unsigned char **unlock)
+static int cc_unlock_secret(struct cli_ctx *x, const json_t *server, unsigned char **unlock)
 {
     unsigned char *sealed = NULL;
     size_t len = 0, slen;
     enum err rc;
 
     *unlock = NULL;
-    if (cc_b64_member(server, "unlockAdmin", &sealed, &slen) != ERR_OK)
-        return cc_fail("hub: the server record has no valid unlockAdmin");
+    if (cli_b64_member(server, "unlockAdmin", &sealed, &slen) != ERR_OK)
+        return cli_fail("hub: the server record has no valid unlockAdmin");
     rc = vaultcrypt_unwrap(unlock, &len, sealed, slen, kit_admin_wrap_key(admin_kit(x->cx_admin)));
     mem_free(sealed);
     if (rc == ERR_OK && len != TOKEN_UNLOCK_BYTES) {
@@ -1203,8 +853,8 @@ static int cc_unlock_secret(struct cc_ctx *x, const json_t *server, unsigned cha
         rc = ERR_CRYPTO;
     }
     if (rc != ERR_OK)
-        return cc_fail("cannot open the server's unlock secret with this account kit (%s)",
-                       err_name(rc));
+        return cli_fail("cannot open the server's unlock secret with this account kit (%s)",
+                        err_name(rc));
     return CLI_EXIT_OK;
 }
 
@@ -1217,16 +867,16 @@ static const char cc_token_create_usage[] =
  * token with the unlock secret of S (opened from the hub's unlockAdmin), registers its
  * jti and hash with the hub, then prints it (only it, unless --format json).
  */
-static int cc_token_create(struct cc_ctx *x, int argc, char **argv)
+static int cc_token_create(struct cli_ctx *x, int argc, char **argv)
 {
-    const char *specs[CC_MAX_VAULTS], *pos[CC_MAX_POS], *server = NULL, *expires = NULL, *name;
+    const char *specs[CLI_MAX_MANY], *pos[CLI_MAX_POS], *server = NULL, *expires = NULL, *name;
     size_t nspecs = 0, npos, i, j;
-    const struct cc_opt opts[] = {
+    const struct cli_opt opts[] = {
         {"--server", &server, NULL, NULL},
         {"--vault", NULL, specs, &nspecs},
         {"--expires-in", &expires, NULL, NULL},
     };
-    struct token_vault vaults[CC_MAX_VAULTS];
+    struct token_vault vaults[CLI_MAX_MANY];
     char jti[ID_LEN + 1], hash[TOKEN_HASH_HEX_LEN + 1], vname[VAULT_MAX_NAME_BYTES + 1];
     const json_t *rec;
     json_t *list = NULL, *names = NULL, *body = NULL, *vts = NULL, *o = NULL;
@@ -1236,35 +886,36 @@ static int cc_token_create(struct cc_ctx *x, int argc, char **argv)
     int ret;
 
     buf_init(&tok, CONNECT_TOKEN_MAX);
-    ret = cc_parse(x, argc, argv, 4, opts, sizeof(opts) / sizeof(opts[0]), pos, 1, &npos,
-                   "connect token create");
+    ret = cli_parse(x, argc, argv, 4, opts, sizeof(opts) / sizeof(opts[0]), pos, 1, &npos,
+                    "connect token create");
     if (ret != CLI_EXIT_OK)
         goto out;
     ret = CLI_EXIT_USAGE;
     if (npos != 1 || !server || nspecs == 0) {
-        cc_usage("usage: %s", cc_token_create_usage);
+        cli_usage("usage: %s", cc_token_create_usage);
         goto out;
     }
     name = pos[0];
     if (connect_name_check(name, "token", x->cx_err, sizeof(x->cx_err)) != ERR_OK ||
         (expires &&
          token_duration_parse(expires, &lifetime, x->cx_err, sizeof(x->cx_err)) != ERR_OK)) {
-        cc_usage("%s", x->cx_err);
+        cli_usage("%s", x->cx_err);
         goto out;
     }
     for (i = 0; i < nspecs; i++) {
         size_t vlen;
         if (token_vault_spec_parse(specs[i], &vlen, &vaults[i].tv_access, x->cx_err,
                                    sizeof(x->cx_err)) != ERR_OK) {
-            cc_usage("%s", x->cx_err);
+            cli_usage("%s", x->cx_err);
             goto out;
         }
         if (vlen > VAULT_MAX_NAME_BYTES) {
-            cc_usage("--vault %zu names a vault longer than %d bytes", i + 1, VAULT_MAX_NAME_BYTES);
+            cli_usage("--vault %zu names a vault longer than %d bytes", i + 1,
+                      VAULT_MAX_NAME_BYTES);
             goto out;
         }
     }
-    if ((ret = cc_open(x)) != CLI_EXIT_OK ||
+    if ((ret = cli_open(x)) != CLI_EXIT_OK ||
         (ret = cc_server_resolve(x, server, &list, &rec)) != CLI_EXIT_OK)
         goto out;
     ret = CLI_EXIT_FAIL;
@@ -1276,34 +927,35 @@ static int cc_token_create(struct cc_ctx *x, int argc, char **argv)
         vname[vlen] = '\0';
         if (admin_vault_resolve(x->cx_admin, vname, vaults[i].tv_id, x->cx_err,
                                 sizeof(x->cx_err)) != ERR_OK) {
-            cc_fail("--vault %zu: %s", i + 1, x->cx_err);
+            cli_fail("--vault %zu: %s", i + 1, x->cx_err);
             goto out;
         }
         for (j = 0; j < i; j++) {
             if (strcmp(vaults[i].tv_id, vaults[j].tv_id) == 0) {
-                ret = cc_usage("--vault %zu names the same vault as --vault %zu", i + 1, j + 1);
+                ret = cli_usage("--vault %zu names the same vault as --vault %zu", i + 1, j + 1);
                 goto out;
             }
         }
         if (!cc_server_has_grant(rec, vaults[i].tv_id)) {
-            cc_fail("--vault %zu: vault %s is not granted to server %s; grant it first with "
-                    "'sesame connect vault grant %s %s'",
-                    i + 1, vaults[i].tv_id, cc_str(rec, "id"), cc_str(rec, "id"), vaults[i].tv_id);
+            cli_fail("--vault %zu: vault %s is not granted to server %s; grant it first with "
+                     "'sesame connect vault grant %s %s'",
+                     i + 1, vaults[i].tv_id, cli_str(rec, "id"), cli_str(rec, "id"),
+                     vaults[i].tv_id);
             goto out;
         }
     }
-    if (cc_vault_names(x, &names) != ERR_OK) {
-        cc_fail("cannot list the vaults: %s", x->cx_err);
+    if (cli_vault_names(x, &names) != ERR_OK) {
+        cli_fail("cannot list the vaults: %s", x->cx_err);
         goto out;
     }
     if ((ret = cc_unlock_secret(x, rec, &unlock)) != CLI_EXIT_OK)
         goto out;
     ret = CLI_EXIT_FAIL;
     now = (int64_t)time(NULL);
-    if (connect_token_build(&tok, jti, admin_kit(x->cx_admin), cc_str(rec, "id"), unlock, vaults,
+    if (connect_token_build(&tok, jti, admin_kit(x->cx_admin), cli_str(rec, "id"), unlock, vaults,
                             nspecs, now, lifetime) != ERR_OK ||
         token_hash(hash, tok.b_data, tok.b_len) != ERR_OK) {
-        cc_fail("cannot mint the token");
+        cli_fail("cannot mint the token");
         goto out;
     }
 
@@ -1313,28 +965,28 @@ static int cc_token_create(struct cc_ctx *x, int argc, char **argv)
         json_array_append_new(
             vts, json_pack("{s:s, s:i}", "u", vaults[i].tv_id, "a", (int)vaults[i].tv_access));
     body = json_pack("{s:s, s:s, s:s, s:O, s:I, s:s}", "jti", jti, "name", name, "server",
-                     cc_str(rec, "id"), "vaults", vts, "expiresAt",
+                     cli_str(rec, "id"), "vaults", vts, "expiresAt",
                      (json_int_t)(lifetime ? now + lifetime : 0), "sha256", hash);
     if (!body || json_array_size(vts) != nspecs) {
-        cc_fail("out of memory");
+        cli_fail("out of memory");
         goto out;
     }
     if (admin_call(x->cx_admin, HTTP_CLIENT_POST, "/v1/tokens", body, NULL, NULL, x->cx_err,
                    sizeof(x->cx_err)) != ERR_OK) {
-        cc_fail("the token was not registered, so it was not issued: %s", x->cx_err);
+        cli_fail("the token was not registered, so it was not issued: %s", x->cx_err);
         goto out;
     }
     if (!x->cx_json) {
         fwrite(tok.b_data, 1, tok.b_len, stdout);
         fputc('\n', stdout);
-        ret = fflush(stdout) == 0 ? CLI_EXIT_OK : cc_fail("cannot write the token");
+        ret = fflush(stdout) == 0 ? CLI_EXIT_OK : cli_fail("cannot write the token");
         goto out;
     }
     o = json_pack("{s:s, s:s, s:{s:s, s:s}, s:o, s:o, s:s%}", "jti", jti, "name", name, "server",
-                  "id", cc_str(rec, "id"), "name", cc_str(rec, "name"), "vaults",
+                  "id", cli_str(rec, "id"), "name", cli_str(rec, "name"), "vaults",
                   cc_token_vaults_json(names, vaults, nspecs), "expiresAt",
-                  cc_json_time(lifetime ? now + lifetime : 0), "token", tok.b_data, tok.b_len);
-    ret = cc_print_json(o);
+                  cli_json_time(lifetime ? now + lifetime : 0), "token", tok.b_data, tok.b_len);
+    ret = cli_print_json(o);
     if (o)
         keyjson_drop(o);
     o = NULL;
@@ -1357,13 +1009,13 @@ static const char *cc_server_label(const json_t *servers, const char *id)
 
     json_array_foreach(servers, i, s)
     {
-        if (strcmp(cc_str(s, "id"), id) == 0 && *cc_str(s, "name"))
-            return cc_str(s, "name");
+        if (strcmp(cli_str(s, "id"), id) == 0 && *cli_str(s, "name"))
+            return cli_str(s, "name");
     }
     return id;
 }
 
-/* Reads a TOKEN record's vaults into v (at most CC_MAX_VAULTS); returns how many. */
+/* Reads a TOKEN record's vaults into v (at most CLI_MAX_MANY); returns how many. */
 static size_t cc_token_record_vaults(const json_t *t, struct token_vault *v)
 {
     const json_t *e;
@@ -1371,21 +1023,21 @@ static size_t cc_token_record_vaults(const json_t *t, struct token_vault *v)
 
     json_array_foreach(json_object_get(t, "vaults"), i, e)
     {
-        const char *u = cc_str(e, "u");
-        if (n == CC_MAX_VAULTS || strlen(u) != ID_LEN)
+        const char *u = cli_str(e, "u");
+        if (n == CLI_MAX_MANY || strlen(u) != ID_LEN)
             continue;
         memcpy(v[n].tv_id, u, ID_LEN + 1);
-        v[n++].tv_access = (unsigned)cc_int(e, "a");
+        v[n++].tv_access = (unsigned)cli_int(e, "a");
     }
     return n;
 }
 
 /* `connect token list [--server S]`. */
-static int cc_token_list(struct cc_ctx *x, int argc, char **argv)
+static int cc_token_list(struct cli_ctx *x, int argc, char **argv)
 {
-    const char *pos[CC_MAX_POS], *server = NULL;
-    const struct cc_opt opts[] = {{"--server", &server, NULL, NULL}};
-    struct token_vault v[CC_MAX_VAULTS];
+    const char *pos[CLI_MAX_POS], *server = NULL;
+    const struct cli_opt opts[] = {{"--server", &server, NULL, NULL}};
+    struct token_vault v[CLI_MAX_MANY];
     const json_t *rec = NULL;
     json_t *servers = NULL, *names = NULL, *list = NULL, *out = NULL, *t;
     struct buf target;
@@ -1393,30 +1045,30 @@ static int cc_token_list(struct cc_ctx *x, int argc, char **argv)
     int ret;
 
     buf_init(&target, HTTP_MAX_URL_BYTES);
-    ret = cc_parse(x, argc, argv, 4, opts, 1, pos, 0, &npos, "connect token list");
-    if (ret != CLI_EXIT_OK || (ret = cc_open(x)) != CLI_EXIT_OK)
+    ret = cli_parse(x, argc, argv, 4, opts, 1, pos, 0, &npos, "connect token list");
+    if (ret != CLI_EXIT_OK || (ret = cli_open(x)) != CLI_EXIT_OK)
         goto out;
     if (server) {
         if ((ret = cc_server_resolve(x, server, &servers, &rec)) != CLI_EXIT_OK)
             goto out;
     } else if (admin_call(x->cx_admin, HTTP_CLIENT_GET, "/v1/servers", NULL, NULL, &servers,
                           x->cx_err, sizeof(x->cx_err)) != ERR_OK) {
-        ret = cc_fail("cannot list the servers: %s", x->cx_err);
+        ret = cli_fail("cannot list the servers: %s", x->cx_err);
         goto out;
     }
     ret = CLI_EXIT_FAIL;
     if (buf_add_str(&target, "/v1/tokens") != ERR_OK ||
-        (rec && cc_target(&target, "?server=", cc_str(rec, "id"), NULL, NULL) != ERR_OK)) {
-        cc_fail("out of memory");
+        (rec && cli_target(&target, "?server=", cli_str(rec, "id"), NULL, NULL) != ERR_OK)) {
+        cli_fail("out of memory");
         goto out;
     }
     if (admin_call(x->cx_admin, HTTP_CLIENT_GET, buf_str(&target), NULL, NULL, &list, x->cx_err,
                    sizeof(x->cx_err)) != ERR_OK) {
-        cc_fail("cannot list the tokens: %s", x->cx_err);
+        cli_fail("cannot list the tokens: %s", x->cx_err);
         goto out;
     }
-    if (cc_vault_names(x, &names) != ERR_OK) {
-        cc_fail("cannot list the vaults: %s", x->cx_err);
+    if (cli_vault_names(x, &names) != ERR_OK) {
+        cli_fail("cannot list the vaults: %s", x->cx_err);
         goto out;
     }
     if (x->cx_json) {
@@ -1426,46 +1078,46 @@ static int cc_token_list(struct cc_ctx *x, int argc, char **argv)
             n = cc_token_record_vaults(t, v);
             json_array_append_new(out,
                                   json_pack("{s:s, s:s, s:{s:s, s:s}, s:o, s:o, s:o, s:o}", "jti",
-                                            cc_str(t, "jti"), "name", cc_str(t, "name"), "server",
-                                            "id", cc_str(t, "server"), "name",
-                                            cc_server_label(servers, cc_str(t, "server")), "vaults",
-                                            cc_token_vaults_json(names, v, n), "createdAt",
-                                            cc_json_time(cc_int(t, "createdAt")), "expiresAt",
-                                            cc_json_time(cc_int(t, "expiresAt")), "revokedAt",
-                                            cc_json_time(cc_int(t, "revokedAt"))));
+                                            cli_str(t, "jti"), "name", cli_str(t, "name"), "server",
+                                            "id", cli_str(t, "server"), "name",
+                                            cc_server_label(servers, cli_str(t, "server")),
+                                            "vaults", cc_token_vaults_json(names, v, n),
+                                            "createdAt", cli_json_time(cli_int(t, "createdAt")),
+                                            "expiresAt", cli_json_time(cli_int(t, "expiresAt")),
+                                            "revokedAt", cli_json_time(cli_int(t, "revokedAt"))));
         }
-        ret = cc_print_json(out);
+        ret = cli_print_json(out);
         goto out;
     }
     json_array_foreach(list, i, t)
     {
-        if (cc_width(cc_str(t, "name")) > wname)
-            wname = cc_width(cc_str(t, "name"));
-        if (cc_width(cc_server_label(servers, cc_str(t, "server"))) > wserver)
-            wserver = cc_width(cc_server_label(servers, cc_str(t, "server")));
+        if (cli_width(cli_str(t, "name")) > wname)
+            wname = cli_width(cli_str(t, "name"));
+        if (cli_width(cc_server_label(servers, cli_str(t, "server"))) > wserver)
+            wserver = cli_width(cc_server_label(servers, cli_str(t, "server")));
     }
-    cc_put_cell("JTI", ID_LEN);
-    cc_put_cell("NAME", wname);
-    cc_put_cell("SERVER", wserver);
-    cc_put_cell("EXPIRES", TIMEFMT_RFC3339_LEN);
-    cc_put_cell("REVOKED", TIMEFMT_RFC3339_LEN);
+    cli_put_cell("JTI", ID_LEN);
+    cli_put_cell("NAME", wname);
+    cli_put_cell("SERVER", wserver);
+    cli_put_cell("EXPIRES", TIMEFMT_RFC3339_LEN);
+    cli_put_cell("REVOKED", TIMEFMT_RFC3339_LEN);
     fputs("VAULTS\n", stdout);
     json_array_foreach(list, i, t)
     {
         char when[32];
 
-        cc_put_cell(cc_str(t, "jti"), ID_LEN);
-        cc_put_cell(cc_str(t, "name"), wname);
-        cc_put_cell(cc_server_label(servers, cc_str(t, "server")), wserver);
-        cc_put_cell(cc_int(t, "expiresAt") ? connect_time_text(when, cc_int(t, "expiresAt"))
-                                           : "never",
-                    TIMEFMT_RFC3339_LEN);
-        cc_put_cell(connect_time_text(when, cc_int(t, "revokedAt")), TIMEFMT_RFC3339_LEN);
+        cli_put_cell(cli_str(t, "jti"), ID_LEN);
+        cli_put_cell(cli_str(t, "name"), wname);
+        cli_put_cell(cc_server_label(servers, cli_str(t, "server")), wserver);
+        cli_put_cell(cli_int(t, "expiresAt") ? connect_time_text(when, cli_int(t, "expiresAt"))
+                                             : "never",
+                     TIMEFMT_RFC3339_LEN);
+        cli_put_cell(connect_time_text(when, cli_int(t, "revokedAt")), TIMEFMT_RFC3339_LEN);
         n = cc_token_record_vaults(t, v);
         for (j = 0; j < n; j++) {
             if (j)
                 fputs(", ", stdout);
-            cc_put_safe(cc_vault_label(names, v[j].tv_id));
+            cli_put_safe(cli_vault_label(names, v[j].tv_id));
             printf(":%s", connect_access_name(v[j].tv_access));
         }
         fputs(n ? "\n" : "-\n", stdout);
@@ -1481,9 +1133,9 @@ out:
 }
 
 /* `connect token revoke JTI`. */
-static int cc_token_revoke(struct cc_ctx *x, int argc, char **argv)
+static int cc_token_revoke(struct cli_ctx *x, int argc, char **argv)
 {
-    const char *pos[CC_MAX_POS];
+    const char *pos[CLI_MAX_POS];
     char jti[ID_LEN + 1];
     struct buf target;
     json_t *o = NULL;
@@ -1492,32 +1144,32 @@ static int cc_token_revoke(struct cc_ctx *x, int argc, char **argv)
     enum err rc;
 
     buf_init(&target, HTTP_MAX_URL_BYTES);
-    ret = cc_parse(x, argc, argv, 4, NULL, 0, pos, 1, &npos, "connect token revoke");
+    ret = cli_parse(x, argc, argv, 4, NULL, 0, pos, 1, &npos, "connect token revoke");
     if (ret == CLI_EXIT_OK && npos != 1)
-        ret = cc_usage("usage: sesame connect token revoke JTI");
+        ret = cli_usage("usage: sesame connect token revoke JTI");
     if (ret == CLI_EXIT_OK && !connect_id_lower(jti, pos[0]))
-        ret = cc_usage("a token id (jti) is 26 letters and digits; see 'sesame connect token "
-                       "list'");
-    if (ret != CLI_EXIT_OK || (ret = cc_open(x)) != CLI_EXIT_OK)
+        ret = cli_usage("a token id (jti) is 26 letters and digits; see 'sesame connect token "
+                        "list'");
+    if (ret != CLI_EXIT_OK || (ret = cli_open(x)) != CLI_EXIT_OK)
         goto out;
     ret = CLI_EXIT_FAIL;
-    if (cc_target(&target, "/v1/tokens/", jti, NULL, NULL) != ERR_OK) {
-        cc_fail("out of memory");
+    if (cli_target(&target, "/v1/tokens/", jti, NULL, NULL) != ERR_OK) {
+        cli_fail("out of memory");
         goto out;
     }
     rc = admin_call(x->cx_admin, HTTP_CLIENT_DELETE, buf_str(&target), NULL, NULL, NULL, x->cx_err,
                     sizeof(x->cx_err));
     if (rc == ERR_NOT_FOUND) {
-        cc_fail("no token has the id %s", jti);
+        cli_fail("no token has the id %s", jti);
         goto out;
     }
     if (rc != ERR_OK) {
-        cc_fail("cannot revoke the token: %s", x->cx_err);
+        cli_fail("cannot revoke the token: %s", x->cx_err);
         goto out;
     }
     if (x->cx_json) {
         o = json_pack("{s:s, s:b}", "jti", jti, "revoked", 1);
-        ret = cc_print_json(o);
+        ret = cli_print_json(o);
         goto out;
     }
     printf("Revoked token %s (Connect servers refuse it from their next sync)\n", jti);
@@ -1559,7 +1211,7 @@ int cli_cmd_connect(int argc, char **argv)
         {"vault", "grant", 3},   {"vault", "revoke", 4}, {"token", "create", 5},
         {"token", "list", 6},    {"token", "revoke", 7},
     };
-    struct cc_ctx x;
+    struct cli_ctx x;
     size_t i;
     int ret = -1;
 
@@ -1573,6 +1225,7 @@ int cli_cmd_connect(int argc, char **argv)
         return CLI_EXIT_USAGE;
     }
     memset(&x, 0, sizeof(x));
+    x.cx_cmd = "connect";
     for (i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
         if (strcmp(argv[2], table[i].noun) != 0 || strcmp(argv[3], table[i].verb) != 0)
             continue;
@@ -1604,6 +1257,6 @@ int cli_cmd_connect(int argc, char **argv)
     }
     admin_close(x.cx_admin);
     if (ret < 0)
-        return cc_usage("unknown connect command; see 'sesame connect --help'");
+        return cli_usage("unknown connect command; see 'sesame connect --help'");
     return ret;
 }

@@ -541,10 +541,12 @@ enum err hub_start(struct hub **out, const struct hub_options *opt, char *errmsg
 {
     struct http_server_config cfg;
     struct http_server *srv = NULL;
+    char msg[HUB_ERRMSG_MAX];
     struct hub *h;
     enum err e;
 
     *out = NULL;
+    msg[0] = '\0';
     if (errmsg && errcap)
         errmsg[0] = '\0';
     if (!opt || !opt->ho_store_url || opt->ho_port < 0 || opt->ho_port > 65535)
@@ -564,10 +566,10 @@ enum err hub_start(struct hub **out, const struct hub_options *opt, char *errmsg
         hub_free(h);
         return err_msgf(e, errmsg, errcap, "hub: could not generate the challenge key");
     }
-    e = store_open(&h->hb_store, opt->ho_store_url, errmsg, errcap);
+    e = store_open(&h->hb_store, opt->ho_store_url, msg, sizeof(msg));
     if (e != ERR_OK) {
         hub_free(h);
-        return e;
+        return err_msgf(e, errmsg, errcap, "hub: database: %s", msg[0] ? msg : err_message(e));
     }
     store_set_commit_hook(h->hb_store, hub_on_commit, h);
 

@@ -13,6 +13,7 @@
 #include "common/log.h"
 #include "crypto/jwk.h"
 #include "hub/hub_int.h"
+#include "keys/adminsig.h"
 #include "keys/keyjson.h"
 #include "keys/token.h"
 
@@ -145,7 +146,6 @@ enum err hub_h_account_create(struct http_request *req, struct http_response *re
     struct store_account a;
     json_t *body = NULL, *rec;
     int64_t ts = 0;
-    int any = 0;
     enum err e;
 
     memset(&a, 0, sizeof(a));
@@ -170,12 +170,14 @@ enum err hub_h_account_create(struct http_request *req, struct http_response *re
         e = http_respond_error(resp, ERR_BAD_INPUT, "signingKey: invalid");
         goto out;
     }
-    e = store_account_any(h->hb_store, &any);
-    if (e != ERR_OK) {
-        e = hub_store_fail(resp, e, NULL, NULL);
-        goto out;
-    }
-    if (any && !h->hb_open_registration) {
+    a.ac_admin_sign_jwk = sign;
+    a.ac_admin_wrap_pub = wrap;
+    /* without --open-registration only the first account, checked in the same transaction */
+    if (h->hb_open_registration)
+        e = store_account_create(h->hb_store, &a, &k);
+    else
+        e = store_account_create_first(h->hb_store, &a, &k);
+    if (e == ERR_FORBIDDEN) {
         struct store_account old;
 
         memset(&old, 0, sizeof(old));
@@ -183,20 +185,19 @@ enum err hub_h_account_create(struct http_request *req, struct http_response *re
         store_account_clear(&old);
         if (e == ERR_OK)
             e = http_respond_error(resp, ERR_CONFLICT, "account exists");
-        else
+        else if (e == ERR_NOT_FOUND)
             e = http_respond_error(resp, ERR_FORBIDDEN, "registration is closed");
+        else
+            e = hub_store_fail(resp, e, NULL, NULL);
         goto out;
     }
-    a.ac_admin_sign_jwk = sign;
-    a.ac_admin_wrap_pub = wrap;
-    e = store_account_create(h->hb_store, &a, &k);
     if (e != ERR_OK) {
         e = hub_store_fail(resp, e, NULL, "account exists");
         goto out;
     }
     log_msg(LOG_INFO, http_request_log_scope(req), "hub: account %s registered", a.ac_id);
     /* the registration's nonce, so that the same signed request cannot be replayed */
-    if (store_nonce_use(h->hb_store, a.ac_id, nonce, ts + 301) != ERR_OK)
+    if (store_nonce_use(h->hb_store, a.ac_id, nonce, ts + ADMINSIG_WINDOW_SECONDS + 1) != ERR_OK)
         log_msg(LOG_WARN, http_request_log_scope(req), "hub: registration nonce not recorded");
     rec = account_json(h->hb_store, a.ac_id, &e);
     e = rec ? http_respond_json(resp, 201, rec) : hub_store_fail(resp, e, NULL, NULL);
@@ -1016,9 +1017,9 @@ enum err hub_do_changes(struct http_request *req, struct http_response *resp, co
         if (http_clock_ms() < deadline)
             return http_request_wait(req, deadline);
     }
+    /* the account's true last seq: below since, the caller's history is ahead of this hub's
+       (a hub restored from an older backup) */
     last = store_last_seq(s, account);
-    if (last < next)
-        last = next;
     o = hub_changes_json(v, n, next, n == limit, last);
     store_change_list_free(v, n);
     return reply(resp, 200, o);

@@ -24,6 +24,7 @@
 #define HUB_ACTIVITY_PAGE    100  /* activity entries per answer by default */
 #define HUB_ACTIVITY_MAX_IN  1000 /* entries in one POST /v1/sync/activity */
 #define HUB_MAX_QUERY_NUMBER 20   /* digits of a numeric query value */
+#define HUB_ERRMSG_MAX       256  /* a start-up error line from the store */
 
 /* The hub context (hc_context of the HTTP server). */
 struct hub {

@@ -2,8 +2,10 @@
  * hub_main.c - `sesame hub [--addr HOST:PORT] [--data DIR] [--port-file F]
  * [--open-registration]`: runs the hub on DIR/hub.db until SIGINT or SIGTERM.
  * Environment: SESAME_HUB_ADDR (default 127.0.0.1:7700), SESAME_HUB_DATA (default
- * ./sesame-hub). Port 0 picks a free port; --port-file F receives it (then a newline),
- * written atomically once the hub listens. Logs are JSON lines on stderr.
+ * ./sesame-hub), SESAME_HUB_DATABASE_URL (when set, the store URL instead of DIR/hub.db;
+ * never printed: it may hold a password). Port 0 picks a free port; --port-file F receives
+ * it (then a newline), written atomically once the hub listens. Logs are JSON lines on
+ * stderr.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -107,6 +109,7 @@ static int hub_port_file(const char *path, int port)
 int hub_main(int argc, char **argv)
 {
     const char *addr = getenv("SESAME_HUB_ADDR"), *data = getenv("SESAME_HUB_DATA");
+    const char *db_url = getenv("SESAME_HUB_DATABASE_URL");
     const char *port_file = NULL;
     char host[CONFIG_MAX_HOST_LEN + 1], db[HUB_PATH_MAX], errmsg[512];
     struct hub_options opt;
@@ -116,6 +119,7 @@ int hub_main(int argc, char **argv)
     int i, n, port = 0;
     enum err e;
 
+    hub_signalled = 0;
     memset(&opt, 0, sizeof(opt));
     for (i = 2; i < argc; i++) {
         const char *a = argv[i];
@@ -159,7 +163,7 @@ int hub_main(int argc, char **argv)
         return hub_usage("the data directory path is too long");
     opt.ho_host = strcmp(host, "localhost") == 0 ? "127.0.0.1" : host;
     opt.ho_port = port;
-    opt.ho_store_url = db;
+    opt.ho_store_url = db_url && *db_url ? db_url : db;
 
     /* SIGINT/SIGTERM are blocked in every thread and waited for here. */
     sigemptyset(&set);
@@ -176,7 +180,8 @@ int hub_main(int argc, char **argv)
         fprintf(stderr, "sesame: %s\n", errmsg[0] ? errmsg : err_message(e));
         return CLI_EXIT_FAIL;
     }
-    log_info("hub: listening on %s port %d, database %s%s", opt.ho_host, hub_port(h), db,
+    log_info("hub: listening on %s port %d, database %s%s", opt.ho_host, hub_port(h),
+             opt.ho_store_url == db_url ? "from SESAME_HUB_DATABASE_URL" : db,
              opt.ho_open_registration ? ", registration open" : "");
     if (port_file && hub_port_file(port_file, hub_port(h)) != 0) {
         fprintf(stderr, "sesame: hub: cannot write the port file (%s)\n", strerrorname_np(errno));

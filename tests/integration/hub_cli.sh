@@ -213,6 +213,30 @@ TOK_R_SHA=$(printf '%s' "$TOK_R" | sha256sum | cut -d' ' -f1)
 if grep -qF -- "$(printf '%s' "$TOK_R" | cut -d. -f3)" <<<"$(body_of "$a")"; then
     not_ok "the hub never sees the token text"; else ok "the hub never sees the token text"; fi
 
+# Deleting a granted vault: the server's grant goes, with reason vaultDeleted in its feed.
+cli vault create delta --format json
+VD=$(jqr "$OUT" .id)
+cli item create --vault delta --category LOGIN --title "in delta" --format json
+ID=$(jqr "$OUT" .id)
+cli connect vault grant srv1 delta
+expect_eq "grant delta to srv1" 0 "$RC"
+a=$(hsync "$T/srv1.json" "$TOK_R" GET /v1/sync/state)
+SEQD=$(jqr "$(body_of "$a")" .lastSeq)
+expect_eq "sync state lists the grant of delta" 1 "$(jqr "$(body_of "$a")" "[.grants[] | select(.vault == \"$VD\")] | length")"
+a=$(hsync "$T/srv1.json" "$TOK_R" GET "/v1/sync/vaults/$VD/items/$ID")
+expect_status "sync reads an item of delta" 200 "$a"
+cli vault delete delta
+expect_eq "vault delete of a granted vault" 0 "$RC"
+a=$(hsync "$T/srv1.json" "$TOK_R" GET "/v1/sync/changes?since=$SEQD")
+expect_eq "sync feed: grant_delete of delta, reason vaultDeleted" "vaultDeleted" \
+    "$(jqr "$(body_of "$a")" ".changes[] | select(.kind == \"grant_delete\" and .vault == \"$VD\") | .payload.reason")"
+a=$(hsync "$T/srv1.json" "$TOK_R" GET /v1/sync/state)
+expect_eq "sync state no longer lists delta" 0 "$(jqr "$(body_of "$a")" "[.grants[] | select(.vault == \"$VD\")] | length")"
+a=$(hsync "$T/srv1.json" "$TOK_R" GET "/v1/sync/vaults/$VD/items/$ID")
+expect_error "sync read of an item of the deleted vault -> 403" 403 "$a"
+a=$(hreq GET "/v1/vaults/$VD/items/$ID")
+expect_error "admin read of an item of the deleted vault -> 404" 404 "$a"
+
 # Sync view with the token: state, changes, items.
 a=$(hsync "$T/srv1.json" "$TOK_R" GET /v1/sync/state)
 expect_status "sync state with the server's token" 200 "$a"
