@@ -234,9 +234,9 @@ done
 {
     printf '{"entries": ['
     for i in $(seq 1 1001); do
-        [ "$i" -gt 1 ] && printf ','
-        printf '{"requestId":"%s","timestamp":"2024-01-01T00:00:00Z","action":"READ","result":"SUCCESS","actor":{"id":"a","account":"b","jti":"c","userAgent":"d","requestIp":"127.0.0.1"},"resource":{"type":"ITEM","vault":{"id":"%s"},"item":{"id":"%s"},"itemVersion":1}}' \
-            "$(printf '%08d-0000-4000-8000-000000000000' "$i")" "$VA" "$IB"
+        if [ "$i" -gt 1 ]; then printf ','; fi
+        printf '{"requestId":"%08d-0000-4000-8000-000000000000","timestamp":"2024-01-01T00:00:00Z","action":"READ","result":"SUCCESS","actor":{"id":"a","account":"b","jti":"c","userAgent":"d","requestIp":"127.0.0.1"},"resource":{"type":"ITEM","vault":{"id":"%s"},"item":{"id":"%s"},"itemVersion":1}}' \
+            "$i" "$VA" "$IB"
     done
     printf ']}'
 } >"$T/activity1001.json"
