@@ -1,4 +1,7 @@
-/* syncauth.c - sync's challenge/response authentication to the hub (see syncauth.h). */
+/*
+ * syncauth.c - sync authentication: stateless hub challenges, their ES256 signatures by a
+ * server signing key, and session secrets of which the hub keeps the SHA-256 (syncauth.h).
+ */
 #include "keys/syncauth.h"
 
 #include <string.h>
@@ -8,186 +11,274 @@
 #include "crypto/crypto.h"
 #include "crypto/hash.h"
 
-#define SA_TS_BYTES  8
-#define SA_RND_BYTES 16
-#define SA_MAC_BYTES 32
-#define SA_MSG_MAX   256 /* the longest signed or MACed message */
-#define SA_SKEW      60  /* how far in the future a challenge's time may be */
+#define SYNCAUTH_TS_BYTES  8
+#define SYNCAUTH_RND_BYTES 16
+#define SYNCAUTH_MAC_BYTES 32
+#define SYNCAUTH_SKEW      60 /* seconds a challenge may be ahead of now */
+/* context 0x00 ACCOUNT 0x00 server 0x00 ts || rnd */
+#define SYNCAUTH_MAC_MSG_MAX                                                                       \
+    (sizeof(SYNCAUTH_CHALLENGE_CONTEXT) + 2 * (ID_LEN + 1) + SYNCAUTH_TS_BYTES + SYNCAUTH_RND_BYTES)
+/* "sesame-sync-v1\n" challenge "\n" server */
+#define SYNCAUTH_SIGNED_MAX (sizeof(SYNCAUTH_CONTEXT) + SYNCAUTH_CHALLENGE_LEN + 1 + ID_LEN)
 
-/* Builds the MACed message of a challenge into msg; returns its length, or 0. */
-static size_t sa_mac_msg(unsigned char *msg, const char *account, const char *server,
-                         const unsigned char *ts_rnd)
+/*
+ * Copies id (ID_LEN characters of [a-zA-Z0-9]) into out in upper or lower case.
+ * Returns 0 when id is malformed.
+ */
+static int syncauth_id_norm(char out[ID_LEN + 1], const char *id, int upper)
 {
+    size_t i;
+
+    if (!id || strnlen(id, ID_LEN + 1) != ID_LEN)
+        return 0;
+    for (i = 0; i < ID_LEN; i++) {
+        char c = id[i];
+
+        if (upper && c >= 'a' && c <= 'z')
+            c = (char)(c - 'a' + 'A');
+        else if (!upper && c >= 'A' && c <= 'Z')
+            c = (char)(c - 'A' + 'a');
+        out[i] = c;
+    }
+    out[ID_LEN] = '\0';
+    return upper ? id_is_valid_upper(out) : id_is_valid(out);
+}
+
+/* Computes the challenge MAC over (account, server, ts || rnd) into mac. */
+static enum err syncauth_mac(unsigned char mac[SYNCAUTH_MAC_BYTES],
+                             const unsigned char key[SYNCAUTH_HUB_KEY_BYTES], const char *acct,
+                             const char *srv, const unsigned char *tsrnd)
+{
+    unsigned char msg[SYNCAUTH_MAC_MSG_MAX];
     size_t n = 0;
 
-    if (!account || !server || !id_is_valid_upper(account) || !id_is_valid(server))
-        return 0;
-    memcpy(msg + n, SYNCAUTH_CHALLENGE_CONTEXT, sizeof(SYNCAUTH_CHALLENGE_CONTEXT) - 1);
+    memcpy(msg, SYNCAUTH_CHALLENGE_CONTEXT, sizeof(SYNCAUTH_CHALLENGE_CONTEXT) - 1);
     n += sizeof(SYNCAUTH_CHALLENGE_CONTEXT) - 1;
     msg[n++] = 0;
-    memcpy(msg + n, account, ID_LEN);
+    memcpy(msg + n, acct, ID_LEN);
     n += ID_LEN;
     msg[n++] = 0;
-    memcpy(msg + n, server, ID_LEN);
+    memcpy(msg + n, srv, ID_LEN);
     n += ID_LEN;
     msg[n++] = 0;
-    memcpy(msg + n, ts_rnd, SA_TS_BYTES + SA_RND_BYTES);
-    return n + SA_TS_BYTES + SA_RND_BYTES;
-}
-
-/* Generates the hub's challenge key; see syncauth.h. */
-enum err syncauth_hub_key_generate(unsigned char key[SYNCAUTH_HUB_KEY_BYTES])
-{
-    return crypto_random(key, SYNCAUTH_HUB_KEY_BYTES) == ERR_OK ? ERR_OK : ERR_CRYPTO;
-}
-
-/* Makes a challenge; see syncauth.h. */
-enum err syncauth_challenge_new(char out[SYNCAUTH_CHALLENGE_LEN + 1],
-                                const unsigned char key[SYNCAUTH_HUB_KEY_BYTES],
-                                const char *account, const char *server, int64_t now)
-{
-    unsigned char raw[SYNCAUTH_CHALLENGE_BYTES], msg[SA_MSG_MAX];
-    size_t n, i;
-
-    out[0] = '\0';
-    if (now < 0)
-        return ERR_BAD_INPUT;
-    for (i = 0; i < SA_TS_BYTES; i++)
-        raw[i] = (unsigned char)((uint64_t)now >> (56 - 8 * i));
-    if (crypto_random(raw + SA_TS_BYTES, SA_RND_BYTES) != ERR_OK)
-        return ERR_CRYPTO;
-    n = sa_mac_msg(msg, account, server, raw);
-    if (n == 0)
-        return ERR_BAD_INPUT;
-    if (hash_hmac_sha256(raw + SA_TS_BYTES + SA_RND_BYTES, key, SYNCAUTH_HUB_KEY_BYTES, msg, n) !=
-        ERR_OK)
-        return ERR_CRYPTO;
-    if (codec_b64_encode(out, SYNCAUTH_CHALLENGE_LEN + 1, NULL, raw, sizeof(raw), CODEC_B64_URL) !=
-        ERR_OK)
+    memcpy(msg + n, tsrnd, SYNCAUTH_TS_BYTES + SYNCAUTH_RND_BYTES);
+    n += SYNCAUTH_TS_BYTES + SYNCAUTH_RND_BYTES;
+    if (hash_hmac_sha256(mac, key, SYNCAUTH_HUB_KEY_BYTES, msg, n) != ERR_OK)
         return ERR_CRYPTO;
     return ERR_OK;
 }
 
-/* Checks a challenge; see syncauth.h. */
+/* Fills key with SYNCAUTH_HUB_KEY_BYTES random bytes. */
+enum err syncauth_hub_key_generate(unsigned char key[SYNCAUTH_HUB_KEY_BYTES])
+{
+    if (!key)
+        return ERR_BAD_INPUT;
+    if (crypto_random(key, SYNCAUTH_HUB_KEY_BYTES) != ERR_OK)
+        return ERR_CRYPTO;
+    return ERR_OK;
+}
+
+/* Makes a challenge for (account, server) at time now into out. */
+enum err syncauth_challenge_new(char out[SYNCAUTH_CHALLENGE_LEN + 1],
+                                const unsigned char key[SYNCAUTH_HUB_KEY_BYTES],
+                                const char *account, const char *server, int64_t now)
+{
+    unsigned char raw[SYNCAUTH_CHALLENGE_BYTES];
+    char acct[ID_LEN + 1], srv[ID_LEN + 1];
+    uint64_t ts = (uint64_t)now;
+    size_t n = 0;
+    enum err e = ERR_CRYPTO;
+    int i;
+
+    if (out)
+        out[0] = '\0';
+    if (!out || !key || now < 0 || !syncauth_id_norm(acct, account, 1) ||
+        !syncauth_id_norm(srv, server, 0))
+        return ERR_BAD_INPUT;
+    for (i = 0; i < SYNCAUTH_TS_BYTES; i++)
+        raw[i] = (unsigned char)(ts >> (56 - 8 * i));
+    if (crypto_random(raw + SYNCAUTH_TS_BYTES, SYNCAUTH_RND_BYTES) != ERR_OK)
+        goto out;
+    if (syncauth_mac(raw + SYNCAUTH_TS_BYTES + SYNCAUTH_RND_BYTES, key, acct, srv, raw) != ERR_OK)
+        goto out;
+    if (codec_b64_encode(out, SYNCAUTH_CHALLENGE_LEN + 1, &n, raw, sizeof(raw), CODEC_B64_URL) !=
+            ERR_OK ||
+        n != SYNCAUTH_CHALLENGE_LEN) {
+        out[0] = '\0';
+        goto out;
+    }
+    e = ERR_OK;
+out:
+    secmem_wipe(raw, sizeof(raw));
+    return e;
+}
+
+/* Checks a challenge for this hub key, ids and time; gives its nonce and expiry. */
 enum err syncauth_challenge_check(const char *challenge,
                                   const unsigned char key[SYNCAUTH_HUB_KEY_BYTES],
                                   const char *account, const char *server, int64_t now,
                                   char nonce[SYNCAUTH_NONCE_LEN + 1], int64_t *expires_at)
 {
-    unsigned char raw[SYNCAUTH_CHALLENGE_BYTES + 4], msg[SA_MSG_MAX], mac[SA_MAC_BYTES];
-    size_t n, len;
-    uint64_t ts = 0;
+    unsigned char raw[SYNCAUTH_CHALLENGE_BYTES];
+    unsigned char mac[SYNCAUTH_MAC_BYTES];
+    char acct[ID_LEN + 1], srv[ID_LEN + 1];
+    uint64_t uts = 0;
+    int64_t ts;
+    size_t n = 0;
+    enum err e = ERR_UNAUTHORIZED;
     int i;
 
-    nonce[0] = '\0';
-    *expires_at = 0;
-    if (!challenge || strnlen(challenge, SYNCAUTH_CHALLENGE_LEN + 1) != SYNCAUTH_CHALLENGE_LEN)
+    if (nonce)
+        nonce[0] = '\0';
+    if (expires_at)
+        *expires_at = 0;
+    if (!challenge || !key || !nonce || !expires_at || now < 0)
         return ERR_UNAUTHORIZED;
-    if (codec_b64_decode(raw, sizeof(raw), &len, challenge, SYNCAUTH_CHALLENGE_LEN,
-                         CODEC_B64_URL) != ERR_OK ||
-        len != SYNCAUTH_CHALLENGE_BYTES)
+    if (!syncauth_id_norm(acct, account, 1) || !syncauth_id_norm(srv, server, 0))
         return ERR_UNAUTHORIZED;
-    n = sa_mac_msg(msg, account, server, raw);
-    if (n == 0 || hash_hmac_sha256(mac, key, SYNCAUTH_HUB_KEY_BYTES, msg, n) != ERR_OK ||
-        !crypto_memeq(mac, raw + SA_TS_BYTES + SA_RND_BYTES, SA_MAC_BYTES))
+    if (strnlen(challenge, SYNCAUTH_CHALLENGE_LEN + 1) != SYNCAUTH_CHALLENGE_LEN)
         return ERR_UNAUTHORIZED;
-    for (i = 0; i < SA_TS_BYTES; i++)
-        ts = (ts << 8) | raw[i];
-    if (ts > (uint64_t)INT64_MAX - SYNCAUTH_CHALLENGE_SECONDS || (int64_t)ts > now + SA_SKEW ||
-        now > (int64_t)ts + SYNCAUTH_CHALLENGE_SECONDS)
-        return ERR_UNAUTHORIZED;
-    if (codec_b64_encode(nonce, SYNCAUTH_NONCE_LEN + 1, NULL, raw + SA_TS_BYTES, SA_RND_BYTES,
-                         CODEC_B64_URL) != ERR_OK)
-        return ERR_UNAUTHORIZED;
-    *expires_at = (int64_t)ts + SYNCAUTH_CHALLENGE_SECONDS;
-    return ERR_OK;
+    if (codec_b64_decode(raw, sizeof(raw), &n, challenge, SYNCAUTH_CHALLENGE_LEN, CODEC_B64_URL) !=
+            ERR_OK ||
+        n != SYNCAUTH_CHALLENGE_BYTES)
+        goto out;
+    if (syncauth_mac(mac, key, acct, srv, raw) != ERR_OK)
+        goto out;
+    if (!crypto_memeq(mac, raw + SYNCAUTH_TS_BYTES + SYNCAUTH_RND_BYTES, SYNCAUTH_MAC_BYTES))
+        goto out;
+    for (i = 0; i < SYNCAUTH_TS_BYTES; i++)
+        uts = (uts << 8) | raw[i];
+    if (uts > (uint64_t)(INT64_MAX - SYNCAUTH_CHALLENGE_SECONDS))
+        goto out;
+    ts = (int64_t)uts;
+    if (ts > now && ts - now > SYNCAUTH_SKEW)
+        goto out;
+    if (now >= ts && now - ts > SYNCAUTH_CHALLENGE_SECONDS)
+        goto out;
+    if (codec_b64_encode(nonce, SYNCAUTH_NONCE_LEN + 1, &n, raw + SYNCAUTH_TS_BYTES,
+                         SYNCAUTH_RND_BYTES, CODEC_B64_URL) != ERR_OK ||
+        n != SYNCAUTH_NONCE_LEN) {
+        nonce[0] = '\0';
+        goto out;
+    }
+    *expires_at = ts + SYNCAUTH_CHALLENGE_SECONDS;
+    e = ERR_OK;
+out:
+    secmem_wipe(raw, sizeof(raw));
+    secmem_wipe(mac, sizeof(mac));
+    return e;
 }
 
-/* Builds the signed message "sesame-sync-v1\n" challenge "\n" server; returns its length. */
-static size_t sa_sig_msg(char *msg, size_t cap, const char *challenge, const char *server)
+/* Builds "sesame-sync-v1\n" challenge "\n" server (lowercase) into msg. 0 if malformed. */
+static size_t syncauth_signed_text(char msg[SYNCAUTH_SIGNED_MAX], const char *challenge,
+                                   const char *server)
 {
-    size_t c, s, n;
+    char srv[ID_LEN + 1];
+    size_t n = 0;
 
-    if (!challenge || !server)
-        return 0;
-    c = strnlen(challenge, SYNCAUTH_CHALLENGE_LEN + 1);
-    s = strnlen(server, ID_LEN + 1);
-    if (c != SYNCAUTH_CHALLENGE_LEN || s != ID_LEN || !id_is_valid(server))
-        return 0;
-    n = sizeof(SYNCAUTH_CONTEXT) - 1 + 1 + c + 1 + s;
-    if (n >= cap)
+    if (!challenge || strnlen(challenge, SYNCAUTH_CHALLENGE_LEN + 1) != SYNCAUTH_CHALLENGE_LEN ||
+        !syncauth_id_norm(srv, server, 0))
         return 0;
     memcpy(msg, SYNCAUTH_CONTEXT "\n", sizeof(SYNCAUTH_CONTEXT));
-    memcpy(msg + sizeof(SYNCAUTH_CONTEXT), challenge, c);
-    msg[sizeof(SYNCAUTH_CONTEXT) + c] = '\n';
-    memcpy(msg + sizeof(SYNCAUTH_CONTEXT) + c + 1, server, s);
+    n += sizeof(SYNCAUTH_CONTEXT);
+    memcpy(msg + n, challenge, SYNCAUTH_CHALLENGE_LEN);
+    n += SYNCAUTH_CHALLENGE_LEN;
+    msg[n++] = '\n';
+    memcpy(msg + n, srv, ID_LEN);
+    n += ID_LEN;
     return n;
 }
 
-/* Signs a challenge; see syncauth.h. */
+/* Signs (challenge, server) with server_key; writes the base64url r||s to sig. */
 enum err syncauth_sign(char sig[SYNCAUTH_SIG_LEN + 1], const struct ec_key *server_key,
                        const char *challenge, const char *server)
 {
-    char msg[SA_MSG_MAX];
-    unsigned char raw[ECDSA_P256_SIG_BYTES];
-    size_t n = sa_sig_msg(msg, sizeof(msg), challenge, server);
+    char msg[SYNCAUTH_SIGNED_MAX];
+    unsigned char rs[ECDSA_P256_SIG_BYTES];
+    size_t n, m = 0;
 
-    sig[0] = '\0';
-    if (n == 0 || !server_key)
+    if (sig)
+        sig[0] = '\0';
+    if (!sig || !server_key || !ecdsa_p256_has_private(server_key))
         return ERR_BAD_INPUT;
-    if (ecdsa_p256_sign(server_key, msg, n, raw) != ERR_OK)
+    n = syncauth_signed_text(msg, challenge, server);
+    if (n == 0)
+        return ERR_BAD_INPUT;
+    if (ecdsa_p256_sign(server_key, msg, n, rs) != ERR_OK)
         return ERR_CRYPTO;
-    if (codec_b64_encode(sig, SYNCAUTH_SIG_LEN + 1, NULL, raw, sizeof(raw), CODEC_B64_URL) !=
-        ERR_OK)
+    if (codec_b64_encode(sig, SYNCAUTH_SIG_LEN + 1, &m, rs, sizeof(rs), CODEC_B64_URL) != ERR_OK ||
+        m != SYNCAUTH_SIG_LEN) {
+        sig[0] = '\0';
         return ERR_CRYPTO;
+    }
     return ERR_OK;
 }
 
-/* Verifies a challenge signature; see syncauth.h. */
+/* Verifies a base64url signature of (challenge, server) with server_pub. */
 enum err syncauth_verify(const struct ec_key *server_pub, const char *challenge, const char *server,
                          const char *sig)
 {
-    char msg[SA_MSG_MAX];
-    unsigned char raw[ECDSA_P256_SIG_BYTES + 4];
-    size_t n = sa_sig_msg(msg, sizeof(msg), challenge, server), len;
+    char msg[SYNCAUTH_SIGNED_MAX];
+    unsigned char rs[ECDSA_P256_SIG_BYTES];
+    size_t n, m = 0;
 
-    if (n == 0 || !server_pub || !sig || strnlen(sig, SYNCAUTH_SIG_LEN + 1) != SYNCAUTH_SIG_LEN ||
-        codec_b64_decode(raw, sizeof(raw), &len, sig, SYNCAUTH_SIG_LEN, CODEC_B64_URL) != ERR_OK ||
-        len != ECDSA_P256_SIG_BYTES)
+    if (!server_pub || !sig || strnlen(sig, SYNCAUTH_SIG_LEN + 1) != SYNCAUTH_SIG_LEN)
         return ERR_UNAUTHORIZED;
-    return ecdsa_p256_verify(server_pub, msg, n, raw, len) == ERR_OK ? ERR_OK : ERR_UNAUTHORIZED;
+    n = syncauth_signed_text(msg, challenge, server);
+    if (n == 0)
+        return ERR_UNAUTHORIZED;
+    if (codec_b64_decode(rs, sizeof(rs), &m, sig, SYNCAUTH_SIG_LEN, CODEC_B64_URL) != ERR_OK ||
+        m != sizeof(rs))
+        return ERR_UNAUTHORIZED;
+    if (ecdsa_p256_verify(server_pub, msg, n, rs, sizeof(rs)) != ERR_OK)
+        return ERR_UNAUTHORIZED;
+    return ERR_OK;
 }
 
-/* Makes a session secret; see syncauth.h. */
+/* Makes a random session secret (base64url text) and the SHA-256 of that text. */
 enum err syncauth_session_new(char secret[SYNCAUTH_SESSION_LEN + 1], unsigned char sha256[32])
 {
     unsigned char raw[SYNCAUTH_SESSION_BYTES];
-    enum err rc = ERR_CRYPTO;
+    size_t n = 0;
+    enum err e = ERR_CRYPTO;
 
-    secret[0] = '\0';
-    if (crypto_random(raw, sizeof(raw)) == ERR_OK &&
-        codec_b64_encode(secret, SYNCAUTH_SESSION_LEN + 1, NULL, raw, sizeof(raw), CODEC_B64_URL) ==
-            ERR_OK &&
-        hash_sha256(sha256, secret, SYNCAUTH_SESSION_LEN) == ERR_OK)
-        rc = ERR_OK;
+    if (secret)
+        secret[0] = '\0';
+    if (!secret || !sha256)
+        return ERR_CRYPTO;
+    if (crypto_random(raw, sizeof(raw)) != ERR_OK)
+        goto out;
+    if (codec_b64_encode(secret, SYNCAUTH_SESSION_LEN + 1, &n, raw, sizeof(raw), CODEC_B64_URL) !=
+            ERR_OK ||
+        n != SYNCAUTH_SESSION_LEN)
+        goto fail;
+    if (hash_sha256(sha256, secret, SYNCAUTH_SESSION_LEN) != ERR_OK)
+        goto fail;
+    e = ERR_OK;
+    goto out;
+fail:
+    secmem_wipe(secret, SYNCAUTH_SESSION_LEN + 1);
+out:
     secmem_wipe(raw, sizeof(raw));
-    if (rc != ERR_OK)
-        secmem_wipe(secret, SYNCAUTH_SESSION_LEN + 1);
-    return rc;
+    return e;
 }
 
-/* Hashes a presented session secret; see syncauth.h. */
+/* Hashes a presented session secret (exactly SYNCAUTH_SESSION_LEN base64url characters). */
 enum err syncauth_session_hash(unsigned char sha256[32], const char *secret, size_t len)
 {
-    size_t i;
+    unsigned char raw[SYNCAUTH_SESSION_BYTES];
+    size_t n = 0;
+    enum err e = ERR_UNAUTHORIZED;
 
-    if (!secret || len != SYNCAUTH_SESSION_LEN)
+    if (!sha256 || !secret || len != SYNCAUTH_SESSION_LEN)
         return ERR_UNAUTHORIZED;
-    for (i = 0; i < len; i++) {
-        char c = secret[i];
-        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-              c == '-' || c == '_'))
-            return ERR_UNAUTHORIZED;
-    }
-    return hash_sha256(sha256, secret, len) == ERR_OK ? ERR_OK : ERR_UNAUTHORIZED;
+    if (codec_b64_decode(raw, sizeof(raw), &n, secret, len, CODEC_B64_URL) != ERR_OK ||
+        n != SYNCAUTH_SESSION_BYTES)
+        goto out;
+    if (hash_sha256(sha256, secret, len) != ERR_OK)
+        goto out;
+    e = ERR_OK;
+out:
+    secmem_wipe(raw, sizeof(raw));
+    return e;
 }

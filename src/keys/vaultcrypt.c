@@ -1,6 +1,10 @@
-/* vaultcrypt.c - vault keys and the sealing of vault contents (see vaultcrypt.h). */
+/*
+ * vaultcrypt.c - vault keys, key wrapping to X25519 JWKs, and sealing of vault attributes,
+ * item parts and file contents under a vault key with place-binding AAD (vaultcrypt.h).
+ */
 #include "keys/vaultcrypt.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/alloc.h"
@@ -8,90 +12,127 @@
 #include "crypto/aead.h"
 #include "crypto/crypto.h"
 #include "crypto/x25519.h"
-#include "keys/keyjson.h"
 
-#define VC_AAD_MAX    128 /* the longest associated data: item parts */
-#define VC_MAX_SECRET 64  /* the largest secret vaultcrypt_wrap seals */
+#define VAULTCRYPT_MAX_SECRET 64
+#define VAULTCRYPT_AAD_MAX    128
 
-static const char vc_ctx_vault[] = "sesame vault v1";
-static const char vc_ctx_item[] = "sesame item v1";
-static const char vc_ctx_file[] = "sesame file v1";
+static const char vaultcrypt_ctx_vault[] = "sesame vault v1";
+static const char vaultcrypt_ctx_item[] = "sesame item v1";
+static const char vaultcrypt_ctx_file[] = "sesame file v1";
 
-/* Appends len bytes to the AAD under construction; returns -1 when it would overflow. */
-static int vc_aad_add(unsigned char *aad, size_t *n, const void *p, size_t len)
+/* AAD being built: fixed storage, length. */
+struct vaultcrypt_aad {
+    unsigned char va_data[VAULTCRYPT_AAD_MAX];
+    size_t va_len;
+};
+
+/* Appends n bytes to a; the callers' sizes always fit. */
+static void vaultcrypt_aad_add(struct vaultcrypt_aad *a, const void *p, size_t n)
 {
-    if (len > VC_AAD_MAX - *n)
-        return -1;
-    memcpy(aad + *n, p, len);
-    *n += len;
-    return 0;
+    if (a->va_len + n > sizeof(a->va_data))
+        return;
+    memcpy(a->va_data + a->va_len, p, n);
+    a->va_len += n;
 }
 
-/* Appends 0x00 then an id, lowercased; -1 if it is not an id of either case. */
-static int vc_aad_id(unsigned char *aad, size_t *n, const char *id)
+/* Appends one 0x00 separator. */
+static void vaultcrypt_aad_sep(struct vaultcrypt_aad *a)
+{
+    static const unsigned char zero = 0;
+
+    vaultcrypt_aad_add(a, &zero, 1);
+}
+
+/* Appends id lowercased; returns 0 if id is not ID_LEN characters of [a-zA-Z0-9]. */
+static int vaultcrypt_aad_id(struct vaultcrypt_aad *a, const char *id)
 {
     char low[ID_LEN + 1];
     size_t i;
 
     if (!id || strnlen(id, ID_LEN + 1) != ID_LEN)
-        return -1;
-    for (i = 0; i < ID_LEN; i++)
-        low[i] = (char)(id[i] >= 'A' && id[i] <= 'Z' ? id[i] - 'A' + 'a' : id[i]);
+        return 0;
+    for (i = 0; i < ID_LEN; i++) {
+        char c = id[i];
+
+        if (c >= 'A' && c <= 'Z')
+            c = (char)(c - 'A' + 'a');
+        low[i] = c;
+    }
     low[ID_LEN] = '\0';
     if (!id_is_valid(low))
-        return -1;
-    return vc_aad_add(aad, n, "", 1) || vc_aad_add(aad, n, low, ID_LEN) ? -1 : 0;
+        return 0;
+    vaultcrypt_aad_add(a, low, ID_LEN);
+    return 1;
 }
 
-/* Builds the AAD of vault attributes. */
-static int vc_aad_vault(unsigned char *aad, size_t *n, const char *vault)
+/* Builds the vault attributes AAD. Returns 0 for a malformed id. */
+static int vaultcrypt_aad_vault(struct vaultcrypt_aad *a, const char *vault_id)
 {
-    *n = 0;
-    return vc_aad_add(aad, n, vc_ctx_vault, sizeof(vc_ctx_vault) - 1) || vc_aad_id(aad, n, vault)
-               ? -1
-               : 0;
+    a->va_len = 0;
+    vaultcrypt_aad_add(a, vaultcrypt_ctx_vault, sizeof(vaultcrypt_ctx_vault) - 1);
+    vaultcrypt_aad_sep(a);
+    return vaultcrypt_aad_id(a, vault_id);
 }
 
-/* Builds the AAD of an item part. */
-static int vc_aad_item(unsigned char *aad, size_t *n, const char *vault, const char *item,
-                       uint64_t version, enum vaultcrypt_part part)
+/* Builds an item part AAD. Returns 0 for a malformed id, version 0 or an unknown part. */
+static int vaultcrypt_aad_item(struct vaultcrypt_aad *a, const char *vault_id, const char *item_id,
+                               uint64_t version, enum vaultcrypt_part part)
 {
     unsigned char be[8];
-    const char *name = part == VAULTCRYPT_OVERVIEW ? "overview" : "details";
+    const char *pname;
     int i;
 
-    *n = 0;
-    if (version == 0 || (part != VAULTCRYPT_OVERVIEW && part != VAULTCRYPT_DETAILS))
-        return -1;
+    if (version < 1)
+        return 0;
+    if (part == VAULTCRYPT_OVERVIEW)
+        pname = "overview";
+    else if (part == VAULTCRYPT_DETAILS)
+        pname = "details";
+    else
+        return 0;
+    a->va_len = 0;
+    vaultcrypt_aad_add(a, vaultcrypt_ctx_item, sizeof(vaultcrypt_ctx_item) - 1);
+    vaultcrypt_aad_sep(a);
+    if (!vaultcrypt_aad_id(a, vault_id))
+        return 0;
+    vaultcrypt_aad_sep(a);
+    if (!vaultcrypt_aad_id(a, item_id))
+        return 0;
+    vaultcrypt_aad_sep(a);
     for (i = 0; i < 8; i++)
         be[i] = (unsigned char)(version >> (56 - 8 * i));
-    return vc_aad_add(aad, n, vc_ctx_item, sizeof(vc_ctx_item) - 1) || vc_aad_id(aad, n, vault) ||
-                   vc_aad_id(aad, n, item) || vc_aad_add(aad, n, "", 1) ||
-                   vc_aad_add(aad, n, be, sizeof(be)) || vc_aad_add(aad, n, "", 1) ||
-                   vc_aad_add(aad, n, name, strlen(name))
-               ? -1
-               : 0;
+    vaultcrypt_aad_add(a, be, sizeof(be));
+    vaultcrypt_aad_sep(a);
+    vaultcrypt_aad_add(a, pname, strlen(pname));
+    return 1;
 }
 
-/* Builds the AAD of file contents. */
-static int vc_aad_file(unsigned char *aad, size_t *n, const char *vault, const char *file)
+/* Builds the file contents AAD. Returns 0 for a malformed id. */
+static int vaultcrypt_aad_file(struct vaultcrypt_aad *a, const char *vault_id, const char *file_id)
 {
-    *n = 0;
-    return vc_aad_add(aad, n, vc_ctx_file, sizeof(vc_ctx_file) - 1) || vc_aad_id(aad, n, vault) ||
-                   vc_aad_id(aad, n, file)
-               ? -1
-               : 0;
+    a->va_len = 0;
+    vaultcrypt_aad_add(a, vaultcrypt_ctx_file, sizeof(vaultcrypt_ctx_file) - 1);
+    vaultcrypt_aad_sep(a);
+    if (!vaultcrypt_aad_id(a, vault_id))
+        return 0;
+    vaultcrypt_aad_sep(a);
+    return vaultcrypt_aad_id(a, file_id);
 }
 
-/* Generates a vault key; see vaultcrypt.h. */
+/* Allocates a vault key in secure memory and fills it from the CSPRNG. */
 enum err vaultcrypt_key_generate(unsigned char **key)
 {
-    unsigned char *k = secmem_alloc(VAULTCRYPT_KEY_BYTES);
+    unsigned char *k;
+    enum err e;
 
+    if (!key)
+        return ERR_BAD_INPUT;
     *key = NULL;
+    k = secmem_alloc(VAULTCRYPT_KEY_BYTES);
     if (!k)
         return ERR_NOMEM;
-    if (crypto_random(k, VAULTCRYPT_KEY_BYTES) != ERR_OK) {
+    e = crypto_random(k, VAULTCRYPT_KEY_BYTES);
+    if (e != ERR_OK) {
         secmem_free(k);
         return ERR_CRYPTO;
     }
@@ -99,80 +140,94 @@ enum err vaultcrypt_key_generate(unsigned char **key)
     return ERR_OK;
 }
 
-/* Frees a vault key; see vaultcrypt.h. */
+/* Wipes and frees a key or unwrapped secret (secure memory). */
 void vaultcrypt_key_free(unsigned char *key)
 {
-    if (key)
-        secmem_free(key); /* secmem_free wipes */
+    secmem_free(key);
 }
 
-/* Seals a secret to an X25519 public key; see vaultcrypt.h. */
+/* Seals secret to to's X25519 public key; appends the sealed box to out. */
 enum err vaultcrypt_wrap(struct buf *out, const unsigned char *secret, size_t len,
                          const struct jwk *to)
 {
-    unsigned char box[VC_MAX_SECRET + X25519_SEAL_OVERHEAD];
-    size_t n;
-    enum err rc;
+    unsigned char box[VAULTCRYPT_MAX_SECRET + X25519_SEAL_OVERHEAD];
+    size_t boxlen = 0;
+    enum err e;
 
-    if (!out || !secret || len == 0 || len > VC_MAX_SECRET || !to || to->jk_kind != JWK_OKP_X25519)
+    if (!out || !secret || !to || len < 1 || len > VAULTCRYPT_MAX_SECRET ||
+        to->jk_kind != JWK_OKP_X25519)
         return ERR_BAD_INPUT;
-    rc = x25519_seal(box, sizeof(box), &n, secret, len, to->jk_pub);
-    if (rc != ERR_OK)
-        return rc;
-    return buf_add(out, box, n);
+    e = x25519_seal(box, sizeof(box), &boxlen, secret, len, to->jk_pub);
+    if (e != ERR_OK)
+        return e == ERR_TOO_LARGE ? ERR_TOO_LARGE : ERR_CRYPTO;
+    e = buf_add(out, box, boxlen);
+    secmem_wipe(box, sizeof(box));
+    return e;
 }
 
-/* Opens a sealed secret; see vaultcrypt.h. */
+/* Opens a sealed box with me's key pair into a new secure-memory secret *secret. */
 enum err vaultcrypt_unwrap(unsigned char **secret, size_t *len, const unsigned char *in,
                            size_t inlen, const struct jwk *me)
 {
-    unsigned char *s;
-    enum err rc;
+    unsigned char *s = NULL;
+    size_t n = 0;
+    enum err e;
 
-    *secret = NULL;
-    *len = 0;
-    if (!in || !me || me->jk_kind != JWK_OKP_X25519 || !me->jk_secret)
+    if (secret)
+        *secret = NULL;
+    if (len)
+        *len = 0;
+    if (!secret || !len || !me || me->jk_kind != JWK_OKP_X25519 || !me->jk_secret)
         return ERR_BAD_INPUT;
-    if (inlen <= X25519_SEAL_OVERHEAD || inlen > VC_MAX_SECRET + X25519_SEAL_OVERHEAD)
+    if (!in || inlen <= X25519_SEAL_OVERHEAD ||
+        inlen > X25519_SEAL_OVERHEAD + VAULTCRYPT_MAX_SECRET)
         return ERR_CRYPTO;
-    s = secmem_alloc(VC_MAX_SECRET);
+    s = secmem_alloc(inlen - X25519_SEAL_OVERHEAD);
     if (!s)
         return ERR_NOMEM;
-    rc = x25519_open(s, VC_MAX_SECRET, len, in, inlen, me->jk_pub, me->jk_secret);
-    if (rc != ERR_OK) {
+    e = x25519_open(s, inlen - X25519_SEAL_OVERHEAD, &n, in, inlen, me->jk_pub, me->jk_secret);
+    if (e != ERR_OK) {
         secmem_free(s);
-        *len = 0;
         return ERR_CRYPTO;
     }
     *secret = s;
+    *len = n;
     return ERR_OK;
 }
 
-/* Seals bytes under key with aad, appending nonce || ciphertext || tag to out. */
-static enum err vc_seal(struct buf *out, const unsigned char *key, const unsigned char *aad,
-                        size_t aadlen, const void *pt, size_t ptlen)
+/* Seals pt (ptlen bytes) under key with aad; appends nonce || ct || tag to out. */
+static enum err vaultcrypt_seal_raw(struct buf *out, const unsigned char *key,
+                                    const struct vaultcrypt_aad *aad, const void *pt, size_t ptlen)
 {
     unsigned char *ct;
-    size_t n;
-    enum err rc;
+    size_t ctlen = 0;
+    enum err e;
 
     ct = mem_alloc(ptlen + AEAD_OVERHEAD);
     if (!ct)
         return ERR_NOMEM;
-    rc = aead_seal(ct, ptlen + AEAD_OVERHEAD, &n, pt, ptlen, aad, aadlen, key);
-    if (rc == ERR_OK)
-        rc = buf_add(out, ct, n);
+    e = aead_seal(ct, ptlen + AEAD_OVERHEAD, &ctlen, pt, ptlen, aad->va_data, aad->va_len, key);
+    if (e != ERR_OK) {
+        e = ERR_CRYPTO;
+        goto out;
+    }
+    e = buf_add(out, ct, ctlen);
+out:
     mem_free(ct);
-    return rc;
+    return e;
 }
 
-/* Opens a sealed message into secure memory *pt (*ptlen bytes, NUL-terminated). */
-static enum err vc_open(unsigned char **pt, size_t *ptlen, const unsigned char *key,
-                        const unsigned char *aad, size_t aadlen, const unsigned char *ct,
-                        size_t len, size_t max)
+/*
+ * Opens ct under key and aad into a new heap buffer *pt (*ptlen bytes, plus a NUL; the
+ * caller wipes and frees it). Plaintext over max is ERR_TOO_LARGE.
+ */
+static enum err vaultcrypt_open_raw(unsigned char **pt, size_t *ptlen, const unsigned char *key,
+                                    const struct vaultcrypt_aad *aad, const unsigned char *ct,
+                                    size_t len, size_t max)
 {
     unsigned char *p;
-    enum err rc;
+    size_t n = 0;
+    enum err e;
 
     *pt = NULL;
     *ptlen = 0;
@@ -180,27 +235,29 @@ static enum err vc_open(unsigned char **pt, size_t *ptlen, const unsigned char *
         return ERR_CRYPTO;
     if (len - AEAD_OVERHEAD > max)
         return ERR_TOO_LARGE;
-    p = secmem_alloc(len - AEAD_OVERHEAD + 1);
+    p = mem_alloc(len - AEAD_OVERHEAD + 1);
     if (!p)
         return ERR_NOMEM;
-    rc = aead_open(p, len - AEAD_OVERHEAD + 1, ptlen, ct, len, aad, aadlen, key);
-    if (rc != ERR_OK) {
-        secmem_free(p);
-        *ptlen = 0;
+    e = aead_open(p, len - AEAD_OVERHEAD + 1, &n, ct, len, aad->va_data, aad->va_len, key);
+    if (e != ERR_OK) {
+        secmem_wipe(p, len - AEAD_OVERHEAD + 1);
+        mem_free(p);
         return ERR_CRYPTO;
     }
-    p[*ptlen] = '\0';
+    p[n] = '\0';
     *pt = p;
+    *ptlen = n;
     return ERR_OK;
 }
 
-/* Seals the compact JSON of an object. */
-static enum err vc_seal_json(struct buf *out, const unsigned char *key, const unsigned char *aad,
-                             size_t aadlen, const json_t *obj, size_t max)
+/* Seals the compact JSON of obj (an object, at most max bytes) under key and aad. */
+static enum err vaultcrypt_seal_json(struct buf *out, const unsigned char *key,
+                                     const struct vaultcrypt_aad *aad, const json_t *obj,
+                                     size_t max)
 {
     char *text;
     size_t n;
-    enum err rc;
+    enum err e;
 
     if (!json_is_object(obj))
         return ERR_BAD_INPUT;
@@ -208,114 +265,118 @@ static enum err vc_seal_json(struct buf *out, const unsigned char *key, const un
     if (!text)
         return ERR_NOMEM;
     n = strlen(text);
-    rc = n > max ? ERR_TOO_LARGE : vc_seal(out, key, aad, aadlen, text, n);
-    keyjson_text_drop(text);
-    return rc;
+    if (n > max)
+        e = ERR_TOO_LARGE;
+    else
+        e = vaultcrypt_seal_raw(out, key, aad, text, n);
+    secmem_wipe(text, n);
+    free(text); /* jansson's allocator (set by crypto_init) wipes too */
+    return e;
 }
 
-/* Opens a sealed JSON object. */
-static enum err vc_open_json(json_t **obj, const unsigned char *key, const unsigned char *aad,
-                             size_t aadlen, const unsigned char *ct, size_t len, size_t max)
+/* Opens a JSON part into *obj; anything but a JSON object is ERR_CRYPTO. */
+static enum err vaultcrypt_open_json(json_t **obj, const unsigned char *key,
+                                     const struct vaultcrypt_aad *aad, const unsigned char *ct,
+                                     size_t len, size_t max)
 {
     unsigned char *pt = NULL;
-    size_t n;
-    json_t *v;
-    enum err rc;
+    size_t n = 0;
+    json_t *j;
+    enum err e;
 
-    *obj = NULL;
-    rc = vc_open(&pt, &n, key, aad, aadlen, ct, len, max);
-    if (rc != ERR_OK)
-        return rc;
-    v = json_loadb((const char *)pt, n, JSON_REJECT_DUPLICATES, NULL);
-    secmem_free(pt);
-    if (!json_is_object(v)) {
-        json_decref(v);
+    e = vaultcrypt_open_raw(&pt, &n, key, aad, ct, len, max);
+    if (e != ERR_OK)
+        return e;
+    j = json_loadb((const char *)pt, n, JSON_REJECT_DUPLICATES, NULL);
+    secmem_wipe(pt, n + 1);
+    mem_free(pt);
+    if (!json_is_object(j)) {
+        json_decref(j);
         return ERR_CRYPTO;
     }
-    *obj = v;
+    *obj = j;
     return ERR_OK;
 }
 
-/* Seals vault attributes; see vaultcrypt.h. */
+/* Seals vault attributes (a JSON object) for vault_id; appends to out. */
 enum err vaultcrypt_attrs_seal(struct buf *out, const unsigned char *key, const char *vault_id,
                                const json_t *attrs)
 {
-    unsigned char aad[VC_AAD_MAX];
-    size_t n;
+    struct vaultcrypt_aad aad;
 
-    if (!out || !key || vc_aad_vault(aad, &n, vault_id) != 0)
+    if (!out || !key || !vaultcrypt_aad_vault(&aad, vault_id))
         return ERR_BAD_INPUT;
-    return vc_seal_json(out, key, aad, n, attrs, VAULTCRYPT_MAX_ATTR_BYTES);
+    return vaultcrypt_seal_json(out, key, &aad, attrs, VAULTCRYPT_MAX_ATTR_BYTES);
 }
 
-/* Opens vault attributes; see vaultcrypt.h. */
+/* Opens vault attributes of vault_id into *attrs (caller json_decref()s). */
 enum err vaultcrypt_attrs_open(json_t **attrs, const unsigned char *key, const char *vault_id,
                                const unsigned char *ct, size_t len)
 {
-    unsigned char aad[VC_AAD_MAX];
-    size_t n;
+    struct vaultcrypt_aad aad;
 
-    *attrs = NULL;
-    if (!key || vc_aad_vault(aad, &n, vault_id) != 0)
+    if (attrs)
+        *attrs = NULL;
+    if (!attrs || !key || !vaultcrypt_aad_vault(&aad, vault_id))
         return ERR_BAD_INPUT;
-    return vc_open_json(attrs, key, aad, n, ct, len, VAULTCRYPT_MAX_ATTR_BYTES);
+    return vaultcrypt_open_json(attrs, key, &aad, ct, len, VAULTCRYPT_MAX_ATTR_BYTES);
 }
 
-/* Seals an item part; see vaultcrypt.h. */
+/* Seals an item part (a JSON object) bound to vault, item, version and part. */
 enum err vaultcrypt_item_seal(struct buf *out, const unsigned char *key, const char *vault_id,
                               const char *item_id, uint64_t version, enum vaultcrypt_part part,
                               const json_t *obj)
 {
-    unsigned char aad[VC_AAD_MAX];
-    size_t n;
+    struct vaultcrypt_aad aad;
 
-    if (!out || !key || vc_aad_item(aad, &n, vault_id, item_id, version, part) != 0)
+    if (!out || !key || !vaultcrypt_aad_item(&aad, vault_id, item_id, version, part))
         return ERR_BAD_INPUT;
-    return vc_seal_json(out, key, aad, n, obj, VAULTCRYPT_MAX_PART_BYTES);
+    return vaultcrypt_seal_json(out, key, &aad, obj, VAULTCRYPT_MAX_PART_BYTES);
 }
 
-/* Opens an item part; see vaultcrypt.h. */
+/* Opens an item part into *obj (caller json_decref()s); the plaintext is wiped. */
 enum err vaultcrypt_item_open(json_t **obj, const unsigned char *key, const char *vault_id,
                               const char *item_id, uint64_t version, enum vaultcrypt_part part,
                               const unsigned char *ct, size_t len)
 {
-    unsigned char aad[VC_AAD_MAX];
-    size_t n;
+    struct vaultcrypt_aad aad;
 
-    *obj = NULL;
-    if (!key || vc_aad_item(aad, &n, vault_id, item_id, version, part) != 0)
+    if (obj)
+        *obj = NULL;
+    if (!obj || !key || !vaultcrypt_aad_item(&aad, vault_id, item_id, version, part))
         return ERR_BAD_INPUT;
-    return vc_open_json(obj, key, aad, n, ct, len, VAULTCRYPT_MAX_PART_BYTES);
+    return vaultcrypt_open_json(obj, key, &aad, ct, len, VAULTCRYPT_MAX_PART_BYTES);
 }
 
-/* Seals file contents; see vaultcrypt.h. */
+/* Seals file contents of file_id in vault_id; appends to out. */
 enum err vaultcrypt_file_seal(struct buf *out, const unsigned char *key, const char *vault_id,
                               const char *file_id, const void *data, size_t len)
 {
-    unsigned char aad[VC_AAD_MAX];
-    size_t n;
+    struct vaultcrypt_aad aad;
 
-    if (!out || !key || (!data && len) || vc_aad_file(aad, &n, vault_id, file_id) != 0)
+    if (!out || !key || (!data && len > 0) || !vaultcrypt_aad_file(&aad, vault_id, file_id))
         return ERR_BAD_INPUT;
     if (len > VAULTCRYPT_MAX_FILE_BYTES)
         return ERR_TOO_LARGE;
-    return vc_seal(out, key, aad, n, data ? data : "", len);
+    return vaultcrypt_seal_raw(out, key, &aad, data, len);
 }
 
-/* Opens file contents; see vaultcrypt.h. */
+/* Opens file contents of file_id in vault_id; appends the plaintext to out. */
 enum err vaultcrypt_file_open(struct buf *out, const unsigned char *key, const char *vault_id,
                               const char *file_id, const unsigned char *ct, size_t len)
 {
-    unsigned char aad[VC_AAD_MAX], *pt = NULL;
-    size_t n, ptlen;
-    enum err rc;
+    struct vaultcrypt_aad aad;
+    unsigned char *pt = NULL;
+    size_t n = 0;
+    enum err e;
 
-    if (!out || !key || vc_aad_file(aad, &n, vault_id, file_id) != 0)
+    if (!out || !key || !vaultcrypt_aad_file(&aad, vault_id, file_id))
         return ERR_BAD_INPUT;
-    rc = vc_open(&pt, &ptlen, key, aad, n, ct, len, VAULTCRYPT_MAX_FILE_BYTES);
-    if (rc != ERR_OK)
-        return rc;
-    rc = buf_add(out, pt, ptlen);
-    secmem_free(pt);
-    return rc;
+    e = vaultcrypt_open_raw(&pt, &n, key, &aad, ct, len, VAULTCRYPT_MAX_FILE_BYTES);
+    if (e != ERR_OK)
+        return e;
+    e = buf_add(out, pt, n);
+    secmem_wipe(pt, n + 1);
+    mem_free(pt);
+    return e;
 }
