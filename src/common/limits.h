@@ -50,6 +50,9 @@
 #define HUB_DEFAULT_ADDR         "127.0.0.1:7700"
 #define HUB_MAX_LONGPOLL_SECONDS 30
 #define HUB_MAX_BODY_BYTES       (16u << 20) /* hub request body: raw file ciphertext */
+#define HUB_CHANGES_PAGE         500         /* changes per answer: default, and sync's maximum */
+#define HUB_ACTIVITY_PAGE        100         /* activity entries per admin answer by default */
+#define HUB_ACTIVITY_MAX_IN      1000        /* entries in one POST /v1/sync/activity */
 
 /* Logging */
 #define LOG_MAX_LINE_BYTES 8192 /* one JSON log line; longer messages are cut */

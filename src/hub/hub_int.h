@@ -16,15 +16,13 @@
 
 #include "common/err.h"
 #include "common/ids.h"
+#include "common/limits.h"
 #include "http/server.h"
 #include "keys/syncauth.h"
 #include "store/store.h"
 
-#define HUB_CHANGES_PAGE     500  /* changes per answer (default, and the sync maximum) */
-#define HUB_ACTIVITY_PAGE    100  /* activity entries per answer by default */
-#define HUB_ACTIVITY_MAX_IN  1000 /* entries in one POST /v1/sync/activity */
-#define HUB_MAX_QUERY_NUMBER 20   /* digits of a numeric query value */
-#define HUB_ERRMSG_MAX       256  /* a start-up error line from the store */
+#define HUB_MAX_QUERY_NUMBER 20  /* digits of a numeric query value */
+#define HUB_ERRMSG_MAX       256 /* a start-up error line from the store */
 
 /* The hub context (hc_context of the HTTP server). */
 struct hub {

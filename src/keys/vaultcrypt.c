@@ -261,6 +261,9 @@ static enum err vaultcrypt_seal_json(struct buf *out, const unsigned char *key,
 
     if (!json_is_object(obj))
         return ERR_BAD_INPUT;
+    /* the size first (json_dumpb writes nothing with no buffer): no oversized copy */
+    if (json_dumpb(obj, NULL, 0, JSON_COMPACT) > max)
+        return ERR_TOO_LARGE;
     text = json_dumps(obj, JSON_COMPACT);
     if (!text)
         return ERR_NOMEM;
@@ -274,12 +277,16 @@ static enum err vaultcrypt_seal_json(struct buf *out, const unsigned char *key,
     return e;
 }
 
-/* Opens a JSON part into *obj; anything but a JSON object is ERR_CRYPTO. */
+/*
+ * Opens a JSON part into *obj; anything but one JSON object (no duplicate keys) is
+ * ERR_CRYPTO, a parser out of memory ERR_NOMEM.
+ */
 static enum err vaultcrypt_open_json(json_t **obj, const unsigned char *key,
                                      const struct vaultcrypt_aad *aad, const unsigned char *ct,
                                      size_t len, size_t max)
 {
     unsigned char *pt = NULL;
+    json_error_t jerr;
     size_t n = 0;
     json_t *j;
     enum err e;
@@ -287,12 +294,15 @@ static enum err vaultcrypt_open_json(json_t **obj, const unsigned char *key,
     e = vaultcrypt_open_raw(&pt, &n, key, aad, ct, len, max);
     if (e != ERR_OK)
         return e;
-    j = json_loadb((const char *)pt, n, JSON_REJECT_DUPLICATES, NULL);
+    memset(&jerr, 0, sizeof(jerr));
+    j = json_loadb((const char *)pt, n, JSON_REJECT_DUPLICATES, &jerr);
     secmem_wipe(pt, n + 1);
     mem_free(pt);
+    e = !j && json_error_code(&jerr) == json_error_out_of_memory ? ERR_NOMEM : ERR_CRYPTO;
+    secmem_wipe(&jerr, sizeof(jerr)); /* a parse error quotes the plaintext near it */
     if (!json_is_object(j)) {
         json_decref(j);
-        return ERR_CRYPTO;
+        return e;
     }
     *obj = j;
     return ERR_OK;
