@@ -23,9 +23,10 @@
 #include "common/limits.h"
 #include "json/timefmt.h"
 
-#define ACT_DEFAULT_LIMIT 50
-#define ACT_MAX_LIMIT     10000 /* the hub's largest page */
-#define ACT_MAX_OFFSET    (1LL << 40)
+#define ACT_DEFAULT_LIMIT  50
+#define ACT_MAX_LIMIT      10000 /* the hub's largest page */
+#define ACT_MAX_OFFSET     (1LL << 40)
+#define ACT_RESOURCE_BYTES 160 /* "ITEM vault/item@vN", cut beyond */
 
 /* Returns the name of server id in the hub's list, else the id (or "-"). */
 static const char *act_server_label(const json_t *servers, const char *id)
@@ -106,26 +107,32 @@ out:
 static void act_print_table(const json_t *list, const json_t *servers)
 {
     const json_t *rec;
-    size_t i, wserver = 6;
+    char resource[ACT_RESOURCE_BYTES];
+    size_t i, wserver = 6, wres = 8;
 
+    /* Column widths from the data: server names and resources vary. */
     json_array_foreach(list, i, rec)
     {
-        const char *label = act_server_label(servers, cli_str(rec, "server"));
-        if (strlen(label) > wserver)
-            wserver = strlen(label);
+        size_t w = cli_width(act_server_label(servers, cli_str(rec, "server")));
+        if (w > wserver)
+            wserver = w;
+        w = cli_width(
+            connect_activity_resource(resource, sizeof(resource), json_object_get(rec, "entry")));
+        if (w > wres)
+            wres = w;
     }
     cli_put_cell("TIME", TIMEFMT_RFC3339_LEN);
     cli_put_cell("SERVER", wserver);
     cli_put_cell("ACTION", 6);
     cli_put_cell("RESULT", 7);
-    cli_put_cell("RESOURCE", 2 * ID_LEN + 6);
+    cli_put_cell("RESOURCE", wres);
     fputs("TOKEN\n", stdout);
     json_array_foreach(list, i, rec)
     {
         const json_t *entry = json_object_get(rec, "entry");
         const json_t *received = json_object_get(rec, "receivedAt");
         const char *jti = cli_str(json_object_get(entry, "actor"), "jti");
-        char when[32], resource[128];
+        char when[32];
 
         if (*cli_str(entry, "timestamp"))
             cli_put_cell(cli_str(entry, "timestamp"), TIMEFMT_RFC3339_LEN);
@@ -137,7 +144,7 @@ static void act_print_table(const json_t *list, const json_t *servers)
         cli_put_cell(act_server_label(servers, cli_str(rec, "server")), wserver);
         cli_put_cell(*cli_str(entry, "action") ? cli_str(entry, "action") : "-", 6);
         cli_put_cell(*cli_str(entry, "result") ? cli_str(entry, "result") : "-", 7);
-        cli_put_cell(connect_activity_resource(resource, sizeof(resource), entry), 2 * ID_LEN + 6);
+        cli_put_cell(connect_activity_resource(resource, sizeof(resource), entry), wres);
         cli_put_safe(*jti ? jti : "-");
         fputc('\n', stdout);
     }
