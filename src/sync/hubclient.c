@@ -1,0 +1,407 @@
+/*
+ * hubclient.c - sync's client of the hub's sync endpoints (hubclient.h, docs/sync.md).
+ */
+#include "sync/hubclient.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/alloc.h"
+#include "common/buf.h"
+#include "common/ids.h"
+#include "crypto/jwk.h"
+#include "keys/syncauth.h"
+
+#define HUBCLIENT_PATH_BYTES 512 /* the longest target we build */
+
+struct hubclient {
+    const struct credentials *hc_cred; /* borrowed, unlocked */
+    struct http_client *hc_http;       /* borrowed */
+    int hc_authed;                     /* 1 while the bearer holds a session */
+    char hc_errmsg[HUBCLIENT_ERRMSG_BYTES];
+};
+
+/* Records a failure message; returns e. */
+static enum err hc_fail(struct hubclient *hc, enum err e, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static enum err hc_fail(struct hubclient *hc, enum err e, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    (void)err_vmsgf(e, hc->hc_errmsg, sizeof(hc->hc_errmsg), fmt, ap);
+    va_end(ap);
+    return e;
+}
+
+/*
+ * Creates a hubclient borrowing cred and http. Owns nothing but itself.
+ */
+enum err hubclient_new(struct hubclient **out, const struct credentials *cred,
+                       struct http_client *http)
+{
+    struct hubclient *hc;
+
+    if (out)
+        *out = NULL;
+    if (!out || !cred || !http || !credentials_is_unlocked(cred))
+        return ERR_BAD_INPUT;
+    hc = mem_calloc(1, sizeof(*hc));
+    if (!hc)
+        return ERR_NOMEM;
+    hc->hc_cred = cred;
+    hc->hc_http = http;
+    *out = hc;
+    return ERR_OK;
+}
+
+/* Wipes the session from the HTTP client and frees hc. */
+void hubclient_free(struct hubclient *hc)
+{
+    if (!hc)
+        return;
+    hubclient_drop_session(hc);
+    mem_free(hc);
+}
+
+/* Returns the last failure message (owned by hc). */
+const char *hubclient_errmsg(const struct hubclient *hc)
+{
+    return hc ? hc->hc_errmsg : "";
+}
+
+/* Returns 1 while a session is held. */
+int hubclient_has_session(const struct hubclient *hc)
+{
+    return hc && hc->hc_authed;
+}
+
+/* Forgets the session and removes it from the HTTP client. */
+void hubclient_drop_session(struct hubclient *hc)
+{
+    enum err e;
+
+    if (!hc)
+        return;
+    e = http_client_set_bearer(hc->hc_http, NULL); /* removing one cannot fail */
+    (void)e;
+    hc->hc_authed = 0;
+}
+
+/*
+ * Sends one request (body: JSON text or NULL) and checks the status: ERR_OK for 2xx, the
+ * status's error otherwise (the message into hc). resp must be freed by the caller.
+ */
+static enum err hc_send(struct hubclient *hc, enum http_client_method m, const char *path,
+                        const char *body, long timeout_ms, struct http_client_response *resp)
+{
+    struct http_client_header hh = {.hh_name = "Content-Type", .hh_value = "application/json"};
+    struct http_client_request rq;
+    char msg[160];
+    enum err e;
+
+    memset(&rq, 0, sizeof(rq));
+    rq.hq_method = m;
+    rq.hq_path = path;
+    rq.hq_timeout_ms = timeout_ms;
+    if (body) {
+        rq.hq_headers = &hh;
+        rq.hq_nheaders = 1;
+        rq.hq_body = body;
+        rq.hq_body_len = strlen(body);
+    }
+    e = http_client_request(hc->hc_http, &rq, resp);
+    if (e != ERR_OK)
+        return hc_fail(hc, e, "hub request failed: %s", resp->hr_errmsg);
+    e = http_client_response_error(resp, msg, sizeof(msg));
+    if (e != ERR_OK)
+        return hc_fail(hc, e, "hub answered %d: %s", resp->hr_status, msg);
+    return ERR_OK;
+}
+
+/* Parses the body of resp as JSON into *out; ERR_UPSTREAM when it is not JSON. */
+static enum err hc_parse(struct hubclient *hc, const struct http_client_response *resp,
+                         json_t **out)
+{
+    json_error_t jerr;
+
+    *out = NULL;
+    if (resp->hr_body.b_len == 0)
+        return hc_fail(hc, ERR_UPSTREAM, "hub answer has no body");
+    *out = json_loadb(resp->hr_body.b_data, resp->hr_body.b_len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!*out)
+        return hc_fail(hc, ERR_UPSTREAM, "hub answer is not JSON");
+    return ERR_OK;
+}
+
+/* POSTs obj (compact JSON) to path and parses the answer into *out. */
+static enum err hc_post_json(struct hubclient *hc, const char *path, const json_t *obj,
+                             json_t **out)
+{
+    struct http_client_response resp;
+    char *text = NULL;
+    enum err e;
+
+    *out = NULL;
+    text = json_dumps(obj, JSON_COMPACT);
+    if (!text)
+        return hc_fail(hc, ERR_NOMEM, "out of memory");
+    memset(&resp, 0, sizeof(resp));
+    e = hc_send(hc, HTTP_CLIENT_POST, path, text, 0, &resp);
+    if (e == ERR_OK)
+        e = hc_parse(hc, &resp, out);
+    http_client_response_free(&resp);
+    free(text);
+    return e;
+}
+
+/*
+ * Runs the challenge and session exchange and keeps the session as the bearer.
+ */
+enum err hubclient_authenticate(struct hubclient *hc)
+{
+    char sig[SYNCAUTH_SIG_LEN + 1];
+    const char *account, *server, *ch, *session;
+    const struct jwk *key;
+    json_t *req = NULL, *ans = NULL;
+    enum err e;
+
+    if (!hc)
+        return ERR_BAD_INPUT;
+    hc->hc_errmsg[0] = '\0';
+    hubclient_drop_session(hc);
+    account = credentials_account_id(hc->hc_cred);
+    server = credentials_server_id(hc->hc_cred);
+    key = credentials_server_signing_key(hc->hc_cred);
+    if (!account || !server || !key || !key->jk_ec)
+        return hc_fail(hc, ERR_BAD_INPUT, "credentials are not unlocked");
+    req = json_pack("{s:s, s:s}", "account", account, "server", server);
+    if (!req) {
+        e = hc_fail(hc, ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    e = hc_post_json(hc, "/v1/sync/challenge", req, &ans);
+    if (e != ERR_OK)
+        goto out;
+    ch = json_string_value(json_object_get(ans, "challenge"));
+    if (!ch || strlen(ch) != SYNCAUTH_CHALLENGE_LEN) {
+        e = hc_fail(hc, ERR_UPSTREAM, "hub challenge is malformed");
+        goto out;
+    }
+    e = syncauth_sign(sig, key->jk_ec, ch, server);
+    if (e != ERR_OK) {
+        e = hc_fail(hc, e, "cannot sign the hub challenge");
+        goto out;
+    }
+    if (json_object_set(req, "challenge", json_object_get(ans, "challenge")) != 0 ||
+        json_object_set_new(req, "signature", json_string(sig)) != 0) {
+        e = hc_fail(hc, ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    json_decref(ans);
+    ans = NULL;
+    e = hc_post_json(hc, "/v1/sync/session", req, &ans);
+    if (e != ERR_OK)
+        goto out;
+    session = json_string_value(json_object_get(ans, "session"));
+    if (!session || strlen(session) != SYNCAUTH_SESSION_LEN) {
+        e = hc_fail(hc, ERR_UPSTREAM, "hub session is malformed");
+        goto out;
+    }
+    e = http_client_set_bearer(hc->hc_http, session);
+    if (e != ERR_OK) {
+        e = hc_fail(hc, e, "cannot keep the hub session");
+        goto out;
+    }
+    hc->hc_authed = 1;
+out:
+    json_decref(req);
+    json_decref(ans);
+    return e;
+}
+
+/*
+ * GETs path with the session into resp (2xx only), authenticating when needed and once
+ * more after a 401. resp must be freed by the caller in every case.
+ */
+static enum err hc_get(struct hubclient *hc, const char *path, long timeout_ms,
+                       struct http_client_response *resp)
+{
+    enum err e;
+    int attempt;
+
+    memset(resp, 0, sizeof(*resp));
+    for (attempt = 0; attempt < 2; attempt++) {
+        if (!hc->hc_authed) {
+            e = hubclient_authenticate(hc);
+            if (e != ERR_OK)
+                return e;
+        }
+        e = hc_send(hc, HTTP_CLIENT_GET, path, NULL, timeout_ms, resp);
+        if (e != ERR_UNAUTHORIZED)
+            return e;
+        /* the session expired (or the hub restarted its sessions): authenticate again */
+        http_client_response_free(resp);
+        memset(resp, 0, sizeof(*resp));
+        hubclient_drop_session(hc);
+    }
+    return e;
+}
+
+/* GETs path and parses the answer (see hubclient.h). */
+enum err hubclient_get_json(struct hubclient *hc, const char *path, long timeout_ms, json_t **out)
+{
+    struct http_client_response resp;
+    enum err e;
+
+    if (out)
+        *out = NULL;
+    if (!hc || !path || !out)
+        return ERR_BAD_INPUT;
+    e = hc_get(hc, path, timeout_ms, &resp);
+    if (e == ERR_OK)
+        e = hc_parse(hc, &resp, out);
+    http_client_response_free(&resp);
+    return e;
+}
+
+/* GET /v1/sync/state. */
+enum err hubclient_state(struct hubclient *hc, json_t **out)
+{
+    enum err e = hubclient_get_json(hc, "/v1/sync/state", 0, out);
+
+    if (e == ERR_OK && !json_is_object(*out)) {
+        json_decref(*out);
+        *out = NULL;
+        e = hc_fail(hc, ERR_UPSTREAM, "hub state is not an object");
+    }
+    return e;
+}
+
+/* GET /v1/sync/changes (see hubclient.h). */
+enum err hubclient_changes(struct hubclient *hc, uint64_t since, unsigned limit, unsigned wait_s,
+                           json_t **out)
+{
+    char path[HUBCLIENT_PATH_BYTES];
+    long timeout = 0;
+    enum err e;
+    int n;
+
+    if (out)
+        *out = NULL;
+    if (!hc || !out)
+        return ERR_BAD_INPUT;
+    if (limit == 0 || limit > HUBCLIENT_MAX_LIMIT)
+        limit = HUBCLIENT_MAX_LIMIT;
+    if (wait_s > HUBCLIENT_MAX_WAIT)
+        wait_s = HUBCLIENT_MAX_WAIT;
+    if (wait_s) {
+        n = snprintf(path, sizeof(path), "/v1/sync/changes?since=%llu&limit=%u&wait=%u",
+                     (unsigned long long)since, limit, wait_s);
+        timeout = (long)wait_s * 1000L + HUBCLIENT_WAIT_MARGIN_MS;
+    } else {
+        n = snprintf(path, sizeof(path), "/v1/sync/changes?since=%llu&limit=%u",
+                     (unsigned long long)since, limit);
+    }
+    if (n < 0 || (size_t)n >= sizeof(path))
+        return ERR_INTERNAL;
+    e = hubclient_get_json(hc, path, timeout, out);
+    if (e == ERR_OK && (!json_is_object(*out) || !json_is_array(json_object_get(*out, "changes")) ||
+                        !json_is_integer(json_object_get(*out, "next")) ||
+                        !json_is_boolean(json_object_get(*out, "more")))) {
+        json_decref(*out);
+        *out = NULL;
+        e = hc_fail(hc, ERR_UPSTREAM, "hub changes page is malformed");
+    }
+    return e;
+}
+
+/* Builds "/v1/sync/vaults/<vault><suffix>" into path; ERR_BAD_INPUT for a malformed id. */
+static enum err hc_vault_path(char *path, size_t cap, const char *vault, const char *suffix)
+{
+    int n;
+
+    if (!vault || !id_is_valid(vault))
+        return ERR_BAD_INPUT;
+    n = snprintf(path, cap, "/v1/sync/vaults/%s%s", vault, suffix);
+    return n < 0 || (size_t)n >= cap ? ERR_INTERNAL : ERR_OK;
+}
+
+/* GET /v1/sync/vaults/{vault}. */
+enum err hubclient_vault(struct hubclient *hc, const char *vault, json_t **out)
+{
+    char path[HUBCLIENT_PATH_BYTES];
+    enum err e;
+
+    if (out)
+        *out = NULL;
+    if (!hc || !out)
+        return ERR_BAD_INPUT;
+    e = hc_vault_path(path, sizeof(path), vault, "");
+    if (e != ERR_OK)
+        return e;
+    e = hubclient_get_json(hc, path, 0, out);
+    if (e == ERR_OK && !json_is_object(*out)) {
+        json_decref(*out);
+        *out = NULL;
+        e = hc_fail(hc, ERR_UPSTREAM, "hub vault record is not an object");
+    }
+    return e;
+}
+
+/* GET /v1/sync/vaults/{vault}/items. */
+enum err hubclient_vault_items(struct hubclient *hc, const char *vault, json_t **out)
+{
+    char path[HUBCLIENT_PATH_BYTES];
+    enum err e;
+
+    if (out)
+        *out = NULL;
+    if (!hc || !out)
+        return ERR_BAD_INPUT;
+    e = hc_vault_path(path, sizeof(path), vault, "/items");
+    if (e != ERR_OK)
+        return e;
+    e = hubclient_get_json(hc, path, 0, out);
+    if (e == ERR_OK && !json_is_array(*out)) {
+        json_decref(*out);
+        *out = NULL;
+        e = hc_fail(hc, ERR_UPSTREAM, "hub item list is not an array");
+    }
+    return e;
+}
+
+/* GET /v1/sync/vaults/{vault}/files/{file}: the raw bytes, copied to our heap. */
+enum err hubclient_file_get(struct hubclient *hc, const char *vault, const char *file,
+                            unsigned char **data, size_t *len)
+{
+    char path[HUBCLIENT_PATH_BYTES], suffix[ID_LEN + 16];
+    struct http_client_response resp;
+    enum err e;
+
+    if (data)
+        *data = NULL;
+    if (len)
+        *len = 0;
+    if (!hc || !data || !len || !file || !id_is_valid(file))
+        return ERR_BAD_INPUT;
+    (void)snprintf(suffix, sizeof(suffix), "/files/%s", file);
+    e = hc_vault_path(path, sizeof(path), vault, suffix);
+    if (e != ERR_OK)
+        return e;
+    e = hc_get(hc, path, 0, &resp);
+    if (e == ERR_OK) {
+        *data = mem_alloc(resp.hr_body.b_len ? resp.hr_body.b_len : 1);
+        if (!*data) {
+            e = hc_fail(hc, ERR_NOMEM, "out of memory");
+        } else {
+            if (resp.hr_body.b_len)
+                memcpy(*data, resp.hr_body.b_data, resp.hr_body.b_len);
+            *len = resp.hr_body.b_len;
+        }
+    }
+    http_client_response_free(&resp);
+    return e;
+}

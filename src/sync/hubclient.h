@@ -1,0 +1,96 @@
+/*
+ * hubclient.h - sync's client of the hub's sync endpoints (docs/hub-api.md, "Sync
+ * endpoints"; docs/sync.md): challenge-response authentication with the server signing
+ * key of the unlocked credentials, a bearer session kept on the HTTP client and renewed
+ * on a 401, and typed GETs that answer parsed JSON (jansson).
+ *
+ * A hubclient borrows its credentials (unlocked) and its HTTP client (whose base URL is the
+ * hub's); both must outlive it. One hubclient per thread, as the HTTP client.
+ *
+ * Nothing is decrypted here: answers carry ciphertexts exactly as the hub sent them.
+ * Error messages (hubclient_errmsg) never quote bodies, sessions or signatures.
+ */
+#ifndef SESAME_SYNC_HUBCLIENT_H
+#define SESAME_SYNC_HUBCLIENT_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/err.h"
+#include "http/client.h"
+#include "keys/credentials.h"
+
+#define HUBCLIENT_ERRMSG_BYTES   256    /* hubclient_errmsg */
+#define HUBCLIENT_MAX_WAIT       30     /* longest long-poll the hub grants, seconds */
+#define HUBCLIENT_WAIT_MARGIN_MS 15000L /* added to a long-poll's wait for its request timeout */
+#define HUBCLIENT_MAX_LIMIT      500    /* most changes the hub returns to sync per page */
+
+struct hubclient;
+
+/*
+ * Creates a client of the hub over http for the unlocked credentials cred (both borrowed).
+ * *out receives it (hubclient_free it) or NULL. No request is made. Returns ERR_OK,
+ * ERR_BAD_INPUT (cred not unlocked, or a NULL argument) or ERR_NOMEM.
+ */
+enum err hubclient_new(struct hubclient **out, const struct credentials *cred,
+                       struct http_client *http) SESAME_WUR;
+
+/* Removes the session from the HTTP client and frees hc. NULL is fine. */
+void hubclient_free(struct hubclient *hc);
+
+/* Returns the message of hc's last failure ("" if none); owned by hc. */
+const char *hubclient_errmsg(const struct hubclient *hc);
+
+/* Returns 1 while hc holds a session (it may have expired on the hub). */
+int hubclient_has_session(const struct hubclient *hc);
+
+/* Forgets the session (the next request authenticates again). */
+void hubclient_drop_session(struct hubclient *hc);
+
+/*
+ * Authenticates: POST /v1/sync/challenge {account, server}, signs the challenge with the
+ * server signing key (syncauth_sign), POST /v1/sync/session, and sets the session as the
+ * HTTP client's bearer. Returns ERR_OK, ERR_UNAUTHORIZED (the hub refused: unknown or
+ * deleted server, wrong key), ERR_UPSTREAM (unreachable, or a malformed answer),
+ * ERR_TIMEOUT, ERR_CRYPTO, ERR_NOMEM, or the error of another status.
+ */
+enum err hubclient_authenticate(struct hubclient *hc) SESAME_WUR;
+
+/*
+ * GETs path ("/v1/sync/..." with an optional query) with the session - authenticating
+ * first if there is none, and once more after a 401 - and parses the 2xx answer into *out
+ * (json_decref it; NULL on error). timeout_ms 0: the HTTP client's. Returns ERR_OK, the
+ * status's error (http_client_response_error: 403 ERR_FORBIDDEN, 404 ERR_NOT_FOUND...),
+ * ERR_UPSTREAM (transport failure or an answer that is not JSON), ERR_TIMEOUT, ERR_NOMEM,
+ * or an error of hubclient_authenticate.
+ */
+enum err hubclient_get_json(struct hubclient *hc, const char *path, long timeout_ms,
+                            json_t **out) SESAME_WUR;
+
+/* GET /v1/sync/state into *out (an object). Errors as hubclient_get_json. */
+enum err hubclient_state(struct hubclient *hc, json_t **out) SESAME_WUR;
+
+/*
+ * GET /v1/sync/changes?since=since&limit=limit[&wait=wait_s] into *out (a CHANGES object).
+ * limit 0: HUBCLIENT_MAX_LIMIT. wait_s 0: no long-poll; else at most HUBCLIENT_MAX_WAIT
+ * (cut), with a request timeout of the wait plus HUBCLIENT_WAIT_MARGIN_MS. Errors as
+ * hubclient_get_json; ERR_UPSTREAM when the answer is not a CHANGES object.
+ */
+enum err hubclient_changes(struct hubclient *hc, uint64_t since, unsigned limit, unsigned wait_s,
+                           json_t **out) SESAME_WUR;
+
+/* GET /v1/sync/vaults/{vault} (a VAULT object) into *out. ERR_FORBIDDEN: not granted. */
+enum err hubclient_vault(struct hubclient *hc, const char *vault, json_t **out) SESAME_WUR;
+
+/* GET /v1/sync/vaults/{vault}/items (an array of ITEM with details) into *out. */
+enum err hubclient_vault_items(struct hubclient *hc, const char *vault, json_t **out) SESAME_WUR;
+
+/*
+ * GET /v1/sync/vaults/{vault}/files/{file}: the raw ciphertext into *data (*len bytes;
+ * mem_free it; NULL/0 on error). Errors as hubclient_get_json (without the JSON parsing).
+ */
+enum err hubclient_file_get(struct hubclient *hc, const char *vault, const char *file,
+                            unsigned char **data, size_t *len) SESAME_WUR;
+
+#endif
