@@ -638,16 +638,40 @@ static int ci_parse(struct cli_ctx *x, int argc, char **argv, struct ci_opts *o,
                      what);
 }
 
+/*
+ * Reads an item JSON document (a FullItem-shaped object) from path ("-" = stdin) into *doc.
+ * The text is wiped once parsed. Returns CLI_EXIT_OK or CLI_EXIT_FAIL (printed).
+ */
+static int ci_load_doc(struct cli_ctx *x, const char *path, json_t **doc)
+{
+    json_error_t jerr;
+    char *text = NULL;
+    size_t len = 0;
+
+    *doc = NULL;
+    if (ci_read_all(path, CI_MAX_INPUT_BYTES, &text, &len, x->cx_err, sizeof(x->cx_err)) != ERR_OK)
+        return cli_fail("%s", x->cx_err);
+    *doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    memset(text, 0, len);
+    mem_free(text);
+    if (!json_is_object(*doc)) {
+        json_decref(*doc);
+        *doc = NULL;
+        return cli_fail("the item in %s is not a JSON object (line %d)",
+                        strcmp(path, "-") == 0 ? "stdin" : path, jerr.line);
+    }
+    return CLI_EXIT_OK;
+}
+
 static int ci_create(struct cli_ctx *x, int argc, char **argv)
 {
     struct ci_opts o;
     struct item_input in;
     struct ci_item it;
     const char *pos[1];
-    char vault[ID_LEN + 1], id[ID_LEN + 1], category[ITEM_CATEGORY_MAX], *text = NULL;
+    char vault[ID_LEN + 1], id[ID_LEN + 1], category[ITEM_CATEGORY_MAX];
     json_t *body = NULL, *content = NULL, *rec = NULL;
-    json_error_t jerr;
-    size_t npos, len;
+    size_t npos;
     int ec;
 
     memset(&o, 0, sizeof(o));
@@ -663,17 +687,8 @@ static int ci_create(struct cli_ctx *x, int argc, char **argv)
         return ec;
     ec = CLI_EXIT_FAIL;
     if (npos == 1) {
-        if (ci_read_all(pos[0], CI_MAX_INPUT_BYTES, &text, &len, x->cx_err, sizeof(x->cx_err)) !=
-            ERR_OK) {
-            cli_fail("%s", x->cx_err);
+        if (ci_load_doc(x, pos[0], &body) != CLI_EXIT_OK)
             goto out;
-        }
-        body = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
-        if (!json_is_object(body)) {
-            cli_fail("the item in %s is not a JSON object (line %d)",
-                     strcmp(pos[0], "-") == 0 ? "stdin" : pos[0], jerr.line);
-            goto out;
-        }
     } else {
         body = json_pack("{s:s}", "category", "LOGIN");
     }
@@ -708,10 +723,6 @@ static int ci_create(struct cli_ctx *x, int argc, char **argv)
     content = NULL;
     ec = ci_print_full(&it);
 out:
-    if (text) {
-        memset(text, 0, len);
-        mem_free(text);
-    }
     ci_item_clear(&it);
     json_decref(body);
     json_decref(content);
@@ -830,10 +841,9 @@ static int ci_edit(struct cli_ctx *x, int argc, char **argv)
     struct item_input in;
     struct ci_item it, done;
     const char *pos[2];
-    char vault[ID_LEN + 1], id[ID_LEN + 1], category[ITEM_CATEGORY_MAX], *text = NULL;
+    char vault[ID_LEN + 1], id[ID_LEN + 1], category[ITEM_CATEGORY_MAX];
     json_t *doc = NULL, *body = NULL, *content = NULL, *rec = NULL, *extra = NULL;
-    json_error_t jerr;
-    size_t npos, len = 0;
+    size_t npos;
     int ec, attempt;
     enum err rc = ERR_CONFLICT;
 
@@ -850,19 +860,8 @@ static int ci_edit(struct cli_ctx *x, int argc, char **argv)
     if (ec != CLI_EXIT_OK)
         return ec;
     ec = CLI_EXIT_FAIL;
-    if (npos == 2) {
-        if (ci_read_all(pos[1], CI_MAX_INPUT_BYTES, &text, &len, x->cx_err, sizeof(x->cx_err)) !=
-            ERR_OK) {
-            cli_fail("%s", x->cx_err);
-            goto out;
-        }
-        doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
-        if (!json_is_object(doc)) {
-            cli_fail("the item in %s is not a JSON object (line %d)",
-                     strcmp(pos[1], "-") == 0 ? "stdin" : pos[1], jerr.line);
-            goto out;
-        }
-    }
+    if (npos == 2 && ci_load_doc(x, pos[1], &doc) != CLI_EXIT_OK)
+        goto out;
     if (admin_vault_resolve(x->cx_admin, o.co_vault, vault, x->cx_err, sizeof(x->cx_err)) !=
             ERR_OK ||
         ci_resolve(x, vault, pos[0], id) != ERR_OK) {
@@ -934,10 +933,6 @@ static int ci_edit(struct cli_ctx *x, int argc, char **argv)
     content = NULL;
     ec = ci_print_full(&done);
 out:
-    if (text) {
-        memset(text, 0, len);
-        mem_free(text);
-    }
     ci_item_clear(&it);
     ci_item_clear(&done);
     json_decref(extra);
