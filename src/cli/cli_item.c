@@ -943,6 +943,85 @@ out:
     return ec;
 }
 
+/* `item file ITEM FILE --vault V [--out PATH]`: one attachment, decrypted here. */
+static int ci_file(struct cli_ctx *x, int argc, char **argv)
+{
+    const char *pos[2], *vopt = NULL, *outp = NULL, *fid = NULL;
+    const struct cli_opt opts[] = {{"--vault", &vopt, NULL, NULL}, {"--out", &outp, NULL, NULL}};
+    char vault[ID_LEN + 1], id[ID_LEN + 1], target[160];
+    struct http_client_response resp;
+    const unsigned char *key;
+    struct ci_item it;
+    struct buf plain;
+    json_t *f;
+    size_t i, npos, hits = 0;
+    int ec;
+
+    memset(&it, 0, sizeof(it));
+    memset(&resp, 0, sizeof(resp));
+    buf_init(&plain, VAULTCRYPT_MAX_FILE_BYTES);
+    ec = cli_parse(x, argc, argv, 3, opts, 2, pos, 2, &npos, "item file");
+    if (ec == CLI_EXIT_OK && (npos != 2 || !vopt))
+        ec = cli_usage("usage: sesame item file ITEM FILE --vault VAULT [--out PATH]");
+    if (ec == CLI_EXIT_OK)
+        ec = cli_open(x);
+    if (ec != CLI_EXIT_OK)
+        return ec;
+    ec = CLI_EXIT_FAIL;
+    if (admin_vault_resolve(x->cx_admin, vopt, vault, x->cx_err, sizeof(x->cx_err)) != ERR_OK ||
+        ci_resolve(x, vault, pos[0], id) != ERR_OK || ci_fetch(x, vault, id, &it) != ERR_OK) {
+        cli_fail("%s", x->cx_err);
+        goto out;
+    }
+    /* the file by id, else by name (which must be unique in the item) */
+    json_array_foreach(json_object_get(it.it_content, "files"), i, f)
+    {
+        if (strcmp(cli_str(f, "id"), pos[1]) == 0) {
+            fid = cli_str(f, "id");
+            hits = 1;
+            break;
+        }
+        if (strcmp(cli_str(f, "name"), pos[1]) == 0 && hits++ == 0)
+            fid = cli_str(f, "id");
+    }
+    if (hits > 1) {
+        cli_fail("%zu files of the item have that name; use the file id", hits);
+        goto out;
+    }
+    if (hits == 0 || !id_is_valid(fid)) {
+        cli_fail("the item has no file with that id or name");
+        goto out;
+    }
+    snprintf(target, sizeof(target), "/v1/vaults/%s/files/%s", vault, fid);
+    if (admin_call_raw(x->cx_admin, HTTP_CLIENT_GET, target, NULL, 0, &resp, x->cx_err,
+                       sizeof(x->cx_err)) != ERR_OK ||
+        admin_vault_key(x->cx_admin, vault, &key, x->cx_err, sizeof(x->cx_err)) != ERR_OK) {
+        cli_fail("cannot read the file: %s", x->cx_err);
+        goto out;
+    }
+    if (vaultcrypt_file_open(&plain, key, vault, fid, (const unsigned char *)resp.hr_body.b_data,
+                             resp.hr_body.b_len) != ERR_OK) {
+        cli_fail("the file does not decrypt");
+        goto out;
+    }
+    if (outp) {
+        if (cli_write_new_file(outp, plain.b_data ? plain.b_data : "", plain.b_len, x->cx_err,
+                               sizeof(x->cx_err)) != ERR_OK) {
+            cli_fail("%s", x->cx_err);
+            goto out;
+        }
+    } else if (plain.b_len > 0 && fwrite(plain.b_data, 1, plain.b_len, stdout) != plain.b_len) {
+        cli_fail("cannot write the output");
+        goto out;
+    }
+    ec = CLI_EXIT_OK;
+out:
+    buf_free(&plain);
+    http_client_response_free(&resp);
+    ci_item_clear(&it);
+    return ec;
+}
+
 static int ci_delete(struct cli_ctx *x, int argc, char **argv)
 {
     const char *pos[1], *vopt = NULL;
@@ -980,23 +1059,25 @@ static int ci_delete(struct cli_ctx *x, int argc, char **argv)
 
 static void ci_help(FILE *f)
 {
-    fprintf(f,
-            "Usage: sesame item COMMAND [ARGS] [--kit FILE] [--hub URL] [--passphrase-file FILE] "
-            "[--format human|json]\n"
-            "\n"
-            "  create --vault VAULT [FILE|-] [FLAGS]  create an item (Connect FullItem JSON from "
-            "FILE or stdin, and/or flags)\n"
-            "  get ITEM --vault VAULT                 print an item (by id or exact title)\n"
-            "  list --vault VAULT                     list the items of a vault\n"
-            "  edit ITEM --vault VAULT [FILE|-] [FLAGS]\n"
-            "                                         replace an item (FILE) or change it (flags)\n"
-            "  delete ITEM --vault VAULT              delete an item\n"
-            "\n"
-            "FLAGS: --title T  --category C  --tags a,b  --url U  --notes TEXT\n"
-            "       --field 'label=value' | 'label[type]=value' (text, password, email, url, otp,\n"
-            "         phone, date, monthyear)   repeatable\n"
-            "       --generate-password[=letters,digits,symbols,LENGTH]\n"
-            "       --file PATH   attach a file (encrypted here)   repeatable\n");
+    fprintf(
+        f, "Usage: sesame item COMMAND [ARGS] [--kit FILE] [--hub URL] [--passphrase-file FILE] "
+           "[--format human|json]\n"
+           "\n"
+           "  create --vault VAULT [FILE|-] [FLAGS]  create an item (Connect FullItem JSON from "
+           "FILE or stdin, and/or flags)\n"
+           "  get ITEM --vault VAULT                 print an item (by id or exact title)\n"
+           "  list --vault VAULT                     list the items of a vault\n"
+           "  edit ITEM --vault VAULT [FILE|-] [FLAGS]\n"
+           "                                         replace an item (FILE) or change it (flags)\n"
+           "  delete ITEM --vault VAULT              delete an item\n"
+           "  file ITEM FILE --vault VAULT [--out PATH]\n"
+           "                                         print (or write, mode 0600) an attached file\n"
+           "\n"
+           "FLAGS: --title T  --category C  --tags a,b  --url U  --notes TEXT\n"
+           "       --field 'label=value' | 'label[type]=value' (text, password, email, url, otp,\n"
+           "         phone, date, monthyear)   repeatable\n"
+           "       --generate-password[=letters,digits,symbols,LENGTH]\n"
+           "       --file PATH   attach a file (encrypted here)   repeatable\n");
 }
 
 /* Runs `sesame item ...`; see commands.h. */
@@ -1026,6 +1107,8 @@ int cli_cmd_item(int argc, char **argv)
         ec = ci_edit(&x, argc, argv);
     else if (strcmp(sub, "delete") == 0)
         ec = ci_delete(&x, argc, argv);
+    else if (strcmp(sub, "file") == 0)
+        ec = ci_file(&x, argc, argv);
     else
         ec = cli_usage("unknown item command; see 'sesame item --help'");
     admin_close(x.cx_admin);

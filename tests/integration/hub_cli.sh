@@ -120,6 +120,19 @@ I4=$(jqr "$OUT" .id)
 cli item get "$I4" --vault "$VA" --format json
 expect_eq "item 4: two files" "a.txt b.bin" "$(jqr "$OUT" '[.files[].name] | sort | join(" ")')"
 expect_eq "item 4: sizes" "17 70000" "$(jqr "$OUT" '[.files[] | .size] | sort | map(tostring) | join(" ")')"
+rc=0; "$SESAME" item file "$I4" b.bin --vault "$VA" >"$T/b.back" 2>"$T/b.err" || rc=$?
+expect_eq "item file: exits 0" 0 "$rc"
+if cmp -s "$T/b.bin" "$T/b.back"; then ok "item file: the attachment comes back byte for byte"
+else not_ok "item file: the attachment comes back byte for byte"; fi
+rc=0; "$SESAME" item file "$I4" a.txt --vault "$VA" --out "$T/a.back" 2>"$T/a.err" || rc=$?
+expect_eq "item file --out: exits 0" 0 "$rc"
+expect_eq "item file --out: mode 600" 600 "$(stat -c %a "$T/a.back")"
+expect_eq "item file --out: contents" "first attachment" "$(cat "$T/a.back")"
+rc=0; "$SESAME" item file "$I4" a.txt --vault "$VA" --out "$T/a.back" 2>"$T/a.err" || rc=$?
+expect_eq "item file --out over an existing file: exit 1" 1 "$rc"
+rc=0; "$SESAME" item file "$I4" missing.txt --vault "$VA" >/dev/null 2>"$T/m.err" || rc=$?
+expect_eq "item file of an unknown name: exit 1" 1 "$rc"
+expect_eq "item file of an unknown name: one line" 1 "$(wc -l <"$T/m.err")"
 a=$(hreq GET "/v1/changes?since=0")
 expect_eq "the hub has two file_put changes" 2 \
     "$(jqr "$(body_of "$a")" '[.changes[] | select(.kind == "file_put")] | length')"
