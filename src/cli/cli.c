@@ -20,8 +20,8 @@ static int cli_cmd_help(int argc, char **argv);
 static const struct cli_command cli_commands[] = {
     {"up", "run hub, sync and api together on a local data directory (quick start)", NULL},
     {"hub", "run the hub: the zero-knowledge source of truth Connect servers sync from", hub_main},
-    {"sync", "run the Connect sync process", NULL},
-    {"api", "run the Connect API process (1Password Connect REST API v1)", NULL},
+    {"sync", "run the Connect sync process", sync_main},
+    {"api", "run the Connect API process (1Password Connect REST API v1)", api_main},
     {"account", "create and inspect the account kit", cli_cmd_account},
     {"vault", "create, list, rename and delete vaults", cli_cmd_vault},
     {"item", "create, read, edit and delete items", cli_cmd_item},

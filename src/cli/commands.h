@@ -9,6 +9,12 @@
 /* `sesame hub`: src/hub/hub_main.c */
 int hub_main(int argc, char **argv);
 
+/* `sesame sync`: src/sync/sync_main.c */
+int sync_main(int argc, char **argv);
+
+/* `sesame api`: src/api/api_main.c */
+int api_main(int argc, char **argv);
+
 /* `sesame account init|show`: cli_account.c */
 int cli_cmd_account(int argc, char **argv);
 

@@ -667,6 +667,12 @@ static enum err config_apply(struct config *cf, const struct config_def *d, cons
     case CK_SECRET:
         return config_set_str(cf, d, v);
     case CK_PORT:
+        /* OP_HTTP_PORT=0: any free port (Sesame only: tests, `sesame up`; --port-file says
+           which) */
+        if (d == &config_defs[CONFIG_OP_HTTP_PORT] && len == 1 && v[0] == '0') {
+            *(unsigned *)member = 0;
+            return ERR_OK;
+        }
         if (config_parse_port(v, len, member) != 0)
             goto bad;
         return ERR_OK;

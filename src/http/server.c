@@ -97,6 +97,7 @@ struct http_request {
     char rq_ip[INET6_ADDRSTRLEN];
     struct log_scope rq_scope;
     int64_t rq_start_ms;
+    int64_t rq_start_us;
     int rq_status;  /* status queued, 0 if none */
     void *rq_state; /* the handler's pointer */
     /* long-poll (rq_expired and the links under the server's mutex) */
@@ -118,6 +119,8 @@ struct http_server {
     size_t hs_max_body;
     size_t hs_max_url;
     unsigned hs_grace_ms;
+    void (*hs_on_complete)(void *ctx, const char *route, const char *method, int status,
+                           int64_t elapsed_us);
     struct http_header hs_headers[HTTP_MAX_EXTRA_HEADERS]; /* owned copies */
     size_t hs_nheaders;
     /* long-poll and shutdown state, under hs_mutex */
@@ -143,6 +146,15 @@ int64_t http_clock_ms(void)
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Returns CLOCK_MONOTONIC in microseconds. */
+int64_t http_clock_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 static void http_ms_to_timespec(int64_t ms, struct timespec *ts)
@@ -692,6 +704,7 @@ static void *http_on_uri(void *cls, const char *uri, struct MHD_Connection *conn
     rq->rq_srv = srv;
     rq->rq_conn = conn;
     rq->rq_start_ms = http_clock_ms();
+    rq->rq_start_us = http_clock_us();
     arena_init(&rq->rq_arena, ARENA_MAX_BYTES);
     buf_init(&rq->rq_body, srv->hs_max_body);
     buf_init(&rq->rq_resp.rs_body, HTTP_MAX_RESPONSE_BYTES);
@@ -755,6 +768,13 @@ static void http_on_completed(void *cls, struct MHD_Connection *conn, void **con
                 "(%s%s)",
                 rq->rq_method, rq->rq_log_path, ms, http_toe_name(toe),
                 rq->rq_status ? ", response started" : "");
+    }
+    if (srv->hs_on_complete) {
+        const struct http_route *route = rq->rq_match.rm_route;
+        int done = toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? rq->rq_status : 0;
+
+        srv->hs_on_complete(srv->hs_context, route ? route->hr_pattern : "", rq->rq_method, done,
+                            http_clock_us() - rq->rq_start_us);
     }
     pthread_mutex_lock(&srv->hs_mutex);
     http_wait_unlink(srv, rq);
@@ -1192,6 +1212,7 @@ static enum err http_server_configure(struct http_server *srv, const struct http
     srv->hs_max_body = cfg->hc_max_body_bytes ? cfg->hc_max_body_bytes : HTTP_MAX_BODY_BYTES;
     srv->hs_max_url = cfg->hc_max_url_bytes ? cfg->hc_max_url_bytes : HTTP_MAX_URL_BYTES;
     srv->hs_grace_ms = cfg->hc_stop_grace_ms ? cfg->hc_stop_grace_ms : HTTP_STOP_GRACE_MS;
+    srv->hs_on_complete = cfg->hc_on_complete;
     srv->hs_context = cfg->hc_context;
     if (srv->hs_max_header < HTTP_MIN_HEADER || srv->hs_max_header > HTTP_MAX_HEADER_CFG ||
         srv->hs_max_body > CONFIG_MAX_BODY_BYTES || srv->hs_max_url < HTTP_MIN_URL ||

@@ -69,6 +69,14 @@ struct http_server_config {
     unsigned hc_stop_grace_ms;   /* http_server_stop's wait for requests (HTTP_STOP_GRACE_MS) */
     const struct http_header *hc_headers; /* added to every response, e.g. */
     size_t hc_nheaders;                   /* 1Password-Connect-Version (<= 16) */
+    /*
+     * Called once per completed request (NULL: none), on an MHD thread, after the log
+     * line: the matched route pattern ("" when no route matched), the method, the status
+     * sent (0 when the response never completed) and the time from the first byte to the
+     * end in microseconds. Used for metrics; must be quick and thread-safe.
+     */
+    void (*hc_on_complete)(void *ctx, const char *route, const char *method, int status,
+                           int64_t elapsed_us);
     const char *hc_tls_cert_pem; /* TLS (a later issue): setting either is ERR_CONFIG today */
     const char *hc_tls_key_pem;
 };
@@ -112,6 +120,9 @@ void http_server_stop(struct http_server *srv);
 
 /* Returns a monotonic clock in milliseconds, the clock of http_request_wait deadlines. */
 int64_t http_clock_ms(void);
+
+/* Returns the same monotonic clock in microseconds. */
+int64_t http_clock_us(void);
 
 /* ---- the request, for handlers ---- */
 

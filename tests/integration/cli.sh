@@ -15,7 +15,17 @@ out=$("$SESAME" help); expect_match "help works" 'Commands:' "$out"
 
 "$SESAME" >/dev/null 2>&1; expect_eq "no command exits 2" 2 "$?"
 
-for cmd in up sync api read run inject; do
+for cmd in sync api; do
+    err=$(env -u SESAME_BINARY -u SESAME_SOURCE_DIR -u SESAME_HUBREQ -u SESAME_BUSREQ -u SESAME_JS_DIR \
+        HOME=/nonexistent-sesame-home "$SESAME" "$cmd" 2>&1 >/dev/null); rc=$?
+    expect_eq "$cmd without a credentials file exits 1" 1 "$rc"
+    expect_eq "$cmd without a credentials file says so in one line" \
+        "sesame: $cmd: OP_SESSION: credentials file /nonexistent-sesame-home/.op/1password-credentials.json: no such file" "$err"
+    err=$("$SESAME" "$cmd" --bogus 2>&1 >/dev/null); rc=$?
+    expect_eq "$cmd with an unknown flag exits 2" 2 "$rc"
+done
+
+for cmd in up read run inject; do
     err=$("$SESAME" "$cmd" 2>&1 >/dev/null); rc=$?
     expect_eq "$cmd exits 2 for now" 2 "$rc"
     expect_eq "$cmd says it is not yet available" "sesame: '$cmd' is not yet available in this version" "$err"

@@ -1,0 +1,101 @@
+/*
+ * activity.c - the audit trail of /v1 requests (Connect's APIRequest entries): each
+ * request queues one entry in memory, and the watcher writes the queue to the volume's
+ * activity table, from which sync uploads it to the hub. The queue is bounded: when the
+ * volume cannot keep up, entries are dropped and counted (sesame_connect_activity_dropped
+ * in /metrics), and a request is never failed or slowed by its audit entry.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "api/api_int.h"
+#include "common/alloc.h"
+#include "common/log.h"
+
+/* Copies s into out (cap bytes) keeping printable ASCII only (anything else becomes '?'). */
+static void act_copy_printable(char *out, size_t cap, const char *s)
+{
+    size_t i = 0;
+
+    for (; s && *s && i + 1 < cap; s++)
+        out[i++] = (*s >= 0x20 && *s < 0x7f) ? *s : '?';
+    out[i] = '\0';
+}
+
+/* Queues one entry (see api_int.h). */
+void api_activity_record(struct api *a, struct http_request *req, const struct api_principal *p,
+                         enum activity_action action, enum activity_result result,
+                         const char *vault, const char *item, uint64_t item_version)
+{
+    struct activity ac;
+    json_t *o = NULL;
+    char *text = NULL;
+    const char *acct;
+
+    memset(&ac, 0, sizeof(ac));
+    (void)snprintf(ac.ac_request_id, sizeof(ac.ac_request_id), "%s", http_request_id(req));
+    ac.ac_timestamp = api_now();
+    ac.ac_action = action;
+    ac.ac_result = result;
+    (void)snprintf(ac.ac_actor_id, sizeof(ac.ac_actor_id), "%s",
+                   p && p->ap_server[0] ? p->ap_server : credentials_server_id_upper(a->ap_cred));
+    acct = p && p->ap_account[0] ? p->ap_account : credentials_account_id(a->ap_cred);
+    (void)snprintf(ac.ac_actor_account, sizeof(ac.ac_actor_account), "%s", acct ? acct : "");
+    if (p)
+        (void)snprintf(ac.ac_actor_jti, sizeof(ac.ac_actor_jti), "%s", p->ap_jti);
+    act_copy_printable(ac.ac_user_agent, sizeof(ac.ac_user_agent),
+                       http_request_header(req, "User-Agent"));
+    act_copy_printable(ac.ac_request_ip, sizeof(ac.ac_request_ip), http_request_client_ip(req));
+    ac.ac_resource = item && *item ? ACTIVITY_ITEM : ACTIVITY_VAULT;
+    (void)snprintf(ac.ac_vault_id, sizeof(ac.ac_vault_id), "%s", vault ? vault : "");
+    (void)snprintf(ac.ac_item_id, sizeof(ac.ac_item_id), "%s", item ? item : "");
+    ac.ac_item_version = (int64_t)item_version;
+    if (activity_to_json(&o, &ac) != ERR_OK || !(text = json_dumps(o, JSON_COMPACT))) {
+        json_decref(o);
+        pthread_mutex_lock(&a->ap_mu);
+        a->ap_activity_dropped++;
+        pthread_mutex_unlock(&a->ap_mu);
+        return;
+    }
+    json_decref(o);
+    pthread_mutex_lock(&a->ap_mu);
+    if (a->ap_nactivity < API_ACTIVITY_QUEUE) {
+        a->ap_activity[a->ap_nactivity++] = text;
+        text = NULL;
+    } else {
+        a->ap_activity_dropped++;
+    }
+    pthread_mutex_unlock(&a->ap_mu);
+    free(text); /* jansson's allocator: malloc underneath */
+}
+
+/* Writes the queued entries to the volume (see api_int.h). */
+void api_activity_write(struct api *a)
+{
+    char **batch;
+    size_t i, n;
+
+    pthread_mutex_lock(&a->ap_mu);
+    n = a->ap_nactivity;
+    if (n == 0) {
+        pthread_mutex_unlock(&a->ap_mu);
+        return;
+    }
+    batch = mem_calloc(n, sizeof(*batch));
+    if (!batch) {
+        pthread_mutex_unlock(&a->ap_mu);
+        return;
+    }
+    memcpy(batch, a->ap_activity, n * sizeof(*batch));
+    a->ap_nactivity = 0;
+    pthread_mutex_unlock(&a->ap_mu);
+    for (i = 0; i < n; i++) {
+        if (volume_activity_append(a->ap_volume, batch[i], NULL) != ERR_OK) {
+            pthread_mutex_lock(&a->ap_mu);
+            a->ap_activity_dropped++;
+            pthread_mutex_unlock(&a->ap_mu);
+        }
+        free(batch[i]);
+    }
+    mem_free(batch);
+}

@@ -1,0 +1,369 @@
+/*
+ * api.c - the api process's context: start-up (credentials, volume, bus client, HTTP
+ * server) and the watcher thread, which keeps the in-memory state in step with the
+ * volume that sync writes:
+ *   - every API_WATCH_INTERVAL_MS it reads the volume's meta; when the generation moved it
+ *     reloads the token-signing keys and, once unlocked, builds a new index generation
+ *     (unchanged items shared) and swaps it in;
+ *   - it wakes requests waiting for sync (OP_SYNC_TIMEOUT) when readiness may have changed;
+ *   - every API_STATUS_INTERVAL_MS (and at once after an unlock) it asks sync for its
+ *     status over the bus and sends the unlock secret when sync is locked (first unlock,
+ *     or sync restarted);
+ *   - it writes queued activity entries to the volume.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "api/api_int.h"
+#include "common/alloc.h"
+#include "common/log.h"
+#include "common/version.h"
+#include "crypto/crypto.h"
+
+/* Returns the api of a request. */
+struct api *api_of(const struct http_request *req)
+{
+    return http_request_context(req);
+}
+
+/* Returns the current Unix time. */
+int64_t api_now(void)
+{
+    return (int64_t)time(NULL);
+}
+
+/* Returns the current index with a reference, or NULL. */
+struct api_index *api_current_index(struct api *a)
+{
+    struct api_index *ix;
+
+    pthread_mutex_lock(&a->ap_mu);
+    ix = api_index_ref(a->ap_index);
+    pthread_mutex_unlock(&a->ap_mu);
+    return ix;
+}
+
+/* Returns 1 when data requests can be served (see api_int.h). */
+int api_ready(struct api *a)
+{
+    int ok;
+
+    pthread_mutex_lock(&a->ap_mu);
+    ok = a->ap_unlocked && a->ap_index && a->ap_meta_ok && a->ap_meta.vm_last_sync_at > 0 &&
+         strcmp(a->ap_meta.vm_server, credentials_server_id(a->ap_cred)) == 0;
+    pthread_mutex_unlock(&a->ap_mu);
+    return ok;
+}
+
+/* Wakes the watcher. */
+void api_kick(struct api *a)
+{
+    pthread_mutex_lock(&a->ap_mu);
+    a->ap_kick = 1;
+    pthread_cond_broadcast(&a->ap_cond);
+    pthread_mutex_unlock(&a->ap_mu);
+}
+
+/* Flushes queued activity into the volume. */
+void api_activity_flush(struct api *a)
+{
+    api_activity_write(a);
+}
+
+/* Asks sync for its status; sends the unlock secret when sync is locked and we are not. */
+static void api_watch_bus(struct api *a)
+{
+    struct bus_msg req, resp;
+    struct api_sync_status st;
+    unsigned char secret[TOKEN_UNLOCK_BYTES];
+    int have_secret = 0;
+    enum err rc;
+
+    memset(&req, 0, sizeof(req));
+    memset(&resp, 0, sizeof(resp));
+    memset(&st, 0, sizeof(st));
+    req.bm_json = json_pack("{s:s}", "op", "status");
+    if (!req.bm_json)
+        return;
+    rc = bus_client_call(a->ap_bus, &req, &resp, API_BUS_TIMEOUT_MS);
+    json_decref(req.bm_json);
+    req.bm_json = NULL;
+    if (rc == ERR_OK && json_is_true(json_object_get(resp.bm_json, "ok"))) {
+        const char *e = json_string_value(json_object_get(resp.bm_json, "lastError"));
+
+        st.ss_reachable = 1;
+        st.ss_unlocked = json_is_true(json_object_get(resp.bm_json, "unlocked"));
+        st.ss_connected = json_is_true(json_object_get(resp.bm_json, "connected"));
+        st.ss_last_sync_at = json_integer_value(json_object_get(resp.bm_json, "lastSyncAt"));
+        st.ss_last_seq = (uint64_t)json_integer_value(json_object_get(resp.bm_json, "lastSeq"));
+        (void)snprintf(st.ss_error, sizeof(st.ss_error), "%s", e ? e : "");
+    } else if (rc != ERR_OK) {
+        (void)snprintf(st.ss_error, sizeof(st.ss_error),
+                       "the sync process does not answer on the bus (%s)", err_name(rc));
+    }
+    bus_msg_clear(&resp);
+    pthread_mutex_lock(&a->ap_mu);
+    if (st.ss_reachable && !st.ss_unlocked && a->ap_unlocked) {
+        memcpy(secret, a->ap_unlock, sizeof(secret));
+        have_secret = 1;
+    }
+    a->ap_sync = st;
+    pthread_mutex_unlock(&a->ap_mu);
+    if (!have_secret)
+        return;
+    req.bm_json = json_pack("{s:s}", "op", "unlock");
+    req.bm_secret = secmem_alloc(sizeof(secret));
+    if (req.bm_json && req.bm_secret) {
+        memcpy(req.bm_secret, secret, sizeof(secret));
+        req.bm_secret_len = sizeof(secret);
+        rc = bus_client_call(a->ap_bus, &req, &resp, API_BUS_TIMEOUT_MS);
+        if (rc == ERR_OK && json_is_true(json_object_get(resp.bm_json, "ok"))) {
+            log_info("api: sync unlocked");
+            pthread_mutex_lock(&a->ap_mu);
+            a->ap_sync.ss_unlocked = 1;
+            pthread_mutex_unlock(&a->ap_mu);
+        } else {
+            log_warn("api: sync did not accept the unlock (%s)",
+                     rc != ERR_OK ? err_name(rc) : "refused");
+        }
+    }
+    secmem_wipe(secret, sizeof(secret));
+    bus_msg_clear(&req);
+    bus_msg_clear(&resp);
+}
+
+/* One look at the volume: meta, keys, and (unlocked) a new index when it changed. */
+static void api_watch_volume(struct api *a)
+{
+    struct volume_meta m;
+    struct api_index *prev, *ix = NULL;
+    int unlocked, rebuild;
+    enum err rc;
+
+    memset(&m, 0, sizeof(m));
+    if (volume_meta_get(a->ap_volume, &m) != ERR_OK) {
+        volume_meta_clear(&m);
+        return;
+    }
+    api_auth_refresh_keys(a, m.vm_generation);
+    pthread_mutex_lock(&a->ap_mu);
+    volume_meta_clear(&a->ap_meta);
+    a->ap_meta = m;
+    a->ap_meta_ok = 1;
+    unlocked = a->ap_unlocked;
+    rebuild = unlocked && (!a->ap_index || a->ap_index->ix_generation != m.vm_generation);
+    prev = rebuild ? api_index_ref(a->ap_index) : NULL;
+    pthread_mutex_unlock(&a->ap_mu);
+    if (!rebuild)
+        return;
+    rc = api_index_build(&ix, a->ap_volume, a->ap_cred, prev, m.vm_generation);
+    api_index_unref(prev);
+    if (rc != ERR_OK) {
+        log_error("api: cannot load the volume into memory (%s); retrying", err_name(rc));
+        return;
+    }
+    pthread_mutex_lock(&a->ap_mu);
+    prev = a->ap_index;
+    a->ap_index = ix;
+    pthread_mutex_unlock(&a->ap_mu);
+    api_index_unref(prev);
+    log_debug("api: index generation %llu: %zu vaults, %zu items",
+              (unsigned long long)ix->ix_generation, ix->ix_nvaults, ix->ix_items);
+}
+
+/* The watcher thread (see the top of this file). */
+static void *api_watcher(void *arg)
+{
+    struct api *a = arg;
+    int64_t next_status = 0;
+
+    for (;;) {
+        struct timespec ts;
+        int64_t now;
+        int kick;
+
+        pthread_mutex_lock(&a->ap_mu);
+        if (a->ap_stop) {
+            pthread_mutex_unlock(&a->ap_mu);
+            break;
+        }
+        kick = a->ap_kick;
+        a->ap_kick = 0;
+        pthread_mutex_unlock(&a->ap_mu);
+
+        api_watch_volume(a);
+        now = http_clock_ms();
+        if (kick || now >= next_status) {
+            api_watch_bus(a);
+            next_status = now + API_STATUS_INTERVAL_MS;
+            api_watch_volume(a); /* an unlock may have made a build possible */
+        }
+        api_activity_write(a);
+        if (http_server_waiting(a->ap_srv) > 0)
+            http_server_wake(a->ap_srv);
+
+        pthread_mutex_lock(&a->ap_mu);
+        if (!a->ap_stop && !a->ap_kick) {
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_nsec += (long)API_WATCH_INTERVAL_MS * 1000000L;
+            if (ts.tv_nsec >= 1000000000L) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000L;
+            }
+            (void)pthread_cond_timedwait(&a->ap_cond, &a->ap_mu, &ts);
+        }
+        pthread_mutex_unlock(&a->ap_mu);
+    }
+    return NULL;
+}
+
+/* Frees everything a (partly) started api holds. */
+static void api_free(struct api *a)
+{
+    size_t i;
+
+    if (!a)
+        return;
+    http_server_stop(a->ap_srv);
+    api_activity_write(a);
+    bus_client_free(a->ap_bus);
+    bus_key_free(a->ap_bus_key);
+    api_index_unref(a->ap_index);
+    api_auth_free_keys(a);
+    volume_meta_clear(&a->ap_meta);
+    for (i = 0; i < a->ap_nactivity; i++)
+        free(a->ap_activity[i]);
+    volume_close(a->ap_volume);
+    credentials_free(a->ap_cred);
+    if (a->ap_unlock)
+        secmem_free(a->ap_unlock);
+    pthread_mutex_destroy(&a->ap_mu);
+    pthread_mutex_destroy(&a->ap_metrics_mu);
+    pthread_cond_destroy(&a->ap_cond);
+    mem_free(a);
+}
+
+static const struct http_header api_headers[] = {
+    {"1Password-Connect-Version", CONNECT_COMPAT_VERSION},
+};
+
+/* Starts the api (see api.h). */
+enum err api_start(struct api **out, const struct api_options *opt, char *errmsg, size_t errcap)
+{
+    const struct config *cf = opt->ao_config;
+    struct http_server_config hc;
+    struct bus_endpoint ep;
+    char sock[CONFIG_MAX_PATH + 1], msg[256];
+    const struct jwk *uk;
+    struct api *a;
+    enum err rc;
+
+    *out = NULL;
+    if (errcap)
+        errmsg[0] = '\0';
+    a = mem_calloc(1, sizeof(*a));
+    if (!a)
+        return ERR_NOMEM;
+    pthread_mutex_init(&a->ap_mu, NULL);
+    pthread_mutex_init(&a->ap_metrics_mu, NULL);
+    pthread_cond_init(&a->ap_cond, NULL);
+    a->ap_cfg = cf;
+    rc = credentials_parse(&a->ap_cred, opt->ao_credentials_json, opt->ao_credentials_len, msg,
+                           sizeof(msg));
+    if (rc != ERR_OK) {
+        (void)snprintf(errmsg, errcap, "api: the credentials file is not usable: %s", msg);
+        rc = rc == ERR_NOMEM ? rc : ERR_CONFIG;
+        goto fail;
+    }
+    if (!cf->cf_data_dir) {
+        (void)snprintf(errmsg, errcap, "api: %s", CONFIG_NO_DATA_DIR_MSG);
+        rc = ERR_CONFIG;
+        goto fail;
+    }
+    (void)snprintf(a->ap_volume_dir, sizeof(a->ap_volume_dir), "%s", cf->cf_data_dir);
+    rc = volume_open(&a->ap_volume, cf->cf_data_dir, msg, sizeof(msg));
+    if (rc != ERR_OK) {
+        (void)snprintf(errmsg, errcap, "api: cannot open the data volume: %s", msg);
+        goto fail;
+    }
+    uk = credentials_unique_key(a->ap_cred);
+    if (!uk || !uk->jk_secret) {
+        (void)snprintf(errmsg, errcap, "api: the credentials file has no uniqueKey");
+        rc = ERR_CONFIG;
+        goto fail;
+    }
+    if ((rc = bus_key_derive(&a->ap_bus_key, uk->jk_secret, 32)) != ERR_OK) {
+        (void)snprintf(errmsg, errcap, "api: cannot derive the bus key (%s)", err_name(rc));
+        goto fail;
+    }
+    rc = bus_endpoint_from_config(&ep, sock, sizeof(sock), cf, BUS_ROLE_CLIENT, msg, sizeof(msg));
+    if (rc != ERR_OK) {
+        (void)snprintf(errmsg, errcap, "api: %s", msg);
+        goto fail;
+    }
+    if ((rc = bus_client_new(&a->ap_bus, &ep, a->ap_bus_key)) != ERR_OK) {
+        (void)snprintf(errmsg, errcap, "api: cannot set up the bus (%s)", err_name(rc));
+        goto fail;
+    }
+    api_watch_volume(a); /* meta and signing keys before the first request */
+    if (!a->ap_keyset) {
+        (void)snprintf(errmsg, errcap, "api: cannot read the data volume");
+        rc = ERR_STORAGE;
+        goto fail;
+    }
+
+    http_server_config_init(&hc);
+    hc.hc_name = "api";
+    hc.hc_addr = opt->ao_http_addr ? opt->ao_http_addr : "0.0.0.0";
+    hc.hc_port = (int)cf->cf_http_port;
+    hc.hc_routes = api_routes;
+    hc.hc_nroutes = api_nroutes;
+    hc.hc_context = a;
+    hc.hc_headers = api_headers;
+    hc.hc_nheaders = sizeof(api_headers) / sizeof(api_headers[0]);
+    hc.hc_on_complete = api_metrics_on_complete;
+    if (cf->cf_max_body_bytes)
+        hc.hc_max_body_bytes = cf->cf_max_body_bytes;
+    if (cf->cf_max_header_bytes)
+        hc.hc_max_header_bytes = cf->cf_max_header_bytes;
+    rc = http_server_start(&a->ap_srv, &hc);
+    if (rc != ERR_OK) {
+        (void)snprintf(errmsg, errcap, "api: cannot listen on port %u (%s)", cf->cf_http_port,
+                       err_name(rc));
+        goto fail;
+    }
+    if (pthread_create(&a->ap_watcher, NULL, api_watcher, a) != 0) {
+        (void)snprintf(errmsg, errcap, "api: cannot start the watcher thread");
+        rc = ERR_NOMEM;
+        goto fail;
+    }
+    a->ap_watcher_started = 1;
+    *out = a;
+    return ERR_OK;
+fail:
+    api_free(a);
+    return rc;
+}
+
+/* Returns the HTTP port. */
+int api_port(const struct api *a)
+{
+    return http_server_port(a->ap_srv);
+}
+
+/* Stops the api (see api.h). */
+void api_stop(struct api *a)
+{
+    if (!a)
+        return;
+    if (a->ap_watcher_started) {
+        pthread_mutex_lock(&a->ap_mu);
+        a->ap_stop = 1;
+        pthread_cond_broadcast(&a->ap_cond);
+        pthread_mutex_unlock(&a->ap_mu);
+        (void)pthread_join(a->ap_watcher, NULL);
+    }
+    api_free(a);
+}

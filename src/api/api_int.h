@@ -1,0 +1,261 @@
+/*
+ * api_int.h - what the api's source files share (not for other modules): the api context,
+ * the in-memory index (index.c), authentication and unlock (auth.c), activity
+ * (activity.c), metrics (metrics.c) and the route handlers (handlers.c).
+ *
+ * Handlers hold no SQL and no crypto: they go through the index (which decrypts) and
+ * auth.c (which verifies tokens).
+ */
+#ifndef SESAME_API_API_INT_H
+#define SESAME_API_API_INT_H
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "api/api.h"
+#include "bus/bus.h"
+#include "common/buf.h"
+#include "common/err.h"
+#include "common/ids.h"
+#include "http/server.h"
+#include "json/item.h"
+#include "json/objects.h"
+#include "keys/credentials.h"
+#include "keys/token.h"
+#include "store/volume.h"
+
+#define API_WATCH_INTERVAL_MS  100   /* how often the watcher looks at the volume */
+#define API_STATUS_INTERVAL_MS 1000  /* how often it asks sync for its status */
+#define API_BUS_TIMEOUT_MS     2000  /* one bus call */
+#define API_ACTIVITY_QUEUE     10000 /* activity entries waiting for the volume */
+#define API_ACTIVITY_PAGE      50    /* /v1/activity default limit */
+#define API_ACTIVITY_MAX_PAGE  1000  /* /v1/activity largest limit */
+#define API_TOKEN_CACHE        1024  /* revocation states remembered per generation */
+#define API_MAX_ROUTES         16    /* routes with their own metrics */
+#define API_MAX_STATUSES       12    /* distinct statuses counted per route */
+#define API_HIST_BUCKETS       14    /* latency histogram buckets (+Inf apart) */
+#define API_NOT_READY_MSG      "failed to initiate, review service logs for details"
+#define API_LOCKED_MSG         "Make a request with a valid bearer token to initialize"
+
+/* ---- the index (index.c) ------------------------------------------------------------- */
+
+/* One item's overview, decrypted (shared between index generations while unchanged). */
+struct api_item {
+    unsigned ai_refs; /* atomic */
+    char ai_id[ID_LEN + 1];
+    char ai_vault[ID_LEN + 1];
+    uint64_t ai_version;
+    char ai_state[VOLUME_STATE_MAX];
+    char ai_category[VOLUME_CATEGORY_MAX];
+    int64_t ai_created_at;
+    int64_t ai_updated_at;
+    char ai_last_edited_by[ID_LEN + 1];
+    json_t *ai_overview;  /* {title, tags, urls, favorite} */
+    const char *ai_title; /* in ai_overview ("" when none) */
+    const char **ai_tags; /* in ai_overview */
+    size_t ai_ntags;
+};
+
+/* One vault the server holds, with its key and its items sorted by id. */
+struct api_vault {
+    struct vault_meta av_meta;  /* decrypted name and description, versions, counts */
+    unsigned char *av_key;      /* vault key, secure memory */
+    struct api_item **av_items; /* live items, oldest first (the listing order) */
+    struct api_item **av_byid;  /* the same, sorted by ai_id */
+    size_t av_nitems;
+};
+
+/* An immutable generation of the index; readers hold a reference. */
+struct api_index {
+    unsigned ix_refs;            /* atomic */
+    uint64_t ix_generation;      /* the volume generation it reflects */
+    struct api_vault *ix_vaults; /* sorted by id */
+    size_t ix_nvaults;
+    size_t ix_items; /* items held, all vaults */
+};
+
+/*
+ * Builds the index of generation gen from the volume, decrypting with the unlocked
+ * credentials; unchanged items (same id and version) are taken over from prev (may be
+ * NULL). Returns ERR_OK (*out with one reference), or the error of the volume / crypto.
+ */
+enum err api_index_build(struct api_index **out, struct volume *v, const struct credentials *cred,
+                         const struct api_index *prev, uint64_t gen) SESAME_WUR;
+
+/* Takes / drops a reference. NULL is fine for the drop. */
+struct api_index *api_index_ref(struct api_index *ix);
+void api_index_unref(struct api_index *ix);
+
+/* Finds a vault by id, or NULL. */
+const struct api_vault *api_index_vault(const struct api_index *ix, const char *id);
+
+/* Finds an item of a vault by id, or NULL. */
+const struct api_item *api_index_item(const struct api_vault *av, const char *id);
+
+/*
+ * Reads item id of vault av from the volume and decrypts it whole: *meta, and *content
+ * (overview and details joined; caller decrefs). Returns ERR_OK, ERR_NOT_FOUND, or the
+ * error of the volume / crypto.
+ */
+enum err api_index_item_content(struct volume *v, const struct api_vault *av, const char *id,
+                                struct item_meta *meta, json_t **content) SESAME_WUR;
+
+/*
+ * Reads and decrypts file id of vault av into out (buf_init'd here; buf_free wipes).
+ * Returns ERR_OK, ERR_NOT_FOUND (no such file), ERR_NOT_READY (content not synced yet),
+ * or the error of the volume / crypto.
+ */
+enum err api_index_file_content(struct volume *v, const struct api_vault *av, const char *id,
+                                struct buf *out) SESAME_WUR;
+
+/* ---- the api context (api.c) --------------------------------------------------------- */
+
+/* What sync last said over the bus. */
+struct api_sync_status {
+    int ss_reachable; /* the last bus call was answered */
+    int ss_unlocked;
+    int ss_connected;
+    int64_t ss_last_sync_at;
+    uint64_t ss_last_seq;
+    char ss_error[160];
+};
+
+/* Request counters and latency histogram of one route. */
+struct api_route_metrics {
+    const char *rm_route; /* pattern, "" for unmatched */
+    int rm_status[API_MAX_STATUSES];
+    uint64_t rm_count[API_MAX_STATUSES];
+    uint64_t rm_bucket[API_HIST_BUCKETS + 1]; /* cumulative at output; last = +Inf */
+    uint64_t rm_sum_us;
+    uint64_t rm_total;
+};
+
+struct api {
+    const struct config *ap_cfg;
+    struct credentials *ap_cred;
+    struct volume *ap_volume;
+    char ap_volume_dir[CONFIG_MAX_PATH + 1];
+    struct http_server *ap_srv;
+    unsigned char *ap_bus_key;
+    struct bus_client *ap_bus;
+    struct api_keyset *ap_keyset; /* token-signing keys in force (under ap_mu) */
+    uint64_t ap_keys_gen;         /* volume generation they reflect (watcher only) */
+    int ap_keys_loaded;
+
+    pthread_mutex_t ap_mu;  /* guards everything below */
+    pthread_cond_t ap_cond; /* wakes the watcher */
+    int ap_stop;
+    int ap_unlocked;
+    unsigned char *ap_unlock;   /* the unlock secret (secure memory) once unlocked */
+    int ap_kick;                /* the watcher should act now */
+    struct api_index *ap_index; /* the current index, NULL before unlock */
+    struct volume_meta ap_meta; /* the volume's meta as last read */
+    int ap_meta_ok;
+    struct api_sync_status ap_sync;
+    char ap_jti_cache[API_TOKEN_CACHE][ID_LEN + 1]; /* revocation states of this generation */
+    unsigned char ap_jti_state[API_TOKEN_CACHE];
+    size_t ap_njti;
+    uint64_t ap_jti_gen;
+    char *ap_activity[API_ACTIVITY_QUEUE]; /* entries waiting for the volume */
+    size_t ap_nactivity;
+    uint64_t ap_activity_dropped;
+
+    pthread_mutex_t ap_metrics_mu;
+    struct api_route_metrics ap_metrics[API_MAX_ROUTES];
+    size_t ap_nmetrics;
+    uint64_t ap_unlocks;
+
+    pthread_t ap_watcher;
+    int ap_watcher_started;
+};
+
+/* Returns the api of a request. */
+struct api *api_of(const struct http_request *req);
+
+/* Returns the current Unix time. */
+int64_t api_now(void);
+
+/* Returns the current index with a reference (api_index_unref), or NULL while locked. */
+struct api_index *api_current_index(struct api *a);
+
+/*
+ * Returns 1 when data requests can be served: unlocked, the index built, and the volume
+ * synced at least once for this server.
+ */
+int api_ready(struct api *a);
+
+/* Wakes the watcher (after an unlock). */
+void api_kick(struct api *a);
+
+/* Flushes queued activity into the volume (before /v1/activity reads it). */
+void api_activity_flush(struct api *a);
+
+/* ---- authentication (auth.c) ----------------------------------------------------------- */
+
+/* The token-signing keys in force: the credentials' and the volume's, minus retired ones. */
+struct api_keyset {
+    unsigned ks_refs;        /* atomic */
+    struct jws_key *ks_keys; /* for token_verify */
+    size_t ks_nkeys;
+    struct jwk *ks_jwks; /* the volume's keys, parsed (ks_keys point into them) */
+    size_t ks_njwks;
+};
+
+/* The caller of a /v1 request, from its verified token. */
+struct api_principal {
+    char ap_jti[ID_LEN + 1];
+    char ap_server[ID_LEN + 1];  /* uppercase */
+    char ap_account[ID_LEN + 1]; /* uppercase */
+    struct token_vault ap_vaults[TOKEN_MAX_VAULTS];
+    size_t ap_nvaults;
+};
+
+/*
+ * Verifies the bearer token of req for this server (signature with the credentials' and
+ * the volume's signing keys, sub, exp/nbf, revocation, the unlock secret) and unlocks the
+ * api with it if it is locked. Returns ERR_OK with *p filled, ERR_UNAUTHORIZED (the reason
+ * is logged only), or ERR_NOMEM / ERR_STORAGE / ERR_INTERNAL.
+ */
+enum err api_auth_request(struct api *a, struct http_request *req,
+                          struct api_principal *p) SESAME_WUR;
+
+/* Returns the TOKEN_ACCESS_* bits p has on vault id (0 when the vault is not in scope). */
+unsigned api_auth_access(const struct api_principal *p, const char *vault);
+
+/* Reloads the signing keys from the volume when its generation moved (watcher). */
+void api_auth_refresh_keys(struct api *a, uint64_t gen);
+
+/* Frees the signing keys. */
+void api_auth_free_keys(struct api *a);
+
+/* ---- activity (activity.c) ------------------------------------------------------------ */
+
+/*
+ * Queues one APIRequest entry for req (taken from the principal when p is not NULL).
+ * Never fails the request: a full queue drops the entry and counts it.
+ */
+void api_activity_record(struct api *a, struct http_request *req, const struct api_principal *p,
+                         enum activity_action action, enum activity_result result,
+                         const char *vault, const char *item, uint64_t item_version);
+
+/* Writes queued entries to the volume (caller holds no lock). */
+void api_activity_write(struct api *a);
+
+/* ---- metrics (metrics.c) ---------------------------------------------------------------- */
+
+/* hc_on_complete: counts one request. */
+void api_metrics_on_complete(void *ctx, const char *route, const char *method, int status,
+                             int64_t elapsed_us);
+
+/* Renders the Prometheus text exposition into out. Returns ERR_OK or ERR_NOMEM. */
+enum err api_metrics_render(struct api *a, struct buf *out) SESAME_WUR;
+
+/* ---- handlers (handlers.c) -------------------------------------------------------------- */
+
+/* The route table. */
+extern const struct http_route api_routes[];
+extern const size_t api_nroutes;
+
+#endif

@@ -1,0 +1,373 @@
+/*
+ * index.c - the api's in-memory index: every served vault with its decrypted name and
+ * its key, and every live item's decrypted overview, so that listings and filters never
+ * touch SQLite or decrypt per request. A generation is immutable once built; readers
+ * hold a reference, the watcher swaps in a new one when the volume's generation moves.
+ * Items whose version did not change are shared with the previous generation, so a
+ * change costs one decryption, not one per item.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api_int.h"
+#include "common/alloc.h"
+#include "common/buf.h"
+#include "common/log.h"
+#include "json/item.h"
+#include "keys/vaultcrypt.h"
+
+/* Drops a reference to an item; the last one frees it. */
+static void ix_item_unref(struct api_item *it)
+{
+    if (!it || __atomic_sub_fetch(&it->ai_refs, 1, __ATOMIC_ACQ_REL) != 0)
+        return;
+    json_decref(it->ai_overview);
+    mem_free(it->ai_tags);
+    mem_free(it);
+}
+
+static int ix_cmp_item(const void *x, const void *y)
+{
+    const struct api_item *const *a = x, *const *b = y;
+
+    return strcmp((*a)->ai_id, (*b)->ai_id);
+}
+
+static int ix_cmp_vault(const void *x, const void *y)
+{
+    const struct api_vault *a = x, *b = y;
+
+    return strcmp(a->av_meta.vm_id, b->av_meta.vm_id);
+}
+
+/* Frees what a vault slot owns. */
+static void ix_vault_clear(struct api_vault *av)
+{
+    size_t i;
+
+    for (i = 0; i < av->av_nitems; i++)
+        ix_item_unref(av->av_items[i]);
+    mem_free(av->av_items);
+    mem_free(av->av_byid);
+    vaultcrypt_key_free(av->av_key);
+    memset(av, 0, sizeof(*av));
+}
+
+/* Takes a reference. */
+struct api_index *api_index_ref(struct api_index *ix)
+{
+    if (ix)
+        __atomic_add_fetch(&ix->ix_refs, 1, __ATOMIC_ACQ_REL);
+    return ix;
+}
+
+/* Drops a reference; the last one frees the generation (and wipes its vault keys). */
+void api_index_unref(struct api_index *ix)
+{
+    size_t i;
+
+    if (!ix || __atomic_sub_fetch(&ix->ix_refs, 1, __ATOMIC_ACQ_REL) != 0)
+        return;
+    for (i = 0; i < ix->ix_nvaults; i++)
+        ix_vault_clear(&ix->ix_vaults[i]);
+    mem_free(ix->ix_vaults);
+    mem_free(ix);
+}
+
+/* Finds a vault by id (binary search over the sorted vaults), or NULL. */
+const struct api_vault *api_index_vault(const struct api_index *ix, const char *id)
+{
+    struct api_vault key;
+
+    if (!ix || !id || strlen(id) != ID_LEN)
+        return NULL;
+    memset(&key, 0, sizeof(key));
+    memcpy(key.av_meta.vm_id, id, ID_LEN + 1);
+    return bsearch(&key, ix->ix_vaults, ix->ix_nvaults, sizeof(*ix->ix_vaults), ix_cmp_vault);
+}
+
+/* Finds the entry of item id in av (mutable: for sharing between generations), or NULL. */
+static struct api_item *ix_find(const struct api_vault *av, const char *id)
+{
+    struct api_item key, *kp = &key, **hit;
+
+    if (!av || !id || strlen(id) != ID_LEN)
+        return NULL;
+    memcpy(key.ai_id, id, ID_LEN + 1);
+    hit = bsearch(&kp, av->av_byid, av->av_nitems, sizeof(*av->av_byid), ix_cmp_item);
+    return hit ? *hit : NULL;
+}
+
+/* Finds a live item of av by id, or NULL. */
+const struct api_item *api_index_item(const struct api_vault *av, const char *id)
+{
+    return ix_find(av, id);
+}
+
+/* Points it->ai_title / ai_tags into its overview. Returns ERR_OK or ERR_NOMEM. */
+static enum err ix_item_views(struct api_item *it)
+{
+    json_t *tags = json_object_get(it->ai_overview, "tags");
+    const char *title = json_string_value(json_object_get(it->ai_overview, "title"));
+    size_t i, n = json_is_array(tags) ? json_array_size(tags) : 0;
+
+    it->ai_title = title ? title : "";
+    if (n == 0)
+        return ERR_OK;
+    it->ai_tags = mem_calloc(n, sizeof(*it->ai_tags));
+    if (!it->ai_tags)
+        return ERR_NOMEM;
+    for (i = 0; i < n; i++) {
+        const char *t = json_string_value(json_array_get(tags, i));
+
+        if (t)
+            it->ai_tags[it->ai_ntags++] = t;
+    }
+    return ERR_OK;
+}
+
+/* Makes the index entry of volume item vi (overview decrypted with key). */
+static enum err ix_item_new(struct api_item **out, const struct volume_item *vi,
+                            const unsigned char *key)
+{
+    struct api_item *it;
+    enum err rc;
+
+    *out = NULL;
+    it = mem_calloc(1, sizeof(*it));
+    if (!it)
+        return ERR_NOMEM;
+    it->ai_refs = 1;
+    memcpy(it->ai_id, vi->vi_id, sizeof(it->ai_id));
+    memcpy(it->ai_vault, vi->vi_vault, sizeof(it->ai_vault));
+    it->ai_version = vi->vi_version;
+    memcpy(it->ai_state, vi->vi_state, sizeof(it->ai_state));
+    memcpy(it->ai_category, vi->vi_category, sizeof(it->ai_category));
+    it->ai_created_at = vi->vi_created_at;
+    it->ai_updated_at = vi->vi_updated_at;
+    memcpy(it->ai_last_edited_by, vi->vi_last_edited_by, sizeof(it->ai_last_edited_by));
+    rc = vaultcrypt_item_open(&it->ai_overview, key, vi->vi_vault, vi->vi_id, vi->vi_version,
+                              VAULTCRYPT_OVERVIEW, vi->vi_overview, vi->vi_overview_len);
+    if (rc == ERR_OK)
+        rc = ix_item_views(it);
+    if (rc != ERR_OK) {
+        ix_item_unref(it);
+        return rc;
+    }
+    *out = it;
+    return ERR_OK;
+}
+
+/* Unwraps the vault key of grant g with the server's wrap key into av. */
+static enum err ix_vault_key(struct api_vault *av, const struct volume_grant *g,
+                             const struct credentials *cred)
+{
+    unsigned char *key = NULL;
+    size_t len = 0;
+    enum err rc;
+
+    rc = vaultcrypt_unwrap(&key, &len, g->vg_key_wrapped, g->vg_key_wrapped_len,
+                           credentials_server_wrap_key(cred));
+    if (rc == ERR_OK && len != VAULTCRYPT_KEY_BYTES)
+        rc = ERR_CRYPTO;
+    if (rc != ERR_OK) {
+        vaultcrypt_key_free(key);
+        return rc;
+    }
+    av->av_key = key;
+    return ERR_OK;
+}
+
+/* Fills av->av_meta from the volume record vv (attributes decrypted with av's key). */
+static enum err ix_vault_meta(struct api_vault *av, const struct volume_vault *vv)
+{
+    struct vault_meta *m = &av->av_meta;
+    json_t *attrs = NULL;
+    const char *s;
+    enum err rc;
+
+    rc = vaultcrypt_attrs_open(&attrs, av->av_key, vv->vv_id, vv->vv_attrs_ct, vv->vv_attrs_ct_len);
+    if (rc != ERR_OK)
+        return rc;
+    memcpy(m->vm_id, vv->vv_id, sizeof(m->vm_id));
+    s = json_string_value(json_object_get(attrs, "name"));
+    (void)snprintf(m->vm_name, sizeof(m->vm_name), "%s", s ? s : "");
+    s = json_string_value(json_object_get(attrs, "description"));
+    (void)snprintf(m->vm_description, sizeof(m->vm_description), "%s", s ? s : "");
+    json_decref(attrs);
+    m->vm_attribute_version = (int64_t)vv->vv_attribute_version;
+    m->vm_content_version = (int64_t)vv->vv_content_version;
+    m->vm_items = (int64_t)vv->vv_items;
+    if (vault_type_valid(vv->vv_type) && strlen(vv->vv_type) < sizeof(m->vm_type))
+        memcpy(m->vm_type, vv->vv_type, strlen(vv->vv_type) + 1);
+    else
+        memcpy(m->vm_type, "USER_CREATED", sizeof("USER_CREATED"));
+    m->vm_created_at = vv->vv_created_at;
+    m->vm_updated_at =
+        vv->vv_updated_at > vv->vv_created_at ? vv->vv_updated_at : vv->vv_created_at;
+    return ERR_OK;
+}
+
+/* Loads the live items of av from the volume, reusing unchanged ones of prev. */
+static enum err ix_vault_items(struct api_vault *av, struct volume *v, const struct api_vault *prev)
+{
+    struct volume_item *arr = NULL;
+    size_t i, n = 0, live = 0;
+    enum err rc;
+
+    rc = volume_item_list(v, av->av_meta.vm_id, &arr, &n);
+    if (rc != ERR_OK)
+        return rc;
+    if (n > 0) {
+        av->av_items = mem_calloc(n, sizeof(*av->av_items));
+        av->av_byid = mem_calloc(n, sizeof(*av->av_byid));
+        if (!av->av_items || !av->av_byid) {
+            rc = ERR_NOMEM;
+            goto out;
+        }
+    }
+    for (i = 0; i < n; i++) {
+        const struct volume_item *vi = &arr[i];
+        struct api_item *old = ix_find(prev, vi->vi_id);
+        struct api_item *it = NULL;
+
+        if (vi->vi_state[0] != '\0' && strcmp(vi->vi_state, "ARCHIVED") != 0)
+            continue; /* deleted: not served */
+        if (old && old->ai_version == vi->vi_version) {
+            it = old;
+            __atomic_add_fetch(&it->ai_refs, 1, __ATOMIC_ACQ_REL);
+        } else if ((rc = ix_item_new(&it, vi, av->av_key)) != ERR_OK) {
+            log_error("api: item of vault %s does not decrypt (%s)", av->av_meta.vm_id,
+                      err_name(rc));
+            goto out;
+        }
+        av->av_items[live] = it;
+        av->av_byid[live] = it;
+        av->av_nitems = ++live;
+    }
+    if (live > 1)
+        qsort(av->av_byid, live, sizeof(*av->av_byid), ix_cmp_item);
+    rc = ERR_OK;
+out:
+    volume_item_list_free(arr, n);
+    return rc;
+}
+
+/* Builds a generation of the index (see api_int.h). */
+enum err api_index_build(struct api_index **out, struct volume *v, const struct credentials *cred,
+                         const struct api_index *prev, uint64_t gen)
+{
+    struct volume_vault *vaults = NULL;
+    struct volume_grant *grants = NULL;
+    struct api_index *ix = NULL;
+    size_t i, j, nv = 0, ng = 0;
+    enum err rc;
+
+    *out = NULL;
+    if (!credentials_is_unlocked(cred))
+        return ERR_NOT_READY;
+    ix = mem_calloc(1, sizeof(*ix));
+    if (!ix)
+        return ERR_NOMEM;
+    ix->ix_refs = 1;
+    ix->ix_generation = gen;
+    if ((rc = volume_vault_list(v, &vaults, &nv)) != ERR_OK ||
+        (rc = volume_grant_list(v, &grants, &ng)) != ERR_OK)
+        goto out;
+    if (nv > 0 && !(ix->ix_vaults = mem_calloc(nv, sizeof(*ix->ix_vaults)))) {
+        rc = ERR_NOMEM;
+        goto out;
+    }
+    for (i = 0; i < nv; i++) {
+        struct api_vault *av = &ix->ix_vaults[ix->ix_nvaults];
+        const struct volume_grant *g = NULL;
+
+        for (j = 0; j < ng && !g; j++)
+            if (strcmp(grants[j].vg_vault, vaults[i].vv_id) == 0)
+                g = &grants[j];
+        if (!g)
+            continue; /* not served (no grant) */
+        if ((rc = ix_vault_key(av, g, cred)) != ERR_OK ||
+            (rc = ix_vault_meta(av, &vaults[i])) != ERR_OK) {
+            log_error("api: vault %s does not open with this server's key (%s)", vaults[i].vv_id,
+                      err_name(rc));
+            ix_vault_clear(av);
+            goto out;
+        }
+        ix->ix_nvaults++;
+        rc = ix_vault_items(av, v, api_index_vault(prev, av->av_meta.vm_id));
+        if (rc != ERR_OK)
+            goto out;
+        av->av_meta.vm_items = (int64_t)av->av_nitems;
+        ix->ix_items += av->av_nitems;
+    }
+    if (ix->ix_nvaults > 1)
+        qsort(ix->ix_vaults, ix->ix_nvaults, sizeof(*ix->ix_vaults), ix_cmp_vault);
+    *out = ix;
+    ix = NULL;
+    rc = ERR_OK;
+out:
+    api_index_unref(ix);
+    volume_vault_list_free(vaults, nv);
+    volume_grant_list_free(grants, ng);
+    return rc;
+}
+
+/* Reads and decrypts one whole item (see api_int.h). */
+enum err api_index_item_content(struct volume *v, const struct api_vault *av, const char *id,
+                                struct item_meta *meta, json_t **content)
+{
+    struct volume_item vi;
+    json_t *overview = NULL, *details = NULL;
+    enum err rc;
+
+    *content = NULL;
+    memset(meta, 0, sizeof(*meta));
+    memset(&vi, 0, sizeof(vi));
+    rc = volume_item_get(v, av->av_meta.vm_id, id, &vi);
+    if (rc != ERR_OK)
+        return rc;
+    if (vi.vi_state[0] != '\0' && strcmp(vi.vi_state, "ARCHIVED") != 0) {
+        rc = ERR_NOT_FOUND;
+        goto out;
+    }
+    rc = vaultcrypt_item_open(&overview, av->av_key, vi.vi_vault, vi.vi_id, vi.vi_version,
+                              VAULTCRYPT_OVERVIEW, vi.vi_overview, vi.vi_overview_len);
+    if (rc == ERR_OK)
+        rc = vaultcrypt_item_open(&details, av->av_key, vi.vi_vault, vi.vi_id, vi.vi_version,
+                                  VAULTCRYPT_DETAILS, vi.vi_details, vi.vi_details_len);
+    if (rc == ERR_OK)
+        rc = item_content_join(overview, details, content);
+    if (rc != ERR_OK)
+        goto out;
+    memcpy(meta->im_id, vi.vi_id, sizeof(meta->im_id));
+    memcpy(meta->im_vault_id, vi.vi_vault, sizeof(meta->im_vault_id));
+    (void)snprintf(meta->im_category, sizeof(meta->im_category), "%s", vi.vi_category);
+    meta->im_version = (int64_t)vi.vi_version;
+    meta->im_created_at = vi.vi_created_at;
+    meta->im_updated_at = vi.vi_updated_at;
+    memcpy(meta->im_last_edited_by, vi.vi_last_edited_by, sizeof(meta->im_last_edited_by));
+    (void)snprintf(meta->im_state, sizeof(meta->im_state), "%s", vi.vi_state);
+out:
+    json_decref(overview);
+    json_decref(details);
+    volume_item_clear(&vi);
+    return rc;
+}
+
+/* Reads and decrypts one file's contents (see api_int.h). */
+enum err api_index_file_content(struct volume *v, const struct api_vault *av, const char *id,
+                                struct buf *out)
+{
+    unsigned char *ct = NULL;
+    size_t len = 0;
+    enum err rc;
+
+    buf_init(out, VAULTCRYPT_MAX_FILE_BYTES + 1);
+    rc = volume_file_read(v, av->av_meta.vm_id, id, &ct, &len);
+    if (rc != ERR_OK)
+        return rc;
+    rc = vaultcrypt_file_open(out, av->av_key, av->av_meta.vm_id, id, ct, len);
+    mem_free(ct);
+    return rc;
+}
