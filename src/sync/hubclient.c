@@ -95,7 +95,8 @@ void hubclient_drop_session(struct hubclient *hc)
  * status's error otherwise (the message into hc). resp must be freed by the caller.
  */
 static enum err hc_send(struct hubclient *hc, enum http_client_method m, const char *path,
-                        const char *body, long timeout_ms, struct http_client_response *resp)
+                        const char *body, size_t len, long timeout_ms,
+                        struct http_client_response *resp)
 {
     struct http_client_header hh = {.hh_name = "Content-Type", .hh_value = "application/json"};
     struct http_client_request rq;
@@ -110,7 +111,7 @@ static enum err hc_send(struct hubclient *hc, enum http_client_method m, const c
         rq.hq_headers = &hh;
         rq.hq_nheaders = 1;
         rq.hq_body = body;
-        rq.hq_body_len = strlen(body);
+        rq.hq_body_len = len;
     }
     e = http_client_request(hc->hc_http, &rq, resp);
     if (e != ERR_OK)
@@ -149,7 +150,7 @@ static enum err hc_post_json(struct hubclient *hc, const char *path, const json_
     if (!text)
         return hc_fail(hc, ERR_NOMEM, "out of memory");
     memset(&resp, 0, sizeof(resp));
-    e = hc_send(hc, HTTP_CLIENT_POST, path, text, 0, &resp);
+    e = hc_send(hc, HTTP_CLIENT_POST, path, text, strlen(text), 0, &resp);
     if (e == ERR_OK)
         e = hc_parse(hc, &resp, out);
     http_client_response_free(&resp);
@@ -223,13 +224,15 @@ out:
 }
 
 /*
- * GETs path with the session into resp (2xx only), authenticating when needed and once
- * more after a 401. resp must be freed by the caller in every case.
+ * Sends a request with the session into resp (2xx only), authenticating when needed and
+ * once more after a 401. body (len bytes of JSON text) may be NULL. resp must be freed by
+ * the caller in every case.
  */
-static enum err hc_get(struct hubclient *hc, const char *path, long timeout_ms,
-                       struct http_client_response *resp)
+static enum err hc_request(struct hubclient *hc, enum http_client_method m, const char *path,
+                           const char *body, size_t len, long timeout_ms,
+                           struct http_client_response *resp)
 {
-    enum err e;
+    enum err e = ERR_INTERNAL;
     int attempt;
 
     memset(resp, 0, sizeof(*resp));
@@ -239,7 +242,7 @@ static enum err hc_get(struct hubclient *hc, const char *path, long timeout_ms,
             if (e != ERR_OK)
                 return e;
         }
-        e = hc_send(hc, HTTP_CLIENT_GET, path, NULL, timeout_ms, resp);
+        e = hc_send(hc, m, path, body, len, timeout_ms, resp);
         if (e != ERR_UNAUTHORIZED)
             return e;
         /* the session expired (or the hub restarted its sessions): authenticate again */
@@ -248,6 +251,13 @@ static enum err hc_get(struct hubclient *hc, const char *path, long timeout_ms,
         hubclient_drop_session(hc);
     }
     return e;
+}
+
+/* GETs path with the session into resp (see hc_request). */
+static enum err hc_get(struct hubclient *hc, const char *path, long timeout_ms,
+                       struct http_client_response *resp)
+{
+    return hc_request(hc, HTTP_CLIENT_GET, path, NULL, 0, timeout_ms, resp);
 }
 
 /* GETs path and parses the answer (see hubclient.h). */
@@ -402,6 +412,19 @@ enum err hubclient_file_get(struct hubclient *hc, const char *vault, const char 
             *len = resp.hr_body.b_len;
         }
     }
+    http_client_response_free(&resp);
+    return e;
+}
+
+/* POST /v1/sync/activity with the JSON text body (see hubclient.h). */
+enum err hubclient_activity_upload(struct hubclient *hc, const char *body, size_t len)
+{
+    struct http_client_response resp;
+    enum err e;
+
+    if (!hc || !body || len == 0)
+        return ERR_BAD_INPUT;
+    e = hc_request(hc, HTTP_CLIENT_POST, "/v1/sync/activity", body, len, 0, &resp);
     http_client_response_free(&resp);
     return e;
 }

@@ -93,4 +93,12 @@ enum err hubclient_vault_items(struct hubclient *hc, const char *vault, json_t *
 enum err hubclient_file_get(struct hubclient *hc, const char *vault, const char *file,
                             unsigned char **data, size_t *len) SESAME_WUR;
 
+/*
+ * POST /v1/sync/activity with body (len bytes of JSON text: {"entries": [APIRequest, ...]},
+ * 1..1000 entries; borrowed) and the session, authenticating as hubclient_get_json does.
+ * Returns ERR_OK (the hub answered 2xx), ERR_BAD_INPUT (the hub refused the body: 400, or
+ * an empty body given), or the errors of hubclient_get_json.
+ */
+enum err hubclient_activity_upload(struct hubclient *hc, const char *body, size_t len) SESAME_WUR;
+
 #endif
