@@ -10,7 +10,7 @@ JOBS         ?= $(shell nproc)
 FUZZ_SECONDS ?= 60
 CMAKE_GEN    := -G Ninja
 
-.PHONY: all deps build run test check unit asan fuzz-build fuzz format clean
+.PHONY: all deps build run test check unit asan fuzz-build fuzz bench format clean
 
 all: build
 
@@ -46,6 +46,11 @@ fuzz-build: deps
 # Runs every libFuzzer driver for FUZZ_SECONDS seconds each (make fuzz FUZZ_SECONDS=600).
 fuzz: fuzz-build
 	scripts/fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
+# Measures a real hub + sync + api (docs/benchmarks.md): read throughput, latency, memory
+# under polling, propagation and start-up. BENCH_ITEMS=1000 BENCH_SECONDS=20 BENCH_CONC=8.
+bench: build
+	scripts/bench/run.sh $(BUILD)
 
 format:
 	@find src tests -name '*.[ch]' -print0 | xargs -0 clang-format -i

@@ -89,13 +89,13 @@ void api_activity_write(struct api *a)
     memcpy(batch, a->ap_activity, n * sizeof(*batch));
     a->ap_nactivity = 0;
     pthread_mutex_unlock(&a->ap_mu);
-    for (i = 0; i < n; i++) {
-        if (volume_activity_append(a->ap_volume, batch[i], NULL) != ERR_OK) {
-            pthread_mutex_lock(&a->ap_mu);
-            a->ap_activity_dropped++;
-            pthread_mutex_unlock(&a->ap_mu);
-        }
-        free(batch[i]);
+    if (volume_activity_append_batch(a->ap_volume, (const char *const *)batch, n) != ERR_OK) {
+        log_warn("api: cannot write %zu activity entries to the volume; dropped", n);
+        pthread_mutex_lock(&a->ap_mu);
+        a->ap_activity_dropped += n;
+        pthread_mutex_unlock(&a->ap_mu);
     }
+    for (i = 0; i < n; i++)
+        free(batch[i]);
     mem_free(batch);
 }

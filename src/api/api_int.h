@@ -26,13 +26,14 @@
 #include "keys/token.h"
 #include "store/volume.h"
 
-#define API_WATCH_INTERVAL_MS  100   /* how often the watcher looks at the volume */
+#define API_WATCH_INTERVAL_MS  25    /* how often the watcher looks at the volume */
 #define API_STATUS_INTERVAL_MS 1000  /* how often it asks sync for its status */
 #define API_BUS_TIMEOUT_MS     2000  /* one bus call */
 #define API_ACTIVITY_QUEUE     10000 /* activity entries waiting for the volume */
 #define API_ACTIVITY_PAGE      50    /* /v1/activity default limit */
 #define API_ACTIVITY_MAX_PAGE  1000  /* /v1/activity largest limit */
 #define API_TOKEN_CACHE        1024  /* revocation states remembered per generation */
+#define API_VERIFIED_CACHE     64    /* verified tokens remembered (direct-mapped) */
 #define API_MAX_ROUTES         16    /* routes with their own metrics */
 #define API_MAX_STATUSES       12    /* distinct statuses counted per route */
 #define API_HIST_BUCKETS       14    /* latency histogram buckets (+Inf apart) */
@@ -140,8 +141,9 @@ struct api {
     struct http_server *ap_srv;
     unsigned char *ap_bus_key;
     struct bus_client *ap_bus;
-    struct api_keyset *ap_keyset; /* token-signing keys in force (under ap_mu) */
-    uint64_t ap_keys_gen;         /* volume generation they reflect (watcher only) */
+    struct api_keyset *ap_keyset;     /* token-signing keys in force (under ap_mu) */
+    struct api_verified *ap_verified; /* API_VERIFIED_CACHE slots (under ap_mu) */
+    uint64_t ap_keys_gen;             /* volume generation they reflect (watcher only) */
     int ap_keys_loaded;
 
     pthread_mutex_t ap_mu;  /* guards everything below */
@@ -194,15 +196,6 @@ void api_activity_flush(struct api *a);
 
 /* ---- authentication (auth.c) ----------------------------------------------------------- */
 
-/* The token-signing keys in force: the credentials' and the volume's, minus retired ones. */
-struct api_keyset {
-    unsigned ks_refs;        /* atomic */
-    struct jws_key *ks_keys; /* for token_verify */
-    size_t ks_nkeys;
-    struct jwk *ks_jwks; /* the volume's keys, parsed (ks_keys point into them) */
-    size_t ks_njwks;
-};
-
 /* The caller of a /v1 request, from its verified token. */
 struct api_principal {
     char ap_jti[ID_LEN + 1];
@@ -210,6 +203,16 @@ struct api_principal {
     char ap_account[ID_LEN + 1]; /* uppercase */
     struct token_vault ap_vaults[TOKEN_MAX_VAULTS];
     size_t ap_nvaults;
+};
+
+/* The token-signing keys in force: the credentials' and the volume's, minus retired ones. */
+struct api_keyset {
+    unsigned ks_refs;        /* atomic */
+    uint64_t ks_serial;      /* distinct for every keyset built */
+    struct jws_key *ks_keys; /* for token_verify */
+    size_t ks_nkeys;
+    struct jwk *ks_jwks; /* the volume's keys, parsed (ks_keys point into them) */
+    size_t ks_njwks;
 };
 
 /*
@@ -220,6 +223,19 @@ struct api_principal {
  */
 enum err api_auth_request(struct api *a, struct http_request *req,
                           struct api_principal *p) SESAME_WUR;
+
+/*
+ * A token verified earlier, remembered by the SHA-256 of its text so that a client sending
+ * the same token again (every SDK does, on every request) skips the ES256 verification.
+ * Valid only with the keyset it was verified against and until its exp; revocation is
+ * checked on every request regardless. Holds no secret (never the unlock secret).
+ */
+struct api_verified {
+    unsigned char av_hash[32]; /* SHA-256 of the token text */
+    uint64_t av_keys;          /* ks_serial of the keyset that verified it; 0 = empty slot */
+    int64_t av_exp;            /* the token's exp (0 = none) */
+    struct api_principal av_p;
+};
 
 /* Returns the TOKEN_ACCESS_* bits p has on vault id (0 when the vault is not in scope). */
 unsigned api_auth_access(const struct api_principal *p, const char *vault);

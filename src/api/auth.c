@@ -13,7 +13,10 @@
 #include "common/alloc.h"
 #include "common/log.h"
 #include "crypto/crypto.h"
+#include "crypto/hash.h"
 #include "crypto/jwk.h"
+
+static uint64_t auth_serial; /* keyset serial numbers (0 is never used) */
 
 /* Drops a reference to a keyset; the last one frees it. */
 static void auth_keyset_unref(struct api_keyset *ks)
@@ -72,6 +75,7 @@ static enum err auth_keyset_build(struct api *a, struct api_keyset **out)
         goto out;
     }
     ks->ks_refs = 1;
+    ks->ks_serial = __atomic_add_fetch(&auth_serial, 1, __ATOMIC_ACQ_REL);
     for (i = 0; i < nck; i++)
         if (!auth_kid_retired(vk, nvk, ck[i].jk_kid))
             ks->ks_keys[ks->ks_nkeys++] = ck[i];
@@ -125,6 +129,56 @@ void api_auth_free_keys(struct api *a)
 {
     auth_keyset_unref(a->ap_keyset);
     a->ap_keyset = NULL;
+    mem_free(a->ap_verified);
+    a->ap_verified = NULL;
+}
+
+/* Returns the slot of a token hash in the verified cache. */
+static size_t auth_slot(const unsigned char *hash)
+{
+    return ((size_t)hash[0] << 8 | hash[1]) % API_VERIFIED_CACHE;
+}
+
+/*
+ * Looks the token (by hash) up among those verified with keyset serial keys; on a hit
+ * (and not expired) fills *p. Returns 1 on a hit.
+ */
+static int auth_cached(struct api *a, const unsigned char *hash, uint64_t keys,
+                       struct api_principal *p)
+{
+    const struct api_verified *v;
+    int hit = 0;
+
+    pthread_mutex_lock(&a->ap_mu);
+    if (a->ap_verified && a->ap_unlocked) {
+        v = &a->ap_verified[auth_slot(hash)];
+        if (v->av_keys == keys && crypto_memeq(v->av_hash, hash, sizeof(v->av_hash)) &&
+            (v->av_exp == 0 || api_now() < v->av_exp + JWS_CLOCK_LEEWAY_SECONDS)) {
+            *p = v->av_p;
+            hit = 1;
+        }
+    }
+    pthread_mutex_unlock(&a->ap_mu);
+    return hit;
+}
+
+/* Remembers a verified token. */
+static void auth_remember(struct api *a, const unsigned char *hash, uint64_t keys, int64_t exp,
+                          const struct api_principal *p)
+{
+    struct api_verified *v;
+
+    pthread_mutex_lock(&a->ap_mu);
+    if (!a->ap_verified)
+        a->ap_verified = mem_calloc(API_VERIFIED_CACHE, sizeof(*a->ap_verified));
+    if (a->ap_verified) {
+        v = &a->ap_verified[auth_slot(hash)];
+        memcpy(v->av_hash, hash, sizeof(v->av_hash));
+        v->av_keys = keys;
+        v->av_exp = exp;
+        v->av_p = *p;
+    }
+    pthread_mutex_unlock(&a->ap_mu);
 }
 
 /* Returns the keyset in force with a reference, or NULL. */
@@ -221,6 +275,7 @@ enum err api_auth_request(struct api *a, struct http_request *req, struct api_pr
     struct token_claims c;
     struct api_keyset *ks = NULL;
     enum token_reason why = TOKEN_OK;
+    unsigned char hash[HASH_SHA256_BYTES];
     const char *tok;
     size_t len;
     enum err rc;
@@ -244,6 +299,21 @@ enum err api_auth_request(struct api *a, struct http_request *req, struct api_pr
     ks = auth_keyset_get(a);
     if (!ks) {
         rc = ERR_NOT_READY;
+        goto out;
+    }
+    if (hash_sha256(hash, tok, len) != ERR_OK) {
+        rc = ERR_INTERNAL;
+        goto out;
+    }
+    if (auth_cached(a, hash, ks->ks_serial, p)) {
+        if (http_request_set_jti(req, p->ap_jti) != ERR_OK)
+            rc = ERR_NOMEM;
+        else if (auth_revoked(a, p->ap_jti, &rc) && rc == ERR_OK)
+            rc = ERR_UNAUTHORIZED;
+        if (rc == ERR_UNAUTHORIZED)
+            log_msg(LOG_WARN, scope, "api: token refused (revoked)");
+        if (rc != ERR_OK)
+            memset(p, 0, sizeof(*p));
         goto out;
     }
     rc = token_verify(&c, tok, len, ks->ks_keys, ks->ks_nkeys,
@@ -281,6 +351,7 @@ enum err api_auth_request(struct api *a, struct http_request *req, struct api_pr
     memcpy(p->ap_account, c.tc_account, sizeof(p->ap_account));
     memcpy(p->ap_vaults, c.tc_vaults, c.tc_nvaults * sizeof(c.tc_vaults[0]));
     p->ap_nvaults = c.tc_nvaults;
+    auth_remember(a, hash, ks->ks_serial, c.tc_exp, p);
 out:
     token_claims_clear(&c);
     auth_keyset_unref(ks);

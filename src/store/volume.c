@@ -2798,6 +2798,39 @@ enum err volume_file_get(struct volume *v, const char *vault, const char *id,
 /* ---- Activity --------------------------------------------------------------------------- */
 
 /* Appends an activity entry (see volume.h). */
+/* Appends n entries in one transaction (see volume.h). */
+enum err volume_activity_append_batch(struct volume *v, const char *const *entries, size_t n)
+{
+    struct conn *c;
+    sqlite3_stmt *st;
+    enum err e;
+    size_t i;
+    int row = 0;
+
+    if (!v || (n > 0 && !entries))
+        return ERR_BAD_INPUT;
+    for (i = 0; i < n; i++)
+        if (!ok_text(entries[i], VOLUME_JSON_MAX_BYTES))
+            return ERR_BAD_INPUT;
+    if (n == 0)
+        return ERR_OK;
+    e = op_begin(v, &c, OP_WRITE);
+    if (e != ERR_OK)
+        return e;
+    for (i = 0; i < n && e == ERR_OK; i++) {
+        e = stmt_start(c, ST_ACT_INSERT, &st, "t", entries[i]);
+        if (e != ERR_OK)
+            break;
+        e = stmt_step(c, st, &row);
+        if (e == ERR_OK && !row)
+            e = ERR_STORAGE;
+        if (e == ERR_OK)
+            e = stmt_step(c, st, &row); /* RETURNING: finish the statement */
+        stmt_done(st);
+    }
+    return op_end(v, c, e);
+}
+
 enum err volume_activity_append(struct volume *v, const char *entry_json, uint64_t *id)
 {
     struct conn *c;

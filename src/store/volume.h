@@ -429,6 +429,15 @@ enum err volume_file_get(struct volume *v, const char *vault, const char *id,
 enum err volume_activity_append(struct volume *v, const char *entry_json, uint64_t *id) SESAME_WUR;
 
 /*
+ * Appends n entries (each as volume_activity_append's) in ONE transaction: all or none.
+ * The api batches its entries this way so that a busy server pays one commit per batch,
+ * not per request. Returns ERR_OK, ERR_BAD_INPUT (an entry, before anything is written),
+ * ERR_NOMEM, ERR_STORAGE.
+ */
+enum err volume_activity_append_batch(struct volume *v, const char *const *entries,
+                                      size_t n) SESAME_WUR;
+
+/*
  * Reads entries in insertion order, skipping offset, at most limit (1..VOLUME_MAX_PAGE),
  * into *out (*n; volume_activity_list_free); *total receives the count of all entries
  * (Content-Range), read in the same snapshot. ERR_OK, ERR_BAD_INPUT, ERR_NOMEM, ERR_STORAGE.

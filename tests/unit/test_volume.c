@@ -1631,6 +1631,30 @@ static void test_concurrent_readers(void **state)
 
 /* ---- Activity -------------------------------------------------------------------------------- */
 
+/* volume_activity_append_batch: one transaction, all or nothing, order kept. */
+static void test_activity_batch(void **state)
+{
+    const char *good[] = {"{\"n\":1}", "{\"n\":2}", "{\"n\":3}"};
+    const char *bad[] = {"{\"n\":4}", ""};
+    struct volume_activity *act = NULL;
+    uint64_t total = 0;
+    size_t n = 0;
+
+    (void)state;
+    assert_int_equal(volume_activity_append_batch(g_vol, good, 0), ERR_OK);
+    assert_int_equal(volume_activity_append_batch(g_vol, good, 3), ERR_OK);
+    assert_int_equal(volume_activity_append_batch(g_vol, bad, 2), ERR_BAD_INPUT);
+    assert_int_equal(volume_activity_append_batch(g_vol, NULL, 1), ERR_BAD_INPUT);
+    assert_int_equal(volume_activity_append_batch(NULL, good, 1), ERR_BAD_INPUT);
+    assert_int_equal(volume_activity_query(g_vol, 10, 0, &act, &n, &total), ERR_OK);
+    assert_int_equal(n, 3);
+    assert_int_equal(total, 3); /* nothing of the refused batch */
+    assert_string_equal(act[0].ve_entry_json, "{\"n\":1}");
+    assert_string_equal(act[2].ve_entry_json, "{\"n\":3}");
+    assert_int_equal(act[2].ve_id, 3);
+    volume_activity_list_free(act, n);
+}
+
 static void test_activity(void **state)
 {
     struct volume_activity *act = (struct volume_activity *)&act;
@@ -1904,6 +1928,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_concurrent_readers, fx_setup, fx_teardown),
         cmocka_unit_test_teardown(test_concurrent_first_open, fx_teardown),
         cmocka_unit_test_setup_teardown(test_activity, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_activity_batch, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_deleted_ciphertext_is_erased, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_allocation_failures, fx_setup, fx_teardown),
     };

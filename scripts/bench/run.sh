@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# run.sh BUILD_DIR - `make bench`: measures a real Connect server (hub + sync + api on
+# loopback, data made with the admin CLI) and prints the figures docs/benchmarks.md
+# records:
+#   1. read throughput and latency with the operator's request pattern (vault by title,
+#      items by title, item by id) over keep-alive connections, and the api's resident
+#      memory during the run (it must stay flat under endless polling);
+#   2. propagation: from `sesame item edit` returning (the hub committed) to the new
+#      version being served by the api, median and worst of BENCH_EDITS edits;
+#   3. start-up: the api's first answer after a restart (locked -> unlocked -> served).
+# Knobs: BENCH_ITEMS (1000), BENCH_SECONDS (20), BENCH_CONC (8), BENCH_EDITS (20).
+set -euo pipefail
+BUILD=${1:-build}
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+export SESAME_BINARY="$ROOT/$BUILD/sesame" SESAME_HUBREQ="$ROOT/$BUILD/hubreq"
+ITEMS=${BENCH_ITEMS:-1000}
+SECONDS_RUN=${BENCH_SECONDS:-20}
+CONC=${BENCH_CONC:-8}
+EDITS=${BENCH_EDITS:-20}
+. "$ROOT/tests/integration/lib.bash"
+. "$ROOT/tests/integration/connect_lib.bash"
+hub_test_init
+ms_now() { date +%s%3N; }
+
+hub_start "$T/hub" >/dev/null || { echo "bench: the hub does not start" >&2; exit 1; }
+hub_account_init >/dev/null
+cli vault create Bench --format json
+echo "bench: creating $ITEMS items with the admin CLI..."
+: >"$T/titles"
+t0=$(ms_now)
+for i in $(seq 1 "$ITEMS"); do
+    "$SESAME" item create --vault Bench --category LOGIN --title "item $i" --tags "bench,n$((i % 10))" \
+        --field "username=user$i" --generate-password >/dev/null
+    echo "item $i" >>"$T/titles"
+done
+t1=$(ms_now)
+echo "bench: $ITEMS items created in $(( (t1 - t0) / 1000 )) s"
+cli connect server create bench --vault Bench --out "$T/creds.json" >/dev/null
+cli connect token create bench --server bench --vault Bench:r
+TOKEN=$OUT
+connect_start sync SYNC "$T/creds.json" "$T/xdg" >/dev/null
+connect_start api API "$T/creds.json" "$T/xdg" >/dev/null
+t0=$(ms_now)
+code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $TOKEN" "$API_URL/v1/vaults")
+t1=$(ms_now)
+echo "bench: first request (unlock + initial pull of $ITEMS items + index): HTTP $code in $((t1 - t0)) ms"
+
+echo "bench: read load, $CONC connections, $SECONDS_RUN s..."
+node "$ROOT/scripts/bench/connect-read.mjs" "$API_URL" "$TOKEN" "$API_PID" "$SECONDS_RUN" "$CONC" \
+    Bench "$T/titles" | tee "$T/read.json"
+
+echo "bench: propagation, $EDITS edits..."
+ID=$(curl -s -H "Authorization: Bearer $TOKEN" \
+    "$API_URL/v1/vaults?filter=title%20eq%20%22Bench%22" | jq -r '.[0].id')
+IT=$(curl -s -H "Authorization: Bearer $TOKEN" \
+    "$API_URL/v1/vaults/$ID/items?filter=title%20eq%20%22item%201%22" | jq -r '.[0].id')
+lat=()
+for e in $(seq 1 "$EDITS"); do
+    v=$(curl -s -H "Authorization: Bearer $TOKEN" "$API_URL/v1/vaults/$ID/items/$IT" | jq -r .version)
+    "$SESAME" item edit "$IT" --vault Bench --notes "edit $e" >/dev/null
+    t0=$(ms_now)
+    while :; do
+        nv=$(curl -s -H "Authorization: Bearer $TOKEN" "$API_URL/v1/vaults/$ID/items/$IT" | jq -r .version)
+        [ "$nv" -gt "$v" ] && break
+        [ $(( $(ms_now) - t0 )) -gt 10000 ] && { echo "bench: edit $e never arrived" >&2; exit 1; }
+    done
+    lat+=($(( $(ms_now) - t0 )))
+done
+sorted=$(printf '%s\n' "${lat[@]}" | sort -n)
+echo "bench: propagation (edit committed -> served): median $(sed -n "$(( (EDITS + 1) / 2 ))p" <<<"$sorted") ms, worst $(tail -n1 <<<"$sorted") ms (includes ~10 ms of curl+jq polling)"
+
+connect_stop API
+connect_start api API "$T/creds.json" "$T/xdg" >/dev/null
+t0=$(ms_now)
+code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $TOKEN" "$API_URL/v1/vaults/$ID/items")
+t1=$(ms_now)
+echo "bench: api restart: first item listing (unlock + index of $ITEMS items from the volume): HTTP $code in $((t1 - t0)) ms"
+connect_stop API
+connect_stop SYNC
