@@ -260,11 +260,18 @@ static int ci_apply_flags(json_t *body, const struct ci_opts *o)
     if (!fields)
         return cli_usage("the item's fields must be an array");
     if (o->co_notes) {
-        f = json_pack("{s:s, s:s, s:s, s:s}", "id", "notesPlain", "label", "notesPlain", "type",
-                      "STRING", "purpose", "NOTES");
-        if (!f || json_object_set_new(f, "value", json_string(o->co_notes)) != 0 ||
-            json_array_append_new(fields, f) != 0)
-            return cli_usage("--notes must be UTF-8 text");
+        /* the item's notes field (id notesPlain) when it has one, else a new one */
+        f = ci_field_find(fields, "notesPlain", strlen("notesPlain"));
+        if (f) {
+            if (json_object_set_new(f, "value", json_string(o->co_notes)) != 0)
+                return cli_usage("--notes must be UTF-8 text");
+        } else {
+            f = json_pack("{s:s, s:s, s:s, s:s}", "id", "notesPlain", "label", "notesPlain", "type",
+                          "STRING", "purpose", "NOTES");
+            if (!f || json_object_set_new(f, "value", json_string(o->co_notes)) != 0 ||
+                json_array_append_new(fields, f) != 0)
+                return cli_usage("--notes must be UTF-8 text");
+        }
     }
     for (i = 0; i < o->co_nfields; i++) {
         const char *spec = o->co_fields[i], *eq = strchr(spec, '='), *br, *type = "STRING";

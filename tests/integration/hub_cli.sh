@@ -154,6 +154,11 @@ expect_eq "item edit: version 2" 2 "$(jqr "$OUT" .version)"
 a=$(hreq GET "/v1/vaults/$VA/items/$I1")
 expect_eq "the hub's item is version 2" 2 "$(jqr "$(body_of "$a")" .version)"
 expect_eq "lastEditedBy is the account" "$ACCOUNT" "$(jqr "$(body_of "$a")" .lastEditedBy)"
+cli item edit "$I1" --vault "$VA" --notes "first note" --format json
+expect_eq "item edit --notes adds the notes field" "first note" "$(jqr "$OUT" '.fields[] | select(.id == "notesPlain") | .value')"
+cli item edit "$I1" --vault "$VA" --notes "second note" --format json
+expect_eq "item edit --notes again changes it (no duplicate field)" "second note" \
+    "$(jqr "$OUT" '[.fields[] | select(.id == "notesPlain") | .value] | join(",")')"
 
 # Two edits racing: both succeed (a 409 makes the CLI re-read and retry), two versions more.
 "$SESAME" item edit "$I2" --vault "$VA" --field "race1=a" >"$T/race1.out" 2>&1 &
