@@ -1,8 +1,8 @@
 /*
  * bus_chan.c - the encrypted channel of docs/bus.md: socket reads and writes with deadlines
- * (poll, non-blocking sockets, a stop descriptor), the handshake (hellos with fresh nonces,
- * HKDF session keys, key confirmation both ways) and frames (4-byte length, AES-256-GCM
- * with a per-direction counter nonce).
+ * (poll, non-blocking sockets, a stop descriptor), the handshake (hellos with fresh nonces and
+ * ephemeral X25519 keys, HKDF session keys, key confirmation both ways) and frames (4-byte length,
+ * AES-256-GCM with a per-direction counter nonce).
  */
 #include <errno.h>
 #include <poll.h>
@@ -17,6 +17,7 @@
 #include "crypto/aead.h"
 #include "crypto/crypto.h"
 #include "crypto/kdf.h"
+#include "crypto/x25519.h"
 
 /* Returns CLOCK_MONOTONIC in milliseconds (see bus_int.h). */
 int64_t bus_now_ms(void)
@@ -228,24 +229,35 @@ void bus_chan_reset(struct bus_chan *ch)
 }
 
 /*
- * Derives the two session keys into ch->ch_keys (send key first): HKDF-SHA-256 with the bus
- * key as input key material, salt = client nonce || server nonce, and info = the direction's
- * label || client hello || server hello.
+ * Derives the two session keys into ch->ch_keys (send key first): HKDF-SHA-256 with input
+ * key material = bus key || X25519(own ephemeral secret, peer's ephemeral public key),
+ * salt = client nonce || server nonce, and info = the direction's label || client hello ||
+ * server hello. The ephemeral secret is wiped here, whatever the result.
  */
 static enum err bus_chan_derive(struct bus_chan *ch, enum bus_role role, const unsigned char *key,
-                                const unsigned char *hello_c, const unsigned char *hello_s)
+                                unsigned char *esk, const unsigned char *hello_c,
+                                const unsigned char *hello_s)
 {
     unsigned char salt[2 * BUS_NONCE_BYTES];
     unsigned char info[sizeof(BUS_INFO_C2S) - 1 + 2 * BUS_HELLO_BYTES];
     const size_t label = sizeof(BUS_INFO_C2S) - 1;
-    unsigned char *c2s, *s2c;
-    enum err rc;
+    const unsigned char *peer = role == BUS_ROLE_CLIENT ? hello_s : hello_c;
+    unsigned char *ikm = NULL, *c2s, *s2c;
+    enum err rc = ERR_NOMEM;
 
     _Static_assert(sizeof(BUS_INFO_C2S) == sizeof(BUS_INFO_S2C), "labels of one length");
     bus_chan_reset(ch);
+    ikm = secmem_alloc(BUS_KEY_BYTES + X25519_KEY_BYTES);
     ch->ch_keys = secmem_alloc(2 * AEAD_KEY_BYTES);
-    if (!ch->ch_keys)
-        return ERR_NOMEM;
+    if (!ikm || !ch->ch_keys)
+        goto out;
+    memcpy(ikm, key, BUS_KEY_BYTES);
+    /* A low-order public key (an all-zero result) is refused: not a peer of ours. */
+    rc = x25519_scalarmult(ikm + BUS_KEY_BYTES, esk, peer + BUS_HELLO_MAGIC_LEN + BUS_NONCE_BYTES);
+    if (rc != ERR_OK) {
+        rc = ERR_IO;
+        goto out;
+    }
     c2s = role == BUS_ROLE_CLIENT ? ch->ch_keys : ch->ch_keys + AEAD_KEY_BYTES;
     s2c = role == BUS_ROLE_CLIENT ? ch->ch_keys + AEAD_KEY_BYTES : ch->ch_keys;
     memcpy(salt, hello_c + BUS_HELLO_MAGIC_LEN, BUS_NONCE_BYTES);
@@ -253,25 +265,33 @@ static enum err bus_chan_derive(struct bus_chan *ch, enum bus_role role, const u
     memcpy(info + label, hello_c, BUS_HELLO_BYTES);
     memcpy(info + label + BUS_HELLO_BYTES, hello_s, BUS_HELLO_BYTES);
     memcpy(info, BUS_INFO_C2S, label);
-    rc = kdf_hkdf_sha256(c2s, AEAD_KEY_BYTES, key, BUS_KEY_BYTES, salt, sizeof(salt), info,
-                         sizeof(info));
+    rc = kdf_hkdf_sha256(c2s, AEAD_KEY_BYTES, ikm, BUS_KEY_BYTES + X25519_KEY_BYTES, salt,
+                         sizeof(salt), info, sizeof(info));
     if (rc == ERR_OK) {
         memcpy(info, BUS_INFO_S2C, label);
-        rc = kdf_hkdf_sha256(s2c, AEAD_KEY_BYTES, key, BUS_KEY_BYTES, salt, sizeof(salt), info,
-                             sizeof(info));
+        rc = kdf_hkdf_sha256(s2c, AEAD_KEY_BYTES, ikm, BUS_KEY_BYTES + X25519_KEY_BYTES, salt,
+                             sizeof(salt), info, sizeof(info));
     }
-    if (rc != ERR_OK) {
+    if (rc != ERR_OK)
+        rc = ERR_CRYPTO;
+out:
+    secmem_wipe(esk, X25519_KEY_BYTES);
+    secmem_free(ikm);
+    if (rc != ERR_OK)
         bus_chan_reset(ch);
-        return ERR_CRYPTO;
-    }
-    return ERR_OK;
+    return rc;
 }
 
-/* Makes a hello: the magic, then a fresh random nonce. */
-static enum err bus_hello_make(unsigned char hello[BUS_HELLO_BYTES])
+/* Makes a hello: the magic, a fresh random nonce, and a fresh ephemeral public key. */
+static enum err bus_hello_make(unsigned char hello[BUS_HELLO_BYTES], unsigned char *esk)
 {
+    enum err rc;
+
     memcpy(hello, BUS_HELLO_MAGIC, BUS_HELLO_MAGIC_LEN);
-    return crypto_random(hello + BUS_HELLO_MAGIC_LEN, BUS_NONCE_BYTES);
+    rc = crypto_random(hello + BUS_HELLO_MAGIC_LEN, BUS_NONCE_BYTES);
+    if (rc == ERR_OK)
+        rc = x25519_keypair(hello + BUS_HELLO_MAGIC_LEN + BUS_NONCE_BYTES, esk);
+    return rc == ERR_OK ? ERR_OK : ERR_CRYPTO;
 }
 
 /*
@@ -311,23 +331,24 @@ static enum err bus_confirm_make(struct bus_chan *ch, const char *text, unsigned
 
 /* The client's side: hello out, hello in, confirmation out, confirmation in. */
 static enum err bus_handshake_client(struct bus_chan *ch, const unsigned char *key,
-                                     int64_t deadline)
+                                     unsigned char *esk, int64_t deadline)
 {
     unsigned char hello_c[BUS_HELLO_BYTES], hello_s[BUS_HELLO_BYTES];
     unsigned char confirm[BUS_CONFIRM_FRAME];
     size_t got = 0;
     enum err rc;
 
-    if ((rc = bus_hello_make(hello_c)) != ERR_OK)
+    if ((rc = bus_hello_make(hello_c, esk)) != ERR_OK)
         return rc;
-    if ((rc = bus_io_write(ch->ch_fd, ch->ch_stopfd, hello_c, sizeof(hello_c), deadline)) != ERR_OK)
+    rc = bus_io_write(ch->ch_fd, ch->ch_stopfd, hello_c, sizeof(hello_c), deadline);
+    if (rc != ERR_OK)
         return rc;
-    if ((rc = bus_io_read(ch->ch_fd, ch->ch_stopfd, hello_s, sizeof(hello_s), deadline, &got)) !=
-        ERR_OK)
+    rc = bus_io_read(ch->ch_fd, ch->ch_stopfd, hello_s, sizeof(hello_s), deadline, &got);
+    if (rc != ERR_OK)
         return rc;
     if (memcmp(hello_s, BUS_HELLO_MAGIC, BUS_HELLO_MAGIC_LEN) != 0)
         return ERR_IO;
-    if ((rc = bus_chan_derive(ch, BUS_ROLE_CLIENT, key, hello_c, hello_s)) != ERR_OK)
+    if ((rc = bus_chan_derive(ch, BUS_ROLE_CLIENT, key, esk, hello_c, hello_s)) != ERR_OK)
         return rc;
     /*
      * Our confirmation goes out before the server's is checked, so that a server holding
@@ -335,32 +356,34 @@ static enum err bus_handshake_client(struct bus_chan *ch, const unsigned char *k
      */
     if ((rc = bus_confirm_make(ch, BUS_CONFIRM_C, confirm)) != ERR_OK)
         return rc;
-    if ((rc = bus_io_write(ch->ch_fd, ch->ch_stopfd, confirm, sizeof(confirm), deadline)) != ERR_OK)
+    rc = bus_io_write(ch->ch_fd, ch->ch_stopfd, confirm, sizeof(confirm), deadline);
+    if (rc != ERR_OK)
         return rc;
     return bus_confirm_check(ch, BUS_CONFIRM_S, deadline);
 }
 
 /* The server's side: hello in, hello and confirmation out, confirmation in. */
 static enum err bus_handshake_server(struct bus_chan *ch, const unsigned char *key,
-                                     int64_t deadline)
+                                     unsigned char *esk, int64_t deadline)
 {
     unsigned char hello_c[BUS_HELLO_BYTES];
     unsigned char out[BUS_HELLO_BYTES + BUS_CONFIRM_FRAME];
     size_t got = 0;
     enum err rc;
 
-    if ((rc = bus_io_read(ch->ch_fd, ch->ch_stopfd, hello_c, sizeof(hello_c), deadline, &got)) !=
-        ERR_OK)
+    rc = bus_io_read(ch->ch_fd, ch->ch_stopfd, hello_c, sizeof(hello_c), deadline, &got);
+    if (rc != ERR_OK)
         return rc;
     if (memcmp(hello_c, BUS_HELLO_MAGIC, BUS_HELLO_MAGIC_LEN) != 0)
         return ERR_IO;
-    if ((rc = bus_hello_make(out)) != ERR_OK)
+    if ((rc = bus_hello_make(out, esk)) != ERR_OK)
         return rc;
-    if ((rc = bus_chan_derive(ch, BUS_ROLE_SERVER, key, hello_c, out)) != ERR_OK)
+    if ((rc = bus_chan_derive(ch, BUS_ROLE_SERVER, key, esk, hello_c, out)) != ERR_OK)
         return rc;
     if ((rc = bus_confirm_make(ch, BUS_CONFIRM_S, out + BUS_HELLO_BYTES)) != ERR_OK)
         return rc;
-    if ((rc = bus_io_write(ch->ch_fd, ch->ch_stopfd, out, sizeof(out), deadline)) != ERR_OK)
+    rc = bus_io_write(ch->ch_fd, ch->ch_stopfd, out, sizeof(out), deadline);
+    if (rc != ERR_OK)
         return rc;
     return bus_confirm_check(ch, BUS_CONFIRM_C, deadline);
 }
@@ -369,13 +392,18 @@ static enum err bus_handshake_server(struct bus_chan *ch, const unsigned char *k
 enum err bus_chan_handshake(struct bus_chan *ch, enum bus_role role, const unsigned char *key,
                             int64_t deadline)
 {
+    unsigned char *esk; /* our ephemeral X25519 secret */
     enum err rc;
 
     if (!ch || !key || ch->ch_fd < 0)
         return ERR_IO;
     bus_chan_reset(ch);
-    rc = role == BUS_ROLE_CLIENT ? bus_handshake_client(ch, key, deadline)
-                                 : bus_handshake_server(ch, key, deadline);
+    esk = secmem_alloc(X25519_KEY_BYTES);
+    if (!esk)
+        return ERR_NOMEM;
+    rc = role == BUS_ROLE_CLIENT ? bus_handshake_client(ch, key, esk, deadline)
+                                 : bus_handshake_server(ch, key, esk, deadline);
+    secmem_free(esk);
     if (rc != ERR_OK)
         bus_chan_reset(ch);
     return rc;

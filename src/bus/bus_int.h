@@ -15,7 +15,8 @@
 #define BUS_HELLO_MAGIC     "sesame-bus/1" /* the first bytes of both hellos */
 #define BUS_HELLO_MAGIC_LEN 12
 #define BUS_NONCE_BYTES     32
-#define BUS_HELLO_BYTES     (BUS_HELLO_MAGIC_LEN + BUS_NONCE_BYTES)
+#define BUS_EPHEMERAL_BYTES 32 /* an X25519 public key */
+#define BUS_HELLO_BYTES     (BUS_HELLO_MAGIC_LEN + BUS_NONCE_BYTES + BUS_EPHEMERAL_BYTES)
 #define BUS_HEADER_BYTES    4  /* a frame's big-endian length field */
 #define BUS_TAG_BYTES       16 /* AES-256-GCM tag */
 #define BUS_INFO_C2S        "sesame bus v1 client to server"

@@ -23,7 +23,6 @@
 #include "bus/bus_int.h"
 #include "common/alloc.h"
 #include "common/log.h"
-#include "crypto/crypto.h"
 
 #define BUS_WARN_INTERVAL_MS  60000 /* the least time between two "too many" warnings */
 #define BUS_ACCEPT_BACKOFF_MS 100   /* pause after accept fails for want of descriptors */
