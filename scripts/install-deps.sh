@@ -33,8 +33,15 @@ for p in "${PACKAGES[@]}"; do
     esac
 done
 
+# The JS SDK conformance test (tests/integration/connect_sdk.sh) needs node and npm. Any
+# install that provides both will do (e.g. NodeSource's nodejs, which bundles npm): Debian's
+# packages are added only when a command is missing, so such an install is left alone.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    missing+=(nodejs npm)
+fi
+
 if [ ${#missing[@]} -eq 0 ]; then
-    echo "install-deps: all ${#PACKAGES[@]} packages present"
+    echo "install-deps: all ${#PACKAGES[@]} packages present (and node, npm)"
     exit 0
 fi
 

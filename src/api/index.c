@@ -79,7 +79,7 @@ const struct api_vault *api_index_vault(const struct api_index *ix, const char *
 {
     struct api_vault key;
 
-    if (!ix || !id || strlen(id) != ID_LEN)
+    if (!ix || ix->ix_nvaults == 0 || !id || strlen(id) != ID_LEN)
         return NULL;
     memset(&key, 0, sizeof(key));
     memcpy(key.av_meta.vm_id, id, ID_LEN + 1);
@@ -91,7 +91,7 @@ static struct api_item *ix_find(const struct api_vault *av, const char *id)
 {
     struct api_item key, *kp = &key, **hit;
 
-    if (!av || !id || strlen(id) != ID_LEN)
+    if (!av || av->av_nitems == 0 || !id || strlen(id) != ID_LEN)
         return NULL;
     memcpy(key.ai_id, id, ID_LEN + 1);
     hit = bsearch(&kp, av->av_byid, av->av_nitems, sizeof(*av->av_byid), ix_cmp_item);
