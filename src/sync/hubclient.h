@@ -97,7 +97,7 @@ enum err hubclient_file_get(struct hubclient *hc, const char *vault, const char 
  * POST /v1/sync/activity with body (len bytes of JSON text: {"entries": [APIRequest, ...]},
  * 1..1000 entries; borrowed) and the session, authenticating as hubclient_get_json does.
  * Returns ERR_OK (the hub answered 2xx), ERR_BAD_INPUT (the hub refused the body: 400, or
- * an empty body given), or the errors of hubclient_get_json.
+ * an empty body given), ERR_TOO_LARGE (413), or the errors of hubclient_get_json.
  */
 enum err hubclient_activity_upload(struct hubclient *hc, const char *body, size_t len) SESAME_WUR;
 

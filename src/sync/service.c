@@ -35,15 +35,15 @@ struct sync_service {
     pthread_mutex_t sv_mu;        /* everything below */
     pthread_cond_t sv_cond;       /* the engine's waits, and stop's wait for the engine */
     pthread_t sv_thread;
-    int sv_thread_live;  /* a thread was created and not joined */
-    int sv_engine_done;  /* the thread has left its loop */
-    int sv_stop;         /* stop asked */
-    int sv_sync_asked;   /* a full pass asked (bus "sync") */
+    int sv_thread_live; /* a thread was created and not joined */
+    int sv_engine_done; /* the thread has left its loop */
+    int sv_stop;        /* stop asked */
+    int sv_sync_asked;  /* a full pass asked (bus "sync") */
     struct sync_service_status sv_st;
     /* the engine's log state (engine thread only) */
-    enum err sv_logged_err;      /* the failure last logged, ERR_OK after a success */
-    int64_t sv_logged_at;        /* when (monotonic ms) */
-    enum err sv_act_logged_err;  /* the same, for activity uploads */
+    enum err sv_logged_err;     /* the failure last logged, ERR_OK after a success */
+    int64_t sv_logged_at;       /* when (monotonic ms) */
+    enum err sv_act_logged_err; /* the same, for activity uploads */
     int64_t sv_act_logged_at;
 };
 
@@ -181,12 +181,12 @@ static enum err svc_post_entries(struct hubclient *hc, const struct volume_activ
  * Uploads one page of pending entries arr[0..n): as many as fit in one request; entries
  * that are not JSON objects, or that the hub refuses one by one (400, 413), are dropped
  * with a warning. Marks what was sent or dropped uploaded; *handled receives how many
- * entries of arr that covers, *sent how many went to the hub. Errors: the hub's or the
- * volume's.
+ * entries of arr that covers, *sent how many went to the hub, *from_hub 1 when an error
+ * is the hub's (else the volume's).
  */
 static enum err svc_upload_page(struct sync_service *s, struct hubclient *hc,
                                 const struct volume_activity *arr, size_t n, size_t *handled,
-                                uint64_t *sent)
+                                uint64_t *sent, int *from_hub)
 {
     uint64_t *ids = mem_calloc(n, sizeof(*ids));
     size_t *idx = mem_calloc(n, sizeof(*idx));
@@ -195,6 +195,7 @@ static enum err svc_upload_page(struct sync_service *s, struct hubclient *hc,
 
     *handled = 0;
     *sent = 0;
+    *from_hub = 0;
     if (!ids || !idx) {
         e = ERR_NOMEM;
         goto out;
@@ -239,6 +240,7 @@ static enum err svc_upload_page(struct sync_service *s, struct hubclient *hc,
             if (e != ERR_OK)
                 *handled = 0; /* stop after marking what was done */
         }
+        *from_hub = e != ERR_OK;
     }
     if (nids > 0) {
         enum err m = volume_activity_mark_uploaded(s->sv_volume, ids, nids);
@@ -261,6 +263,7 @@ static void svc_upload_activity(struct sync_service *s, struct hubclient *hc)
 {
     uint64_t total = 0;
     unsigned round;
+    int from_hub = 0;
     enum err e = ERR_OK;
 
     for (round = 0; round < SYNC_SERVICE_ACTIVITY_ROUNDS && e == ERR_OK; round++) {
@@ -271,7 +274,7 @@ static void svc_upload_activity(struct sync_service *s, struct hubclient *hc)
         e = volume_activity_pending(s->sv_volume, SYNC_SERVICE_ACTIVITY_BATCH, &arr, &n);
         if (e != ERR_OK || n == 0)
             break;
-        e = svc_upload_page(s, hc, arr, n, &handled, &sent);
+        e = svc_upload_page(s, hc, arr, n, &handled, &sent, &from_hub);
         volume_activity_list_free(arr, n);
         total += sent;
         if (e == ERR_OK && handled == n && n < SYNC_SERVICE_ACTIVITY_BATCH)
@@ -286,7 +289,7 @@ static void svc_upload_activity(struct sync_service *s, struct hubclient *hc)
     if (e != ERR_OK) {
         if (svc_should_warn(e, &s->sv_act_logged_err, &s->sv_act_logged_at))
             log_warn("sync: uploading activity failed (%s): %s; retried after the next pass",
-                     err_name(e), hubclient_errmsg(hc));
+                     err_name(e), from_hub ? hubclient_errmsg(hc) : "reading the volume");
     } else {
         s->sv_act_logged_err = ERR_OK;
     }
@@ -324,7 +327,7 @@ static void svc_record(struct sync_service *s, enum err e, const struct sync_ctx
     }
     st->sst_connected = 0;
     st->sst_failures++;
-    st->sst_pulled += ctx->sc_pulled; /* batches applied before the error stay */
+    st->sst_pulled += ctx->sc_pulled; /* pulls of a failed pass count too */
     (void)snprintf(st->sst_last_error, sizeof(st->sst_last_error), "%s",
                    ctx->sc_errmsg[0] ? ctx->sc_errmsg : err_message(e));
     if (svc_should_warn(e, &s->sv_logged_err, &s->sv_logged_at))
@@ -691,8 +694,8 @@ enum err sync_service_health_json(struct sync_service *s, json_t **out)
 /* Fills resp with {"ok":ok[,"message":msg]}; ERR_OK or ERR_NOMEM. */
 static enum err svc_answer(struct bus_msg *resp, int ok, const char *msg)
 {
-    resp->bm_json = msg ? json_pack("{s:b, s:s}", "ok", ok, "message", msg)
-                        : json_pack("{s:b}", "ok", ok);
+    resp->bm_json =
+        msg ? json_pack("{s:b, s:s}", "ok", ok, "message", msg) : json_pack("{s:b}", "ok", ok);
     return resp->bm_json ? ERR_OK : ERR_NOMEM;
 }
 

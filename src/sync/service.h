@@ -29,40 +29,40 @@
 #define SYNC_SERVICE_BACKOFF_MAX_MS  30000u             /* longest wait after failures */
 #define SYNC_SERVICE_JITTER_PCT      20u                /* waits are +/- this percentage */
 #define SYNC_SERVICE_STOP_WAIT_MS    1000u              /* how long stop waits for the engine */
-#define SYNC_SERVICE_MIN_POLL_MS     1000u /* an empty poll faster than this is paced */
-#define SYNC_SERVICE_ACTIVITY_BATCH  1000u /* entries per activity upload (the hub's cap) */
+#define SYNC_SERVICE_MIN_POLL_MS     1000u      /* an empty poll faster than this is paced */
+#define SYNC_SERVICE_ACTIVITY_BATCH  1000u      /* entries per activity upload (the hub's cap) */
 #define SYNC_SERVICE_ACTIVITY_BYTES  (3u << 20) /* JSON text per upload (the hub takes 4 MiB) */
 #define SYNC_SERVICE_ACTIVITY_ROUNDS 64u        /* uploads after one pass at most */
 #define SYNC_SERVICE_HEALTH_NAME     "1Password Connect Sync"
 
 /* What sync_service_new needs. Pointers are borrowed; strings are copied. */
 struct sync_service_config {
-    struct volume *ssc_volume;     /* the volume written (outlives the service) */
-    struct credentials *ssc_cred;  /* parsed, normally locked (outlives the service) */
-    const char *ssc_volume_dir;    /* the data directory, for /health */
-    const char *ssc_hub_url;       /* NULL: credentials_hub_url(ssc_cred) */
-    const char *ssc_proxy;         /* the HTTP client's hcc_proxy (NULL: curl's env) */
-    unsigned ssc_poll_wait_s;      /* 1..HUBCLIENT_MAX_WAIT; 0: SYNC_SERVICE_POLL_WAIT_S */
-    unsigned ssc_backoff_min_ms;   /* 0: SYNC_SERVICE_BACKOFF_MIN_MS */
-    unsigned ssc_backoff_max_ms;   /* 0: SYNC_SERVICE_BACKOFF_MAX_MS */
-    unsigned ssc_stop_wait_ms;     /* 0: SYNC_SERVICE_STOP_WAIT_MS */
-    long ssc_request_timeout_ms;   /* a hub request (not a long-poll); 0: the client's */
+    struct volume *ssc_volume;    /* the volume written (outlives the service) */
+    struct credentials *ssc_cred; /* parsed, normally locked (outlives the service) */
+    const char *ssc_volume_dir;   /* the data directory, for /health */
+    const char *ssc_hub_url;      /* NULL: credentials_hub_url(ssc_cred) */
+    const char *ssc_proxy;        /* the HTTP client's hcc_proxy (NULL: curl's env) */
+    unsigned ssc_poll_wait_s;     /* 1..HUBCLIENT_MAX_WAIT; 0: SYNC_SERVICE_POLL_WAIT_S */
+    unsigned ssc_backoff_min_ms;  /* 0: SYNC_SERVICE_BACKOFF_MIN_MS */
+    unsigned ssc_backoff_max_ms;  /* 0: SYNC_SERVICE_BACKOFF_MAX_MS */
+    unsigned ssc_stop_wait_ms;    /* 0: SYNC_SERVICE_STOP_WAIT_MS */
+    long ssc_request_timeout_ms;  /* a hub request (not a long-poll); 0: the client's */
 };
 
 /* A snapshot of the service's state (sync_service_get_status). */
 struct sync_service_status {
-    int sst_unlocked;             /* credentials_unlock succeeded */
-    int sst_running;              /* the engine thread runs */
-    int sst_connected;            /* the last hub exchange succeeded */
-    int sst_synced;               /* a pass succeeded since the process started */
-    int64_t sst_last_sync_at;     /* the volume's last sync (Unix seconds), 0 = never */
-    uint64_t sst_last_seq;        /* the volume's last applied seq */
-    int sst_server_deleted;       /* the volume says the hub deleted this server */
-    uint64_t sst_passes;          /* successful passes and polls since start */
-    uint64_t sst_pulled;          /* vaults pulled whole since start */
-    uint64_t sst_failures;        /* failed exchanges in a row (0 after a success) */
-    uint64_t sst_activity_sent;   /* activity entries uploaded since start */
-    unsigned sst_backoff_ms;      /* the base of the next wait after a failure */
+    int sst_unlocked;                       /* credentials_unlock succeeded */
+    int sst_running;                        /* the engine thread runs */
+    int sst_connected;                      /* the last hub exchange succeeded */
+    int sst_synced;                         /* a pass succeeded since the process started */
+    int64_t sst_last_sync_at;               /* the volume's last sync (Unix seconds), 0 = never */
+    uint64_t sst_last_seq;                  /* the volume's last applied seq */
+    int sst_server_deleted;                 /* the volume says the hub deleted this server */
+    uint64_t sst_passes;                    /* successful passes and polls since start */
+    uint64_t sst_pulled;                    /* vaults pulled whole since start */
+    uint64_t sst_failures;                  /* failed exchanges in a row (0 after a success) */
+    uint64_t sst_activity_sent;             /* activity entries uploaded since start */
+    unsigned sst_backoff_ms;                /* the base of the next wait after a failure */
     char sst_last_error[SYNC_ERRMSG_BYTES]; /* why the last exchange failed; "" if it did not */
 };
 

@@ -1,11 +1,11 @@
 /*
- * sync_main.c - `sesame sync [--http-addr HOST] [--http-port PORT] [--port-file FILE]`:
- * Connect's sync container. Configuration is Connect's environment (docs/configuration.md):
- * OP_SESSION (the credentials file), XDG_DATA_HOME / HOME (the volume), OP_HTTP_PORT
- * (/heartbeat and /health; --http-port wins and may be 0 for a free port, which --port-file
- * then receives), OP_BUS_PORT or SESAME_BUS_SOCKET (the bus to the api), OP_LOG_LEVEL, and
- * SESAME_HUB (overrides the credentials file's hub URL). Starts locked; the api sends the
- * unlock secret over the bus. Runs until SIGINT or SIGTERM; logs are JSON lines on stderr.
+ * sync_main.c - `sesame sync [--http-addr HOST] [--port-file FILE]`: Connect's sync
+ * container. Configuration is Connect's environment (docs/configuration.md): OP_SESSION
+ * (the credentials file), XDG_DATA_HOME / HOME (the volume), OP_HTTP_PORT (/heartbeat and
+ * /health; 0 is a free port, which --port-file receives), OP_BUS_PORT or SESAME_BUS_SOCKET
+ * (the bus to the api), OP_LOG_LEVEL, and SESAME_HUB (overrides the credentials file's hub
+ * URL). Starts locked; the api sends the unlock secret over the bus. Runs until SIGINT or
+ * SIGTERM; logs are JSON lines on stderr.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -32,32 +32,13 @@
 
 extern char **environ;
 
-#define SM_USAGE "usage: sesame sync [--http-addr HOST] [--http-port PORT] [--port-file FILE]"
+#define SM_USAGE "usage: sesame sync [--http-addr HOST] [--port-file FILE]"
 
 /* Prints a usage error (one line) and returns CLI_EXIT_USAGE. */
 static int sm_usage(const char *what)
 {
     fprintf(stderr, "sesame: sync: %s (%s)\n", what, SM_USAGE);
     return CLI_EXIT_USAGE;
-}
-
-/* Parses a port 0..65535 (digits only) into *port. Returns 1 on success. */
-static int sm_port_parse(const char *s, int *port)
-{
-    long v = 0;
-    const char *p;
-
-    if (!*s || strlen(s) > 5)
-        return 0;
-    for (p = s; *p; p++) {
-        if (*p < '0' || *p > '9')
-            return 0;
-        v = v * 10 + (*p - '0');
-    }
-    if (v > 65535)
-        return 0;
-    *port = (int)v;
-    return 1;
 }
 
 /* Writes "PORT\n" to path atomically (a temporary file renamed). Returns 0 or -1. */
@@ -249,32 +230,28 @@ static int sm_start(struct sm_state *st, const char *addr, int port)
     else
         log_info("sync: HTTP on port %d, bus on TCP port %d, volume %s; locked until the api "
                  "sends the unlock secret",
-                 http_server_port(st->ss_http), bus_server_port(st->ss_bus),
-                 st->ss_cf.cf_data_dir);
+                 http_server_port(st->ss_http), bus_server_port(st->ss_bus), st->ss_cf.cf_data_dir);
     return 1;
 }
 
 /* `sesame sync`: see the top of this file. */
 int sync_main(int argc, char **argv)
 {
-    const char *addr = "0.0.0.0", *port_file = NULL, *port_arg = NULL;
+    const char *addr = "0.0.0.0", *port_file = NULL;
     struct sm_state st;
     struct sigaction sa;
     sigset_t set, old;
-    int i, port = 0, sig = 0;
+    int i, sig = 0;
 
     memset(&st, 0, sizeof(st));
     for (i = 2; i < argc; i++) {
         const char *a = argv[i];
 
-        if (strcmp(a, "--http-addr") == 0 || strcmp(a, "--http-port") == 0 ||
-            strcmp(a, "--port-file") == 0) {
+        if (strcmp(a, "--http-addr") == 0 || strcmp(a, "--port-file") == 0) {
             if (i + 1 >= argc || !argv[i + 1][0])
                 return sm_usage("an option needs a value");
             if (strcmp(a, "--http-addr") == 0)
                 addr = argv[++i];
-            else if (strcmp(a, "--http-port") == 0)
-                port_arg = argv[++i];
             else
                 port_file = argv[++i];
         } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
@@ -284,16 +261,12 @@ int sync_main(int argc, char **argv)
             return sm_usage("unknown argument");
         }
     }
-    if (port_arg && !sm_port_parse(port_arg, &port))
-        return sm_usage("--http-port must be a port from 0 to 65535");
     if (port_file && strlen(port_file) >= CONFIG_MAX_PATH)
         return sm_usage("invalid --port-file");
     if (!sm_load(&st)) {
         sm_release(&st);
         return CLI_EXIT_FAIL;
     }
-    if (!port_arg)
-        port = (int)st.ss_cf.cf_http_port;
 
     /* SIGINT/SIGTERM are blocked in every thread (started below) and waited for here. */
     sigemptyset(&set);
@@ -304,14 +277,13 @@ int sync_main(int argc, char **argv)
     sa.sa_handler = SIG_IGN;
     (void)sigaction(SIGPIPE, &sa, NULL);
 
-    if (!sm_start(&st, addr, port)) {
+    if (!sm_start(&st, addr, (int)st.ss_cf.cf_http_port)) {
         sm_release(&st);
         pthread_sigmask(SIG_SETMASK, &old, NULL);
         return CLI_EXIT_FAIL;
     }
     if (port_file && sm_port_file(port_file, http_server_port(st.ss_http)) != 0) {
-        fprintf(stderr, "sesame: sync: cannot write the port file (%s)\n",
-                strerrorname_np(errno));
+        fprintf(stderr, "sesame: sync: cannot write the port file (%s)\n", strerrorname_np(errno));
         sm_release(&st);
         pthread_sigmask(SIG_SETMASK, &old, NULL);
         return CLI_EXIT_FAIL;
