@@ -43,6 +43,7 @@ struct http_client {
     char *cl_bearer;                 /* secure memory, NUL-terminated; NULL when none */
     size_t cl_bearer_len;            /* strlen(cl_bearer) */
     char cl_errbuf[CURL_ERROR_SIZE]; /* curl's detail of the last failure */
+    int cl_cancelled;                /* atomic: http_client_cancel was called */
 };
 
 /* State of one transfer, seen by the curl callbacks. */
@@ -54,6 +55,19 @@ struct http_client_xfer {
 
 static pthread_mutex_t http_client_global_lock = PTHREAD_MUTEX_INITIALIZER;
 static int http_client_global_refs;
+
+/* CURLOPT_XFERINFOFUNCTION: aborts the transfer once the client was cancelled. */
+static int http_client_on_progress(void *clientp, curl_off_t dltotal, curl_off_t dlnow,
+                                   curl_off_t ultotal, curl_off_t ulnow)
+{
+    const struct http_client *c = clientp;
+
+    (void)dltotal;
+    (void)dlnow;
+    (void)ultotal;
+    (void)ulnow;
+    return __atomic_load_n(&c->cl_cancelled, __ATOMIC_ACQUIRE) ? 1 : 0;
+}
 
 /*
  * libcurl's allocator: plain malloc underneath, but every block is wiped before it is
@@ -394,6 +408,9 @@ enum err http_client_new(struct http_client **out, const struct http_client_conf
     /* Never CURLOPT_VERBOSE: it would print the Authorization header. */
     HC_SETOPT(c->cl_curl, CURLOPT_VERBOSE, 0L);
     HC_SETOPT(c->cl_curl, CURLOPT_NOSIGNAL, 1L);
+    HC_SETOPT(c->cl_curl, CURLOPT_NOPROGRESS, 0L);
+    HC_SETOPT(c->cl_curl, CURLOPT_XFERINFOFUNCTION, http_client_on_progress);
+    HC_SETOPT(c->cl_curl, CURLOPT_XFERINFODATA, (void *)c);
     HC_SETOPT(c->cl_curl, CURLOPT_ERRORBUFFER, c->cl_errbuf);
     HC_SETOPT(c->cl_curl, CURLOPT_PROTOCOLS_STR, "http,https");
     HC_SETOPT(c->cl_curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
@@ -745,6 +762,13 @@ out:
 }
 
 /* Maps a curl result to an error and a short phrase for the message. */
+/* Cancels c: a request in flight ends within about a second, later ones fail at once. */
+void http_client_cancel(struct http_client *c)
+{
+    if (c)
+        __atomic_store_n(&c->cl_cancelled, 1, __ATOMIC_RELEASE);
+}
+
 static enum err http_client_map_curl(CURLcode cc, const char **what)
 {
     switch (cc) {
@@ -877,6 +901,11 @@ enum err http_client_request(struct http_client *c, const struct http_client_req
     if (rc != ERR_OK)
         goto out;
 
+    if (__atomic_load_n(&c->cl_cancelled, __ATOMIC_ACQUIRE)) {
+        rc = err_msgf(ERR_IO, errmsg, errcap, "%s %s%.*s: cancelled", method, c->cl_base,
+                      (int)pathlen, req->hq_path);
+        goto out;
+    }
     xf.xf_resp = resp;
     xf.xf_rc = ERR_OK;
     xf.xf_headers_full = 0;
@@ -923,6 +952,11 @@ enum err http_client_request(struct http_client *c, const struct http_client_req
         else
             err_msgf(rc, errmsg, errcap, "%s %s%.*s: out of memory", method, c->cl_base,
                      (int)pathlen, req->hq_path);
+        goto out;
+    }
+    if (cc == CURLE_ABORTED_BY_CALLBACK && __atomic_load_n(&c->cl_cancelled, __ATOMIC_ACQUIRE)) {
+        rc = err_msgf(ERR_IO, errmsg, errcap, "%s %s%.*s: cancelled", method, c->cl_base,
+                      (int)pathlen, req->hq_path);
         goto out;
     }
     if (cc == CURLE_FILESIZE_EXCEEDED) {

@@ -98,6 +98,13 @@ enum err http_client_new(struct http_client **out, const struct http_client_conf
 void http_client_free(struct http_client *c);
 
 /*
+ * Cancels c from any thread (e.g. at shutdown): a request in flight ends within about a
+ * second (libcurl's progress tick) with ERR_IO "cancelled", and every later request fails
+ * at once the same way. There is no undo.
+ */
+void http_client_cancel(struct http_client *c);
+
+/*
  * Returns c's base URL as it is used: curl's normalised form without the trailing '/'
  * ("HTTP://Hub:7700/" gives "http://hub:7700"). Owned by c; NULL when c is NULL.
  */

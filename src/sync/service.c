@@ -330,7 +330,9 @@ static void svc_record(struct sync_service *s, enum err e, const struct sync_ctx
     st->sst_pulled += ctx->sc_pulled; /* pulls of a failed pass count too */
     (void)snprintf(st->sst_last_error, sizeof(st->sst_last_error), "%s",
                    ctx->sc_errmsg[0] ? ctx->sc_errmsg : err_message(e));
-    if (svc_should_warn(e, &s->sv_logged_err, &s->sv_logged_at))
+    if (__atomic_load_n(&s->sv_stop, __ATOMIC_ACQUIRE))
+        log_debug("%s (%s); stopping", st->sst_last_error, err_name(e));
+    else if (svc_should_warn(e, &s->sv_logged_err, &s->sv_logged_at))
         log_warn("%s (%s); retrying with backoff", st->sst_last_error, err_name(e));
     else
         log_debug("%s (%s); attempt %llu", st->sst_last_error, err_name(e),
@@ -564,6 +566,9 @@ enum err sync_service_stop(struct sync_service *s)
     pthread_mutex_lock(&s->sv_mu);
     s->sv_stop = 1;
     pthread_cond_broadcast(&s->sv_cond);
+    /* a long-poll in flight ends at the client's next progress tick (about 1 s) */
+    if (s->sv_http)
+        http_client_cancel(s->sv_http);
     while (s->sv_thread_live && !s->sv_engine_done) {
         if (pthread_cond_timedwait(&s->sv_cond, &s->sv_mu, &until) != 0)
             break;

@@ -28,7 +28,7 @@
 #define SYNC_SERVICE_BACKOFF_MIN_MS  250u               /* first wait after a failure */
 #define SYNC_SERVICE_BACKOFF_MAX_MS  30000u             /* longest wait after failures */
 #define SYNC_SERVICE_JITTER_PCT      20u                /* waits are +/- this percentage */
-#define SYNC_SERVICE_STOP_WAIT_MS    1000u              /* how long stop waits for the engine */
+#define SYNC_SERVICE_STOP_WAIT_MS    2500u              /* how long stop waits for the engine */
 #define SYNC_SERVICE_MIN_POLL_MS     1000u      /* an empty poll faster than this is paced */
 #define SYNC_SERVICE_ACTIVITY_BATCH  1000u      /* entries per activity upload (the hub's cap) */
 #define SYNC_SERVICE_ACTIVITY_BYTES  (3u << 20) /* JSON text per upload (the hub takes 4 MiB) */

@@ -299,12 +299,11 @@ int sync_main(int argc, char **argv)
     st.ss_http = NULL;
     if (sync_service_stop(st.ss_svc) == ERR_TIMEOUT) {
         /*
-         * The engine is inside a hub request (a long-poll waits up to 30 s) that the HTTP
-         * client cannot abort. It writes nothing the volume cannot recover from (every
-         * batch is one transaction), so the process ends now rather than wait: _exit
-         * skips atexit handlers that the engine thread might still need.
+         * The engine's hub request did not end although its HTTP client was cancelled
+         * (e.g. a stuck name lookup). Every batch is one volume transaction, so nothing is
+         * lost by ending now; _exit skips handlers the engine thread might still need.
          */
-        log_info("sync: stopped (a hub request in flight was abandoned)");
+        log_warn("sync: stopped (a hub request in flight was abandoned)");
         _exit(CLI_EXIT_OK);
     }
     sm_release(&st);
