@@ -69,21 +69,31 @@ void api_activity_record(struct api *a, struct http_request *req, const struct a
     free(text); /* jansson's allocator: malloc underneath */
 }
 
+/*
+ * Serialises writers (the watcher, a /v1/activity read flushing, api_stop) from taking a
+ * batch to its commit, so a flush returns only once everything queued before it is in the
+ * volume, in order.
+ */
+static pthread_mutex_t act_write_mu = PTHREAD_MUTEX_INITIALIZER;
+
 /* Writes the queued entries to the volume (see api_int.h). */
 void api_activity_write(struct api *a)
 {
     char **batch;
     size_t i, n;
 
+    pthread_mutex_lock(&act_write_mu);
     pthread_mutex_lock(&a->ap_mu);
     n = a->ap_nactivity;
     if (n == 0) {
         pthread_mutex_unlock(&a->ap_mu);
+        pthread_mutex_unlock(&act_write_mu);
         return;
     }
     batch = mem_calloc(n, sizeof(*batch));
     if (!batch) {
         pthread_mutex_unlock(&a->ap_mu);
+        pthread_mutex_unlock(&act_write_mu);
         return;
     }
     memcpy(batch, a->ap_activity, n * sizeof(*batch));
@@ -98,4 +108,5 @@ void api_activity_write(struct api *a)
     for (i = 0; i < n; i++)
         free(batch[i]);
     mem_free(batch);
+    pthread_mutex_unlock(&act_write_mu);
 }

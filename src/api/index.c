@@ -237,9 +237,12 @@ static enum err ix_vault_items(struct api_vault *av, struct volume *v, const str
             it = old;
             __atomic_add_fetch(&it->ai_refs, 1, __ATOMIC_ACQ_REL);
         } else if ((rc = ix_item_new(&it, vi, av->av_key)) != ERR_OK) {
-            log_error("api: item of vault %s does not decrypt (%s)", av->av_meta.vm_id,
-                      err_name(rc));
-            goto out;
+            if (rc == ERR_NOMEM)
+                goto out;
+            /* a damaged record: not served, the rest of the vault is */
+            log_error("api: item %s of vault %s does not decrypt (%s); not served", vi->vi_id,
+                      av->av_meta.vm_id, err_name(rc));
+            continue;
         }
         av->av_items[live] = it;
         av->av_byid[live] = it;
@@ -289,16 +292,21 @@ enum err api_index_build(struct api_index **out, struct volume *v, const struct 
             continue; /* not served (no grant) */
         if ((rc = ix_vault_key(av, g, cred)) != ERR_OK ||
             (rc = ix_vault_meta(av, &vaults[i])) != ERR_OK) {
-            log_error("api: vault %s does not open with this server's key (%s)", vaults[i].vv_id,
-                      err_name(rc));
             ix_vault_clear(av);
-            goto out;
+            if (rc == ERR_NOMEM)
+                goto out;
+            /* a grant or vault record this server cannot open: not served, the rest is */
+            log_error("api: vault %s does not open with this server's key (%s); not served",
+                      vaults[i].vv_id, err_name(rc));
+            continue;
         }
         ix->ix_nvaults++;
         rc = ix_vault_items(av, v, api_index_vault(prev, av->av_meta.vm_id));
         if (rc != ERR_OK)
             goto out;
-        av->av_meta.vm_items = (int64_t)av->av_nitems;
+        av->av_meta.vm_items = 0; /* Connect: active items (archived ones are not listed) */
+        for (j = 0; j < av->av_nitems; j++)
+            av->av_meta.vm_items += av->av_items[j]->ai_state[0] == '\0';
         ix->ix_items += av->av_nitems;
     }
     if (ix->ix_nvaults > 1)

@@ -1,0 +1,2305 @@
+/*
+ * test_api.c - `sesame api` (src/api/) in-process, with no hub and no sync process: each
+ * test makes a temporary directory with a fresh server's credentials file (real keys, a
+ * token-signing key of our own), fills the data volume directly through store/volume.h as
+ * sync would (vault keys wrapped to the server, attributes, items and files sealed with
+ * keys/vaultcrypt.h), starts the api on 127.0.0.1 (OP_HTTP_PORT=0) and talks to it over
+ * real HTTP with the project's client. Tokens are minted here (keys/token.h).
+ *
+ * What is asserted is the Connect contract of docs/connect-api.md: unlocking by the first
+ * valid token, every refusal (401/400/403/404/405/413/500) with its exact body, the order
+ * of checks, listings and filters, items with TOTP codes, files inline and raw, activity
+ * entries, metrics, the watcher (new data, revocations, signing keys, index sharing), the
+ * wait for the first sync (OP_SYNC_TIMEOUT), the bus conversation with a fake sync, and a
+ * clean stop. The refusal reasons, which the api only logs, are read back from the log.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <ftw.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "api/api.h"
+#include "api/api_int.h"
+#include "bus/bus.h"
+#include "common/buf.h"
+#include "common/codec.h"
+#include "common/config.h"
+#include "common/log.h"
+#include "crypto/crypto.h"
+#include "crypto/ecdsa.h"
+#include "crypto/hash.h"
+#include "crypto/jwk.h"
+#include "http/client.h"
+#include "json/item.h"
+#include "json/timefmt.h"
+#include "json/totp.h"
+#include "keys/credentials.h"
+#include "keys/token.h"
+#include "keys/vaultcrypt.h"
+#include "store/volume.h"
+
+/* Ids: 26 characters of [a-z0-9] (account and server ids also in uppercase). */
+#define SRV      "srvsrvsrvsrvsrvsrvsrvsrvaa"
+#define SRV_UP   "SRVSRVSRVSRVSRVSRVSRVSRVAA"
+#define OTHER    "othothothothothothothothaa"
+#define OTHER_UP "OTHOTHOTHOTHOTHOTHOTHOTHAA"
+#define ACCT     "ACCTACCTACCTACCTACCTACCTAA"
+#define VA       "vavavavavavavavavavavavava" /* "Production", granted */
+#define VB       "vbvbvbvbvbvbvbvbvbvbvbvbvb" /* "Staging", granted */
+#define VC       "vcvcvcvcvcvcvcvcvcvcvcvcvc" /* "Hidden", granted, never in a token's scope */
+#define VD       "vdvdvdvdvdvdvdvdvdvdvdvdvd" /* a vault record without a grant */
+#define VX       "vxvxvxvxvxvxvxvxvxvxvxvxvx" /* in the token's scope, unknown to the volume */
+#define IA1      "a1a1a1a1a1a1a1a1a1a1a1a1a1" /* VA: "Database Login", LOGIN, OTP */
+#define IA2      "a2a2a2a2a2a2a2a2a2a2a2a2a2" /* VA: "API Key" */
+#define IA3      "a3a3a3a3a3a3a3a3a3a3a3a3a3" /* VA: archived */
+#define IA4      "a4a4a4a4a4a4a4a4a4a4a4a4a4" /* VA: deleted */
+#define IA5      "a5a5a5a5a5a5a5a5a5a5a5a5a5" /* VA: "Documents", three files */
+#define IA6      "a6a6a6a6a6a6a6a6a6a6a6a6a6" /* VA: a file whose content is not synced */
+#define IA7      "a7a7a7a7a7a7a7a7a7a7a7a7a7" /* VA: put while the api runs */
+#define IB1      "b1b1b1b1b1b1b1b1b1b1b1b1b1" /* VB: "Staging DB", one 1 KB file */
+#define IC1      "c1c1c1c1c1c1c1c1c1c1c1c1c1" /* VC */
+#define IX       "ixixixixixixixixixixixixix" /* unknown */
+#define FS       "fsfsfsfsfsfsfsfsfsfsfsfsfs" /* IA5: hello.txt, 13 bytes */
+#define FB       "fbfbfbfbfbfbfbfbfbfbfbfbfb" /* IA5: big.bin, 1025 bytes (over 1 KB) */
+#define FN       "fnfnfnfnfnfnfnfnfnfnfnfnfn" /* IA5: a non-ASCII name */
+#define FP       "fpfpfpfpfpfpfpfpfpfpfpfpfp" /* IA6: content not synced */
+#define FC       "fcfcfcfcfcfcfcfcfcfcfcfcfc" /* IB1: notes.txt, exactly 1024 bytes */
+#define FX       "fxfxfxfxfxfxfxfxfxfxfxfxfx" /* unknown */
+#define JTI_F    "jfjfjfjfjfjfjfjfjfjfjfjfjf" /* the full token */
+#define JTI_W    "jwjwjwjwjwjwjwjwjwjwjwjwjw" /* the write-only token */
+#define JTI_R    "jrjrjrjrjrjrjrjrjrjrjrjrjr" /* revoked in the volume before the api starts */
+#define JTI_2    "j2j2j2j2j2j2j2j2j2j2j2j2j2" /* a second valid token */
+
+#define T0       1700000000LL /* 2023-11-14T22:13:20Z */
+#define HUB_URL  "http://127.0.0.1:9"
+#define AUTH_MAX 8300
+#define HELLO    "hello, world\n"
+#define NAME_FN  "r\xc3\xa9sum\xc3\xa9.txt"
+#define H_TOKEN  "Invalid bearer token"
+#define H_SCOPE  "Authorization: token does not have access to vault"
+#define H_READ   "Authorization: token does not have read access to vault"
+#define H_INLINE                                                                                   \
+    "File is too large to inline in request. Use the "                                             \
+    "/v1/vaults/{vaultUUID}/items/{itemUUID}/files/{fileUUID}/content endpoint instead."
+#define H_NOT_SYNCED "the file's content is not synced yet; try again shortly"
+#define OTP_VALUE                                                                                  \
+    "otpauth://totp/Sesame:alice?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&issuer=Sesame"
+
+_Static_assert(sizeof(SRV) == ID_LEN + 1 && sizeof(SRV_UP) == ID_LEN + 1 &&
+                   sizeof(OTHER) == ID_LEN + 1 && sizeof(ACCT) == ID_LEN + 1 &&
+                   sizeof(VA) == ID_LEN + 1 && sizeof(IA1) == ID_LEN + 1 &&
+                   sizeof(FS) == ID_LEN + 1 && sizeof(JTI_F) == ID_LEN + 1 &&
+                   sizeof(IX) == ID_LEN + 1 && sizeof(FX) == ID_LEN + 1,
+               "ids are 26 characters");
+
+/* How a test's fixture is made. */
+struct fx_params {
+    int fp_synced;          /* 1: synced now; 0: never synced; 2: the volume of another server */
+    const char *fp_timeout; /* OP_SYNC_TIMEOUT */
+    int fp_bus;             /* 1: a fake sync answers on the bus */
+};
+
+static struct fx_params p_synced = {1, "1s", 0};
+static struct fx_params p_unsynced = {0, "1s", 0};
+static struct fx_params p_unsynced_long = {0, "10s", 0};
+static struct fx_params p_other_server = {2, "1s", 0};
+static struct fx_params p_bus = {1, "1s", 1};
+
+static const struct token_vault vts_full[] = {{VA, TOKEN_ACCESS_ALL},
+                                              {VB, TOKEN_ACCESS_READ},
+                                              {VD, TOKEN_ACCESS_READ},
+                                              {VX, TOKEN_ACCESS_READ}};
+static const struct token_vault vts_wo[] = {{VA, TOKEN_ACCESS_WRITE}};
+
+static struct {
+    char dir[64];     /* the test's temporary directory */
+    char xdg[96];     /* XDG_DATA_HOME */
+    char data[128];   /* the volume: XDG_DATA_HOME/.op/data */
+    char sock[96];    /* SESAME_BUS_SOCKET */
+    char logpath[96]; /* where the api's log lines go */
+    FILE *logf;
+    struct jwk srv_sign, srv_wrap; /* the server's keys */
+    unsigned char *unlock;         /* its unlock secret (secure memory) */
+    unsigned char bad_unlock[TOKEN_UNLOCK_BYTES];
+    struct jwk k1;       /* token-signing key of the credentials file, kid "k1" */
+    struct jwk k2;       /* kid "k2": pushed to the volume by a test */
+    struct jwk rogue;    /* kid "rogue": never trusted */
+    struct jwk impostor; /* kid "k1", another key */
+    struct buf cred;     /* the credentials file */
+    unsigned char *vkey[4];
+    struct buf fct[5]; /* file ciphertexts: FS FB FN FC FP */
+    struct volume *vol;
+    struct config cf;
+    struct api *api;
+    struct http_client *hc;
+    struct http_client_response r; /* the last answer */
+    int have_r;
+    json_t *j; /* the last answer's body, parsed on demand */
+    int64_t t_sync;
+    char full[AUTH_MAX]; /* "Bearer <token>" of vts_full, jti JTI_F */
+    char wo[AUTH_MAX];   /* write-only on VA, jti JTI_W */
+    struct bus_server *bus;
+    unsigned char *bus_key;
+} g;
+
+/* The fake sync of the bus tests. */
+static struct {
+    pthread_mutex_t mu;
+    int unlocked;  /* what status says */
+    int connected; /* likewise */
+    int unlocks;   /* unlock requests received */
+    int secret_ok; /* the last one carried this server's unlock secret */
+    int statuses;  /* status requests received */
+} fb = {PTHREAD_MUTEX_INITIALIZER, 0, 0, 0, 0, 0};
+
+/* ---- small helpers ------------------------------------------------------------------------ */
+
+/* Returns CLOCK_MONOTONIC in milliseconds. */
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Sleeps ms milliseconds. */
+static void nap(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+
+    nanosleep(&ts, NULL);
+}
+
+/* Formats a path into one of a few rotating buffers. */
+__attribute__((format(printf, 1, 2))) static const char *P(const char *fmt, ...)
+{
+    static char ring[4][512];
+    static unsigned next;
+    char *out = ring[next++ % 4];
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(out, sizeof(ring[0]), fmt, ap);
+    va_end(ap);
+    assert_true(n > 0 && (size_t)n < sizeof(ring[0]));
+    return out;
+}
+
+/* nftw callback removing everything. */
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+/* Fails with both texts unless actual equals expected (expected is released). */
+static void assert_json_eq(const json_t *actual, json_t *expected)
+{
+    assert_non_null(expected);
+    if (!actual || !json_equal(actual, expected)) {
+        char *a = actual ? json_dumps(actual, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+        char *e = json_dumps(expected, JSON_COMPACT | JSON_SORT_KEYS);
+
+        print_error("actual:   %s\nexpected: %s\n", a ? a : "(null)", e ? e : "(null)");
+        free(a);
+        free(e);
+        json_decref(expected);
+        fail();
+    }
+    json_decref(expected);
+}
+
+/* Returns the RFC 3339 text of t (one of a few rotating buffers). */
+static const char *ts(int64_t t)
+{
+    static char ring[4][TIMEFMT_RFC3339_LEN + 1];
+    static unsigned next;
+    char *out = ring[next++ % 4];
+
+    assert_int_equal(timefmt_rfc3339(out, t), ERR_OK);
+    return out;
+}
+
+/* ---- the log ---------------------------------------------------------------------------- */
+
+/* Returns the current size of the log (a mark for log_since). */
+static long log_mark(void)
+{
+    struct stat st;
+
+    assert_int_equal(stat(g.logpath, &st), 0);
+    return (long)st.st_size;
+}
+
+/* Returns 1 if the log written since mark contains needle. */
+static int log_since(long mark, const char *needle)
+{
+    static char text[1 << 20];
+    FILE *f = fopen(g.logpath, "r");
+    size_t n;
+
+    assert_non_null(f);
+    assert_int_equal(fseek(f, mark, SEEK_SET), 0);
+    n = fread(text, 1, sizeof(text) - 1, f);
+    text[n] = '\0';
+    fclose(f);
+    return strstr(text, needle) != NULL;
+}
+
+/* ---- HTTP ----------------------------------------------------------------------------------- */
+
+/* Forgets the last answer. */
+static void resp_clear(void)
+{
+    if (g.have_r)
+        http_client_response_free(&g.r);
+    g.have_r = 0;
+    json_decref(g.j);
+    g.j = NULL;
+}
+
+/* Sends a request (auth: the whole Authorization value or NULL; ua: a User-Agent or NULL)
+ * and returns the status. The answer stays in g.r. */
+static int http(enum http_client_method m, const char *path, const char *auth, const char *ua)
+{
+    struct http_client_header hh[2];
+    struct http_client_request rq;
+    size_t nh = 0;
+
+    resp_clear();
+    if (auth) {
+        hh[nh].hh_name = "Authorization";
+        hh[nh++].hh_value = auth;
+    }
+    if (ua) {
+        hh[nh].hh_name = "User-Agent";
+        hh[nh++].hh_value = ua;
+    }
+    memset(&rq, 0, sizeof(rq));
+    rq.hq_method = m;
+    rq.hq_path = path;
+    rq.hq_headers = hh;
+    rq.hq_nheaders = nh;
+    assert_int_equal(http_client_request(g.hc, &rq, &g.r), ERR_OK);
+    g.have_r = 1;
+    return g.r.hr_status;
+}
+
+/* GET path with an Authorization value (or NULL). */
+static int get(const char *path, const char *auth)
+{
+    return http(HTTP_CLIENT_GET, path, auth, NULL);
+}
+
+/* Returns the last answer's body parsed as JSON (owned by g). */
+static const json_t *J(void)
+{
+    if (!g.j && g.r.hr_body.b_len)
+        g.j = json_loadb(g.r.hr_body.b_data, g.r.hr_body.b_len, 0, NULL);
+    return g.j;
+}
+
+/* Returns the last answer's body text ("" when empty). */
+static const char *body(void)
+{
+    return g.r.hr_body.b_data ? g.r.hr_body.b_data : "";
+}
+
+/* Returns a header of the last answer, or NULL. */
+static const char *hdr(const char *name)
+{
+    return http_client_response_header(&g.r, name);
+}
+
+/* Checks that the last answer is the Connect error {status, message}. */
+static void assert_error(int status, const char *message)
+{
+    if (g.r.hr_status != status)
+        print_error("status %d, body %s\n", g.r.hr_status, body());
+    assert_int_equal(g.r.hr_status, status);
+    assert_string_equal(hdr("Content-Type"), "application/json");
+    assert_json_eq(J(), json_pack("{s:i, s:s}", "status", status, "message", message));
+    assert_string_equal(hdr("1Password-Connect-Version"), "1.8.1");
+}
+
+/* GET path with auth and checks the Connect error answered. */
+static void expect_error(const char *path, const char *auth, int status, const char *message)
+{
+    (void)get(path, auth);
+    assert_error(status, message);
+}
+
+/* Polls GET path until it answers status (up to ms). Returns the milliseconds it took, or -1. */
+static int64_t wait_status(const char *path, const char *auth, int status, int ms)
+{
+    int64_t start = now_ms();
+
+    for (;;) {
+        if (get(path, auth) == status)
+            return now_ms() - start;
+        if (now_ms() - start > ms)
+            return -1;
+        nap(10);
+    }
+}
+
+/* Returns the ids of the JSON array of objects in the last answer, comma-separated. */
+static const char *ids(void)
+{
+    static char out[1024];
+    const json_t *e;
+    size_t i, o = 0;
+
+    out[0] = '\0';
+    assert_true(json_is_array(J()));
+    json_array_foreach(J(), i, e)
+    {
+        int n = snprintf(out + o, sizeof(out) - o, "%s%s", i ? "," : "",
+                         json_string_value(json_object_get(e, "id")));
+
+        assert_true(n > 0 && (size_t)n < sizeof(out) - o);
+        o += (size_t)n;
+    }
+    return out;
+}
+
+/* ---- /health and /metrics --------------------------------------------------------------- */
+
+/* Returns the dependency service of the last /health answer. */
+static const json_t *dep(const char *service)
+{
+    const json_t *d;
+    size_t i;
+
+    json_array_foreach(json_object_get(J(), "dependencies"), i, d)
+    {
+        if (strcmp(json_string_value(json_object_get(d, "service")), service) == 0)
+            return d;
+    }
+    fail_msg("no dependency %s", service);
+    return NULL;
+}
+
+/* Returns the status of dependency service in a fresh GET /health (auth may be NULL). */
+static const char *health(const char *service, const char *auth)
+{
+    assert_int_equal(get("/health", auth), 200);
+    return json_string_value(json_object_get(dep(service), "status"));
+}
+
+/* Returns the message of dependency service of the last /health answer, or NULL. */
+static const char *dep_msg(const char *service)
+{
+    return json_string_value(json_object_get(dep(service), "message"));
+}
+
+/* Returns the value of a series ("name{labels}") in a fresh GET /metrics, or -1. */
+static long long metric(const char *series)
+{
+    const char *t, *p;
+    size_t n = strlen(series);
+
+    assert_int_equal(get("/metrics", NULL), 200);
+    t = body();
+    for (p = strstr(t, series); p; p = strstr(p + 1, series)) {
+        if ((p == t || p[-1] == '\n') && p[n] == ' ') {
+            char *end;
+            long long v = strtoll(p + n + 1, &end, 10);
+
+            assert_true(*end == '\n');
+            return v;
+        }
+    }
+    return -1;
+}
+
+/* Polls /metrics until series has value want (up to 2 s); returns 1 if it did. */
+static int metric_wait(const char *series, long long want)
+{
+    int64_t start = now_ms();
+
+    while (now_ms() - start < 2000) {
+        if (metric(series) == want)
+            return 1;
+        nap(10);
+    }
+    print_error("%s is %lld, not %lld\n", series, metric(series), want);
+    return 0;
+}
+
+/* A request sent from another thread (a client waiting for the api). */
+struct waiter {
+    int w_port;
+    const char *w_path;
+    const char *w_auth;
+    int w_status;       /* OUT */
+    char w_body[16384]; /* OUT */
+    int64_t w_elapsed;  /* OUT: milliseconds */
+};
+
+/* Thread: sends one GET with its own client. */
+static void *waiter_run(void *arg)
+{
+    struct waiter *w = arg;
+    struct http_client_config cc;
+    struct http_client_header hh = {"Authorization", w->w_auth};
+    struct http_client_request rq;
+    struct http_client_response resp;
+    struct http_client *c = NULL;
+    char url[64];
+    int64_t t = now_ms();
+
+    (void)snprintf(url, sizeof(url), "http://127.0.0.1:%d", w->w_port);
+    memset(&cc, 0, sizeof(cc));
+    cc.hcc_base_url = url;
+    cc.hcc_proxy = "";
+    cc.hcc_timeout_ms = 30000;
+    memset(&rq, 0, sizeof(rq));
+    rq.hq_method = HTTP_CLIENT_GET;
+    rq.hq_path = w->w_path;
+    rq.hq_headers = &hh;
+    rq.hq_nheaders = 1;
+    if (http_client_new(&c, &cc, NULL, 0) == ERR_OK &&
+        http_client_request(c, &rq, &resp) == ERR_OK) {
+        w->w_status = resp.hr_status;
+        (void)snprintf(w->w_body, sizeof(w->w_body), "%s",
+                       resp.hr_body.b_data ? resp.hr_body.b_data : "");
+        http_client_response_free(&resp);
+    }
+    w->w_elapsed = now_ms() - t;
+    http_client_free(c);
+    return NULL;
+}
+
+/* Waits until n requests are suspended in the api's server (up to 2 s). */
+static void wait_waiting(size_t n)
+{
+    int64_t start = now_ms();
+
+    while (http_server_waiting(g.api->ap_srv) != n) {
+        assert_true(now_ms() - start < 2000);
+        nap(5);
+    }
+}
+
+/* ---- tokens ------------------------------------------------------------------------------- */
+
+/* What a test token says; zero members take the defaults of a valid full token. */
+struct tok {
+    const struct jwk *t_key;       /* default g.k1 */
+    const char *t_server;          /* default SRV_UP */
+    const char *t_jti;             /* default JTI_F */
+    int64_t t_iat;                 /* default now - 10 */
+    int64_t t_exp;                 /* default none */
+    const unsigned char *t_secret; /* default g.unlock */
+    const struct token_vault *t_vts;
+    size_t t_nvts; /* with t_vts NULL: vts_full */
+};
+
+/* Mints t and writes "Bearer <token>" to auth. */
+static void mint(char auth[AUTH_MAX], const struct tok *t)
+{
+    const struct jwk *key = t->t_key ? t->t_key : &g.k1;
+    const struct token_vault *vts = t->t_vts ? t->t_vts : vts_full;
+    size_t i, nvts = t->t_vts ? t->t_nvts : sizeof(vts_full) / sizeof(vts_full[0]);
+    struct token_claims c;
+    struct buf b;
+    int n;
+
+    memset(&c, 0, sizeof(c));
+    memcpy(c.tc_server, t->t_server ? t->t_server : SRV_UP, ID_LEN + 1);
+    memcpy(c.tc_jti, t->t_jti ? t->t_jti : JTI_F, ID_LEN + 1);
+    memcpy(c.tc_account, ACCT, ID_LEN + 1);
+    c.tc_iat = t->t_iat ? t->t_iat : (int64_t)time(NULL) - 10;
+    c.tc_exp = t->t_exp;
+    for (i = 0; i < nvts; i++)
+        c.tc_vaults[i] = vts[i];
+    c.tc_nvaults = nvts;
+    assert_int_equal(
+        token_claims_set_secret(&c, t->t_secret ? t->t_secret : g.unlock, TOKEN_UNLOCK_BYTES),
+        ERR_OK);
+    buf_init(&b, AUTH_MAX);
+    assert_int_equal(token_mint(&b, key->jk_ec, key->jk_kid, &c), ERR_OK);
+    n = snprintf(auth, AUTH_MAX, "Bearer %s", buf_str(&b));
+    assert_true(n > 0 && n < AUTH_MAX);
+    token_claims_clear(&c);
+    buf_free(&b);
+}
+
+/* Mints a valid token with jti and scope vts (n entries). */
+static void mint_scoped(char auth[AUTH_MAX], const char *jti, const struct token_vault *vts,
+                        size_t n)
+{
+    struct tok t;
+
+    memset(&t, 0, sizeof(t));
+    t.t_jti = jti;
+    t.t_vts = vts;
+    t.t_nvts = n;
+    mint(auth, &t);
+}
+
+/* Unlocks the api with the full token on /health. */
+static void unlock_api(void)
+{
+    assert_string_equal(health("1Password", g.full), "ACTIVE");
+    assert_true(metric_wait("sesame_connect_vaults", 3));
+}
+
+/* ---- the volume --------------------------------------------------------------------------- */
+
+/* Makes a P-256 token-signing key with kid. */
+static void signing_key(struct jwk *k, const char *kid)
+{
+    memset(k, 0, sizeof(*k));
+    k->jk_kind = JWK_EC_P256;
+    assert_true(strlen(kid) < sizeof(k->jk_kid));
+    memcpy(k->jk_kid, kid, strlen(kid) + 1);
+    assert_int_equal(ecdsa_p256_generate(&k->jk_ec), ERR_OK);
+}
+
+/* Puts vault id (sealed attributes name, description) and, if grant, its grant. */
+static void put_vault(struct volume_tx *tx, const char *id, const unsigned char *key,
+                      const char *name, const char *desc, int64_t created, int grant)
+{
+    json_t *attrs = json_pack("{s:s, s:s}", "name", name, "description", desc);
+    struct volume_vault vv;
+    struct volume_grant vg;
+    struct buf ct, wr;
+
+    buf_init(&ct, 1 << 16);
+    buf_init(&wr, 4096);
+    assert_int_equal(vaultcrypt_attrs_seal(&ct, key, id, attrs), ERR_OK);
+    memset(&vv, 0, sizeof(vv));
+    memcpy(vv.vv_id, id, ID_LEN + 1);
+    memcpy(vv.vv_type, "USER_CREATED", sizeof("USER_CREATED"));
+    vv.vv_attrs_ct = (const unsigned char *)ct.b_data;
+    vv.vv_attrs_ct_len = ct.b_len;
+    vv.vv_attribute_version = 1;
+    vv.vv_content_version = 1;
+    vv.vv_created_at = created;
+    vv.vv_updated_at = created;
+    assert_int_equal(volume_tx_vault_put(tx, &vv), ERR_OK);
+    if (grant) {
+        assert_int_equal(vaultcrypt_wrap(&wr, key, VAULTCRYPT_KEY_BYTES, &g.srv_wrap), ERR_OK);
+        memset(&vg, 0, sizeof(vg));
+        memcpy(vg.vg_vault, id, ID_LEN + 1);
+        vg.vg_key_wrapped = (const unsigned char *)wr.b_data;
+        vg.vg_key_wrapped_len = wr.b_len;
+        vg.vg_created_at = created;
+        assert_int_equal(volume_tx_grant_put(tx, &vg), ERR_OK);
+    }
+    json_decref(attrs);
+    buf_free(&ct);
+    buf_free(&wr);
+}
+
+/* Puts version ver of an item whose content (stolen) is sealed with key. */
+static void put_item(struct volume_tx *tx, const unsigned char *key, const char *vault,
+                     const char *id, uint64_t ver, const char *state, const char *category,
+                     json_t *content, int64_t created, int64_t updated)
+{
+    json_t *ov = NULL, *det = NULL;
+    struct volume_item vi;
+    struct buf b1, b2;
+
+    assert_non_null(content);
+    assert_int_equal(item_content_split(content, &ov, &det), ERR_OK);
+    buf_init(&b1, 1 << 20);
+    buf_init(&b2, 1 << 20);
+    assert_int_equal(vaultcrypt_item_seal(&b1, key, vault, id, ver, VAULTCRYPT_OVERVIEW, ov),
+                     ERR_OK);
+    assert_int_equal(vaultcrypt_item_seal(&b2, key, vault, id, ver, VAULTCRYPT_DETAILS, det),
+                     ERR_OK);
+    memset(&vi, 0, sizeof(vi));
+    memcpy(vi.vi_id, id, ID_LEN + 1);
+    memcpy(vi.vi_vault, vault, ID_LEN + 1);
+    vi.vi_version = ver;
+    (void)snprintf(vi.vi_state, sizeof(vi.vi_state), "%s", state);
+    (void)snprintf(vi.vi_category, sizeof(vi.vi_category), "%s", category);
+    vi.vi_overview = (const unsigned char *)b1.b_data;
+    vi.vi_overview_len = b1.b_len;
+    vi.vi_details = (const unsigned char *)b2.b_data;
+    vi.vi_details_len = b2.b_len;
+    vi.vi_created_at = created;
+    vi.vi_updated_at = updated;
+    memcpy(vi.vi_last_edited_by, ACCT, ID_LEN + 1);
+    assert_int_equal(volume_tx_item_put(tx, &vi), ERR_OK);
+    json_decref(ov);
+    json_decref(det);
+    json_decref(content);
+    buf_free(&b1);
+    buf_free(&b2);
+}
+
+/* Records file id of vault (len bytes of data sealed with key into ct, for later). */
+static void put_file(struct volume_tx *tx, const unsigned char *key, const char *vault,
+                     const char *id, const void *data, size_t len, struct buf *ct)
+{
+    struct volume_file vf;
+
+    buf_init(ct, 1 << 20);
+    assert_int_equal(vaultcrypt_file_seal(ct, key, vault, id, data, len), ERR_OK);
+    memset(&vf, 0, sizeof(vf));
+    memcpy(vf.vf_id, id, ID_LEN + 1);
+    memcpy(vf.vf_vault, vault, ID_LEN + 1);
+    vf.vf_size = len;
+    assert_int_equal(hash_sha256(vf.vf_sha256, ct->b_data, ct->b_len), ERR_OK);
+    vf.vf_created_at = T0;
+    assert_int_equal(volume_tx_file_put(tx, &vf), ERR_OK);
+}
+
+/* The bytes of FB (1025) and FC (1024). */
+static void pattern(unsigned char *p, size_t n, unsigned mul)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        p[i] = (unsigned char)((i * mul + 3) & 0xff);
+}
+
+/* The content of IA1 (the login with an OTP field). */
+static json_t *content_ia1(void)
+{
+    return json_pack(
+        "{s:s, s:[s,s], s:[{s:s, s:b}], s:[{s:s, s:s}], s:[{s:s, s:s, s:s, s:s, s:s},"
+        " {s:s, s:s, s:s, s:s, s:s}, {s:s, s:s, s:s, s:s}, {s:s, s:s, s:s, s:s, s:{s:s}}]}",
+        "title", "Database Login", "tags", "db", "Prod", "urls", "href", "https://db.example.com",
+        "primary", 1, "sections", "id", "sec1", "label", "Extra", "fields", "id", "username",
+        "type", "STRING", "purpose", "USERNAME", "label", "username", "value", "alice", "id",
+        "password", "type", "CONCEALED", "purpose", "PASSWORD", "label", "password", "value",
+        "s3cr3t!", "id", "otp", "type", "OTP", "label", "one-time password", "value", OTP_VALUE,
+        "id", "port", "type", "STRING", "label", "port", "value", "5432", "section", "id", "sec1");
+}
+
+/* A simple content: title, tags (comma-separated, may be ""), one field. */
+static json_t *content_simple(const char *title, const char *tags, const char *value)
+{
+    json_t *c = json_pack("{s:s, s:[{s:s, s:s, s:s, s:s}]}", "title", title, "fields", "id",
+                          "notes", "type", "STRING", "label", "notes", "value", value);
+    json_t *arr = json_array();
+    char copy[128];
+    char *p, *q;
+
+    (void)snprintf(copy, sizeof(copy), "%s", tags);
+    for (p = copy; *p; p = q) {
+        q = strchr(p, ',');
+        if (q)
+            *q++ = '\0';
+        else
+            q = p + strlen(p);
+        json_array_append_new(arr, json_string(p));
+    }
+    if (json_array_size(arr))
+        json_object_set_new(c, "tags", arr);
+    else
+        json_decref(arr);
+    return c;
+}
+
+/* A content with files: entries are {id, name, size}. */
+static json_t *content_files(const char *title, json_t *files)
+{
+    return json_pack("{s:s, s:o}", "title", title, "files", files);
+}
+
+/* Fills the volume as sync would after a first sync (synced 1), or without one (0), or as
+ * the volume of another server (2). */
+static void populate(int synced)
+{
+    static const char *const fvault[] = {VA, VA, VA, VB}, *const fid[] = {FS, FB, FN, FC};
+    unsigned char big[1025], kb[1024];
+    struct volume_tx *tx = NULL;
+    struct volume_signing_key vk;
+    char *jwk_text;
+    json_t *pub;
+    size_t i;
+
+    for (i = 0; i < 4; i++)
+        assert_int_equal(vaultcrypt_key_generate(&g.vkey[i]), ERR_OK);
+    pattern(big, sizeof(big), 7);
+    pattern(kb, sizeof(kb), 1);
+    assert_int_equal(volume_tx_begin(g.vol, &tx), ERR_OK);
+    assert_int_equal(volume_tx_set_identity(tx, ACCT, synced == 2 ? OTHER : SRV, HUB_URL), ERR_OK);
+    put_vault(tx, VA, g.vkey[0], "Production", "prod secrets", T0, 1);
+    put_vault(tx, VB, g.vkey[1], "Staging", "", T0 + 1, 1);
+    put_vault(tx, VC, g.vkey[2], "Hidden", "", T0 + 2, 1);
+    put_vault(tx, VD, g.vkey[3], "Ungranted", "", T0 + 3, 0);
+    put_item(tx, g.vkey[0], VA, IA1, 1, "", "LOGIN", content_ia1(), T0 + 10, T0 + 20);
+    put_item(tx, g.vkey[0], VA, IA2, 1, "", "API_CREDENTIAL",
+             content_simple("API Key", "api", "key-1"), T0 + 11, T0 + 11);
+    put_item(tx, g.vkey[0], VA, IA3, 1, "ARCHIVED", "LOGIN",
+             content_simple("Old thing", "db", "old"), T0 + 12, T0 + 30);
+    put_item(tx, g.vkey[0], VA, IA4, 1, "", "LOGIN", content_simple("Gone", "", "gone"), T0 + 13,
+             T0 + 13);
+    assert_int_equal(volume_tx_item_delete(tx, VA, IA4, 2, T0 + 40, ACCT), ERR_OK);
+    put_item(tx, g.vkey[0], VA, IA5, 1, "", "DOCUMENT",
+             content_files("Documents", json_pack("[{s:s, s:s, s:i}, {s:s, s:s, s:i}, {s:s, s:s, "
+                                                  "s:i}]",
+                                                  "id", FS, "name", "hello.txt", "size", 13, "id",
+                                                  FB, "name", "big.bin", "size", 1025, "id", FN,
+                                                  "name", NAME_FN, "size", 3)),
+             T0 + 14, T0 + 14);
+    put_item(tx, g.vkey[0], VA, IA6, 1, "", "SECURE_NOTE",
+             content_files("Pending file", json_pack("[{s:s, s:s, s:i}]", "id", FP, "name",
+                                                     "later.txt", "size", 4)),
+             T0 + 15, T0 + 15);
+    put_item(tx, g.vkey[1], VB, IB1, 1, "", "LOGIN",
+             content_files("Staging DB", json_pack("[{s:s, s:s, s:i}]", "id", FC, "name",
+                                                   "notes.txt", "size", 1024)),
+             T0 + 16, T0 + 16);
+    put_item(tx, g.vkey[2], VC, IC1, 1, "", "LOGIN", content_simple("Hidden thing", "", "h"),
+             T0 + 17, T0 + 17);
+    put_file(tx, g.vkey[0], VA, FS, HELLO, 13, &g.fct[0]);
+    put_file(tx, g.vkey[0], VA, FB, big, sizeof(big), &g.fct[1]);
+    put_file(tx, g.vkey[0], VA, FN, "cv\n", 3, &g.fct[2]);
+    put_file(tx, g.vkey[1], VB, FC, kb, sizeof(kb), &g.fct[3]);
+    put_file(tx, g.vkey[0], VA, FP, "soon", 4, &g.fct[4]);
+    /* the credentials' key as the hub lists it too (active) */
+    pub = jwk_to_json(&g.k1, 0);
+    jwk_text = json_dumps(pub, JSON_COMPACT);
+    memset(&vk, 0, sizeof(vk));
+    memcpy(vk.vk_kid, "k1", 3);
+    vk.vk_public_jwk = jwk_text;
+    vk.vk_created_at = T0;
+    assert_int_equal(volume_tx_signing_key_put(tx, &vk), ERR_OK);
+    assert_int_equal(volume_tx_token_revoke(tx, JTI_R, T0 + 50), ERR_OK);
+    assert_int_equal(volume_tx_set_last_seq(tx, 42), ERR_OK);
+    if (synced) {
+        g.t_sync = (int64_t)time(NULL);
+        assert_int_equal(volume_tx_set_sync_time(tx, g.t_sync), ERR_OK);
+    }
+    assert_int_equal(volume_tx_commit(tx), ERR_OK);
+    free(jwk_text);
+    json_decref(pub);
+    /* the contents sync has fetched: all but FP's ("not synced yet") */
+    for (i = 0; i < 4; i++)
+        assert_int_equal(volume_file_content_put(g.vol, fvault[i], fid[i],
+                                                 (const unsigned char *)g.fct[i].b_data,
+                                                 g.fct[i].b_len),
+                         ERR_OK);
+}
+
+/* ---- the fake sync on the bus ----------------------------------------------------------- */
+
+/* Answers status and unlock as sync does (docs/bus.md). */
+static enum err fb_handler(void *ctx, const struct bus_msg *req, struct bus_msg *resp)
+{
+    const char *op = json_string_value(json_object_get(req->bm_json, "op"));
+
+    (void)ctx;
+    pthread_mutex_lock(&fb.mu);
+    if (op && strcmp(op, "status") == 0) {
+        fb.statuses++;
+        resp->bm_json =
+            json_pack("{s:b, s:b, s:b, s:I, s:I}", "ok", 1, "unlocked", fb.unlocked, "connected",
+                      fb.connected, "lastSyncAt", (json_int_t)g.t_sync, "lastSeq", (json_int_t)42);
+        if (resp->bm_json && !fb.connected)
+            json_object_set_new(resp->bm_json, "lastError", json_string("connection refused"));
+    } else if (op && strcmp(op, "unlock") == 0) {
+        fb.unlocks++;
+        fb.secret_ok = req->bm_secret_len == CREDENTIALS_UNLOCK_BYTES &&
+                       crypto_memeq(req->bm_secret, g.unlock, CREDENTIALS_UNLOCK_BYTES);
+        if (fb.secret_ok)
+            fb.unlocked = 1;
+        resp->bm_json = fb.secret_ok
+                            ? json_pack("{s:b}", "ok", 1)
+                            : json_pack("{s:b, s:s}", "ok", 0, "message", "unlock refused");
+    } else {
+        resp->bm_json = json_pack("{s:b, s:s}", "ok", 0, "message", "unknown operation");
+    }
+    pthread_mutex_unlock(&fb.mu);
+    return resp->bm_json ? ERR_OK : ERR_NOMEM;
+}
+
+/* Reads a counter of the fake sync. */
+static int fb_get(const int *what)
+{
+    int v;
+
+    pthread_mutex_lock(&fb.mu);
+    v = *what;
+    pthread_mutex_unlock(&fb.mu);
+    return v;
+}
+
+/* Sets a flag of the fake sync. */
+static void fb_set(int *what, int v)
+{
+    pthread_mutex_lock(&fb.mu);
+    *what = v;
+    pthread_mutex_unlock(&fb.mu);
+}
+
+/* Starts the fake sync on g.sock with the bus key of the credentials file. */
+static void fb_start(void)
+{
+    struct bus_server_config bc;
+    struct credentials *c = NULL;
+    const struct jwk *uk;
+    char err[256];
+
+    pthread_mutex_lock(&fb.mu);
+    fb.unlocked = fb.connected = fb.unlocks = fb.secret_ok = fb.statuses = 0;
+    pthread_mutex_unlock(&fb.mu);
+    assert_int_equal(credentials_parse(&c, g.cred.b_data, g.cred.b_len, err, sizeof(err)), ERR_OK);
+    uk = credentials_unique_key(c);
+    assert_int_equal(bus_key_derive(&g.bus_key, uk->jk_secret, JWK_OCT_BYTES), ERR_OK);
+    credentials_free(c);
+    memset(&bc, 0, sizeof(bc));
+    bc.bs_listen.be_path = g.sock;
+    bc.bs_key = g.bus_key;
+    bc.bs_handler = fb_handler;
+    assert_int_equal(bus_server_start(&g.bus, &bc, err, sizeof(err)), ERR_OK);
+}
+
+/* ---- fixture -------------------------------------------------------------------------------- */
+
+/* Loads the api's configuration from the test's environment (no_xdg: without
+ * XDG_DATA_HOME, and HOME is never given: no data directory). */
+static void config_make(struct config *cf, const char *timeout, int no_xdg)
+{
+    char env[6][256];
+    char *envp[7];
+    char err[256];
+    size_t n = 0;
+
+    (void)snprintf(env[n], sizeof(env[n]), "OP_HTTP_PORT=0");
+    envp[n] = env[n], n++;
+    if (!no_xdg) {
+        (void)snprintf(env[n], sizeof(env[n]), "XDG_DATA_HOME=%s", g.xdg);
+        envp[n] = env[n], n++;
+    }
+    (void)snprintf(env[n], sizeof(env[n]), "SESAME_BUS_SOCKET=%s", g.sock);
+    envp[n] = env[n], n++;
+    (void)snprintf(env[n], sizeof(env[n]), "OP_SYNC_TIMEOUT=%s", timeout);
+    envp[n] = env[n], n++;
+    (void)snprintf(env[n], sizeof(env[n]), "OP_MAX_INLINE_FILE_SIZE_KB=1");
+    envp[n] = env[n], n++;
+    envp[n] = NULL;
+    memset(cf, 0, sizeof(*cf));
+    assert_int_equal(config_load(cf, envp, err, sizeof(err)), ERR_OK);
+}
+
+/* Starts the api over g.cf and a client for it. */
+static void api_up(void)
+{
+    struct http_client_config cc;
+    struct api_options opt;
+    char err[512], url[64];
+
+    memset(&opt, 0, sizeof(opt));
+    opt.ao_config = &g.cf;
+    opt.ao_credentials_json = g.cred.b_data;
+    opt.ao_credentials_len = g.cred.b_len;
+    opt.ao_http_addr = "127.0.0.1";
+    assert_int_equal(api_start(&g.api, &opt, err, sizeof(err)), ERR_OK);
+    assert_true(api_port(g.api) > 0);
+    (void)snprintf(url, sizeof(url), "http://127.0.0.1:%d", api_port(g.api));
+    memset(&cc, 0, sizeof(cc));
+    cc.hcc_base_url = url;
+    cc.hcc_proxy = "";
+    cc.hcc_timeout_ms = 20000;
+    assert_int_equal(http_client_new(&g.hc, &cc, NULL, 0), ERR_OK);
+}
+
+static int fx_setup(void **state)
+{
+    const struct fx_params *fp = *state ? *state : &p_synced;
+    struct credentials_params cp;
+    char err[256];
+
+    memset(&g, 0, sizeof(g));
+    (void)snprintf(g.dir, sizeof(g.dir), "/tmp/test_api.XXXXXX");
+    assert_non_null(mkdtemp(g.dir));
+    (void)snprintf(g.xdg, sizeof(g.xdg), "%s/xdg", g.dir);
+    (void)snprintf(g.data, sizeof(g.data), "%s/.op/data", g.xdg);
+    (void)snprintf(g.sock, sizeof(g.sock), "%s/bus.sock", g.dir);
+    (void)snprintf(g.logpath, sizeof(g.logpath), "%s/api.log", g.dir);
+    g.logf = fopen(g.logpath, "w");
+    assert_non_null(g.logf);
+    setvbuf(g.logf, NULL, _IONBF, 0);
+    log_set_stream(g.logf);
+
+    /* the server and its credentials file */
+    g.unlock = secmem_alloc(CREDENTIALS_UNLOCK_BYTES);
+    assert_non_null(g.unlock);
+    assert_int_equal(credentials_keys_generate(&g.srv_sign, &g.srv_wrap, g.unlock), ERR_OK);
+    assert_int_equal(crypto_random(g.bad_unlock, sizeof(g.bad_unlock)), ERR_OK);
+    signing_key(&g.k1, "k1");
+    signing_key(&g.k2, "k2");
+    signing_key(&g.rogue, "rogue");
+    signing_key(&g.impostor, "k1");
+    memset(&cp, 0, sizeof(cp));
+    cp.cp_server_id = SRV;
+    cp.cp_account_id = ACCT;
+    cp.cp_server_sign = &g.srv_sign;
+    cp.cp_server_wrap = &g.srv_wrap;
+    cp.cp_unlock = g.unlock;
+    cp.cp_unlock_len = CREDENTIALS_UNLOCK_BYTES;
+    cp.cp_hub_url = HUB_URL;
+    cp.cp_signing_keys = &g.k1;
+    cp.cp_nsigning = 1;
+    buf_init(&g.cred, 1 << 20);
+    assert_int_equal(credentials_create(&g.cred, &cp), ERR_OK);
+
+    /* the volume, as sync leaves it */
+    assert_int_equal(volume_open(&g.vol, g.data, err, sizeof(err)), ERR_OK);
+    populate(fp->fp_synced);
+    if (fp->fp_bus)
+        fb_start();
+
+    config_make(&g.cf, fp->fp_timeout, 0);
+    api_up();
+    mint_scoped(g.full, JTI_F, vts_full, sizeof(vts_full) / sizeof(vts_full[0]));
+    mint_scoped(g.wo, JTI_W, vts_wo, 1);
+    return 0;
+}
+
+static int fx_teardown(void **state)
+{
+    size_t i;
+
+    (void)state;
+    resp_clear();
+    api_stop(g.api);
+    http_client_free(g.hc);
+    bus_server_stop(g.bus);
+    bus_key_free(g.bus_key);
+    volume_close(g.vol);
+    config_free(&g.cf);
+    for (i = 0; i < 4; i++)
+        vaultcrypt_key_free(g.vkey[i]);
+    for (i = 0; i < 5; i++)
+        buf_free(&g.fct[i]);
+    buf_free(&g.cred);
+    jwk_clear(&g.srv_sign);
+    jwk_clear(&g.srv_wrap);
+    jwk_clear(&g.k1);
+    jwk_clear(&g.k2);
+    jwk_clear(&g.rogue);
+    jwk_clear(&g.impostor);
+    secmem_free(g.unlock);
+    log_set_stream(NULL);
+    fclose(g.logf);
+    assert_int_equal(nftw(g.dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS), 0);
+    memset(&g, 0, sizeof(g));
+    return 0;
+}
+
+/* ---- tests: start-up ------------------------------------------------------------------------ */
+
+/* api_start refuses unusable credentials, a missing data directory and a taken port. */
+static void test_start_errors(void **state)
+{
+    struct api_options opt;
+    struct api *a = NULL;
+    struct config cf;
+    char err[512];
+    int port = api_port(g.api);
+    long mark;
+
+    (void)state;
+    memset(&opt, 0, sizeof(opt));
+    opt.ao_config = &g.cf;
+    opt.ao_credentials_json = "{\"version\":\"1\"}";
+    opt.ao_credentials_len = strlen(opt.ao_credentials_json);
+    assert_int_equal(api_start(&a, &opt, err, sizeof(err)), ERR_CONFIG);
+    assert_null(a);
+    assert_non_null(strstr(err, "api: the credentials file is not usable: "));
+
+    config_make(&cf, "1s", 1);
+    opt.ao_config = &cf;
+    opt.ao_credentials_json = g.cred.b_data;
+    opt.ao_credentials_len = g.cred.b_len;
+    assert_null(cf.cf_data_dir); /* neither XDG_DATA_HOME nor HOME */
+    assert_int_equal(api_start(&a, &opt, err, sizeof(err)), ERR_CONFIG);
+    assert_null(a);
+    assert_string_equal(err, "api: " CONFIG_NO_DATA_DIR_MSG);
+    config_free(&cf);
+
+    /* the port the running api holds */
+    config_make(&cf, "1s", 0);
+    cf.cf_http_port = (unsigned)port;
+    opt.ao_config = &cf;
+    opt.ao_http_addr = "127.0.0.1";
+    mark = log_mark();
+    assert_int_equal(api_start(&a, &opt, err, sizeof(err)), ERR_IO);
+    assert_null(a);
+    assert_string_equal(err, P("api: cannot listen on port %d (ERR_IO)", port));
+    assert_true(
+        log_since(mark, P("cannot listen on 127.0.0.1 port %d: bind failed (EADDRINUSE)", port)));
+    config_free(&cf);
+    api_stop(NULL);
+
+    /* the running api is unaffected */
+    assert_int_equal(get("/heartbeat", NULL), 200);
+}
+
+/* ---- tests: locked, then unlocked ----------------------------------------------------------- */
+
+/* Before any valid token: /heartbeat, /health and /metrics answer, /v1 refuses. */
+static void test_locked(void **state)
+{
+    const json_t *d;
+    size_t i;
+
+    (void)state;
+    assert_int_equal(get("/heartbeat", NULL), 200);
+    assert_string_equal(body(), ".");
+    assert_string_equal(hdr("Content-Type"), "text/plain");
+    assert_string_equal(hdr("1Password-Connect-Version"), "1.8.1");
+
+    assert_string_equal(health("1Password", NULL), "UNINITIALIZED");
+    assert_string_equal(dep_msg("1Password"),
+                        "Make a request with a valid bearer token to initialize");
+    assert_string_equal(json_string_value(json_object_get(J(), "name")), "1Password Connect API");
+    assert_string_equal(json_string_value(json_object_get(J(), "version")), "1.8.1");
+    assert_int_equal(json_array_size(json_object_get(J(), "dependencies")), 4);
+    json_array_foreach(json_object_get(J(), "dependencies"), i, d)
+    {
+        static const char *const order[] = {"sqlite", "account_data", "sync", "1Password"};
+
+        assert_string_equal(json_string_value(json_object_get(d, "service")), order[i]);
+    }
+    assert_string_equal(json_string_value(json_object_get(dep("sqlite"), "status")), "ACTIVE");
+    assert_string_equal(dep_msg("sqlite"), P("Connected to %s/sesame.db", g.data));
+    assert_string_equal(json_string_value(json_object_get(dep("account_data"), "status")),
+                        "ACTIVE");
+    assert_non_null(strstr(dep_msg("account_data"), "last synced "));
+
+    assert_int_equal(metric("sesame_connect_unlocked"), 0);
+    assert_int_equal(metric("sesame_connect_unlocks_total"), 0);
+    assert_int_equal(metric("sesame_connect_vaults"), 0);
+    assert_int_equal(metric("sesame_connect_items"), 0);
+    assert_int_equal(metric("sesame_connect_last_sync_timestamp_seconds"), g.t_sync);
+    assert_true(metric("process_resident_memory_bytes") > 0);
+
+    expect_error("/v1/vaults", NULL, 401, H_TOKEN);
+    expect_error("/v1/vaults/" VA, NULL, 401, H_TOKEN);
+    expect_error("/v1/activity", NULL, 401, H_TOKEN);
+    expect_error("/v1/vaults", "Basic dXNlcjpwYXNz", 401, H_TOKEN);
+    expect_error("/v1/vaults", "Bearer ", 401, H_TOKEN);
+    expect_error("/v1/vaults", "Bearer not.a.token", 401, H_TOKEN);
+    assert_string_equal(health("1Password", NULL), "UNINITIALIZED");
+}
+
+/* Tokens that must not unlock: each is 401 (the reason only in the log) and the api stays
+ * locked; then a valid token on /health unlocks it. */
+static void test_unlock_refusals(void **state)
+{
+    struct {
+        struct tok t;
+        const char *reason;
+    } cases[] = {
+        {{.t_server = OTHER_UP}, "token refused (wrong_server)"},
+        {{.t_secret = g.bad_unlock}, "its secret does not unlock this server"},
+        {{.t_key = &g.rogue}, "token refused (unknown_kid)"},
+        {{.t_key = &g.impostor}, "token refused (bad_signature)"},
+        {{.t_iat = (int64_t)time(NULL) - 3600, .t_exp = (int64_t)time(NULL) - 120},
+         "token refused (expired)"},
+        {{.t_iat = (int64_t)time(NULL) + 600}, "token refused (issued_in_future)"},
+        {{.t_jti = JTI_R}, "token refused (revoked)"},
+    };
+    char auth[AUTH_MAX];
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        long mark = log_mark();
+
+        mint(auth, &cases[i].t);
+        expect_error("/v1/vaults", auth, 401, H_TOKEN);
+        if (!log_since(mark, cases[i].reason))
+            fail_msg("case %zu: no \"%s\" in the log", i, cases[i].reason);
+        /* /health with it: ignored, still 200 and locked */
+        assert_string_equal(health("1Password", auth), "UNINITIALIZED");
+        assert_int_equal(metric("sesame_connect_unlocked"), 0);
+    }
+    /* a valid token on /health unlocks (and the index is built) */
+    assert_string_equal(health("1Password", g.full), "ACTIVE");
+    assert_null(dep_msg("1Password"));
+    assert_int_equal(metric("sesame_connect_unlocked"), 1);
+    assert_int_equal(metric("sesame_connect_unlocks_total"), 1);
+    assert_true(metric_wait("sesame_connect_vaults", 3));
+    assert_int_equal(metric("sesame_connect_items"), 7); /* VA 5 (one archived), VB 1, VC 1 */
+    assert_string_equal(health("1Password", NULL), "ACTIVE");
+    assert_int_equal(get("/v1/vaults", g.full), 200);
+    /* the log never holds a token */
+    assert_false(log_since(0, g.full + 7));
+    assert_false(log_since(0, auth + 7));
+}
+
+/* The first valid token on a /v1 route unlocks and is answered once the index is built. */
+static void test_unlock_by_data_request(void **state)
+{
+    int64_t t;
+
+    (void)state;
+    t = now_ms();
+    assert_int_equal(get("/v1/vaults", g.full), 200);
+    assert_true(now_ms() - t < 1000);
+    assert_string_equal(ids(), VA "," VB);
+    assert_int_equal(metric("sesame_connect_unlocked"), 1);
+    assert_string_equal(health("1Password", NULL), "ACTIVE");
+}
+
+/* Once unlocked, every token is still checked in full. */
+static void test_token_checks_unlocked(void **state)
+{
+    char auth[AUTH_MAX], spaced[AUTH_MAX + 8];
+    struct tok t;
+    long mark;
+
+    (void)state;
+    unlock_api();
+    memset(&t, 0, sizeof(t));
+    t.t_secret = g.bad_unlock;
+    mint(auth, &t);
+    mark = log_mark();
+    expect_error("/v1/vaults", auth, 401, H_TOKEN);
+    assert_true(log_since(mark, "its secret does not unlock this server: ERR_UNAUTHORIZED"));
+
+    memset(&t, 0, sizeof(t));
+    t.t_server = OTHER_UP;
+    mint(auth, &t);
+    expect_error("/v1/vaults", auth, 401, H_TOKEN);
+
+    /* expired beyond the 60 s leeway: refused; within it: accepted */
+    memset(&t, 0, sizeof(t));
+    t.t_iat = (int64_t)time(NULL) - 3600;
+    t.t_exp = (int64_t)time(NULL) - 90;
+    mint(auth, &t);
+    expect_error("/v1/vaults", auth, 401, H_TOKEN);
+    t.t_exp = (int64_t)time(NULL) - 30;
+    mint(auth, &t);
+    assert_int_equal(get("/v1/vaults", auth), 200);
+    t.t_exp = (int64_t)time(NULL) + 3600;
+    mint(auth, &t);
+    assert_int_equal(get("/v1/vaults", auth), 200);
+
+    /* the scheme is case-insensitive; spaces around the token are ignored */
+    assert_true(snprintf(spaced, sizeof(spaced), "bearer   %s  ", g.full + 7) <
+                (int)sizeof(spaced));
+    assert_int_equal(get("/v1/vaults", spaced), 200);
+    assert_true(snprintf(spaced, sizeof(spaced), "BEARER %s", g.full + 7) < (int)sizeof(spaced));
+    assert_int_equal(get("/v1/vaults", spaced), 200);
+    /* a changed signature */
+    assert_true(snprintf(spaced, sizeof(spaced), "%s", g.full) < (int)sizeof(spaced));
+    spaced[strlen(spaced) - 2] = spaced[strlen(spaced) - 2] == 'A' ? 'B' : 'A';
+    expect_error("/v1/vaults", spaced, 401, H_TOKEN);
+}
+
+/* A token revoked on the volume (as sync applies it) is refused within a second. */
+static void test_revocation(void **state)
+{
+    struct volume_tx *tx = NULL;
+    char other[AUTH_MAX];
+    int64_t ms;
+    long mark;
+
+    (void)state;
+    unlock_api();
+    mint_scoped(other, JTI_2, vts_full, 2);
+    assert_int_equal(get("/v1/vaults", g.full), 200);
+    assert_int_equal(get("/v1/vaults", other), 200);
+    mark = log_mark();
+    assert_int_equal(volume_tx_begin(g.vol, &tx), ERR_OK);
+    assert_int_equal(volume_tx_token_revoke(tx, JTI_F, (int64_t)time(NULL)), ERR_OK);
+    assert_int_equal(volume_tx_commit(tx), ERR_OK);
+    ms = wait_status("/v1/vaults", g.full, 401, 1000);
+    assert_true(ms >= 0);
+    assert_error(401, H_TOKEN);
+    assert_true(log_since(mark, "token refused (revoked)"));
+    /* and it stays refused; the other token is not affected */
+    expect_error("/v1/vaults/" VA, g.full, 401, H_TOKEN);
+    assert_int_equal(get("/v1/vaults", other), 200);
+    assert_string_equal(ids(), VA "," VB);
+}
+
+/* Token-signing keys pushed to the volume are trusted; retired ones are not. */
+static void test_signing_keys(void **state)
+{
+    struct volume_signing_key vk;
+    struct volume_tx *tx = NULL;
+    char k2tok[AUTH_MAX], k1tok[AUTH_MAX];
+    char *text;
+    json_t *pub;
+    struct tok t;
+
+    (void)state;
+    unlock_api();
+    memset(&t, 0, sizeof(t));
+    t.t_key = &g.k2;
+    mint(k2tok, &t);
+    t.t_key = &g.k1;
+    t.t_jti = JTI_2;
+    mint(k1tok, &t);
+    expect_error("/v1/vaults", k2tok, 401, H_TOKEN);
+
+    pub = jwk_to_json(&g.k2, 0);
+    text = json_dumps(pub, JSON_COMPACT);
+    memset(&vk, 0, sizeof(vk));
+    memcpy(vk.vk_kid, "k2", 3);
+    vk.vk_public_jwk = text;
+    vk.vk_created_at = (int64_t)time(NULL);
+    assert_int_equal(volume_tx_begin(g.vol, &tx), ERR_OK);
+    assert_int_equal(volume_tx_signing_key_put(tx, &vk), ERR_OK);
+    assert_int_equal(volume_tx_commit(tx), ERR_OK);
+    free(text);
+    json_decref(pub);
+    assert_true(wait_status("/v1/vaults", k2tok, 200, 1000) >= 0);
+    assert_string_equal(ids(), VA "," VB);
+
+    /* retire k2: refused again; k1 still good */
+    assert_int_equal(volume_tx_begin(g.vol, &tx), ERR_OK);
+    assert_int_equal(volume_tx_signing_key_retire(tx, "k2", (int64_t)time(NULL)), ERR_OK);
+    assert_int_equal(volume_tx_commit(tx), ERR_OK);
+    assert_true(wait_status("/v1/vaults", k2tok, 401, 1000) >= 0);
+    assert_int_equal(get("/v1/vaults", k1tok), 200);
+
+    /* retiring the credentials file's own key applies too */
+    assert_int_equal(volume_tx_begin(g.vol, &tx), ERR_OK);
+    assert_int_equal(volume_tx_signing_key_retire(tx, "k1", (int64_t)time(NULL)), ERR_OK);
+    assert_int_equal(volume_tx_commit(tx), ERR_OK);
+    assert_true(wait_status("/v1/vaults", k1tok, 401, 1000) >= 0);
+    assert_error(401, H_TOKEN);
+}
+
+/* ---- tests: vaults ----------------------------------------------------------------------------
+ */
+
+/* The expected Vault object of VA (content version: 1 + 7 applied item changes; items: the
+ * 4 active ones, the archived one is not counted). */
+static json_t *vault_va(void)
+{
+    return json_pack("{s:s, s:s, s:s, s:i, s:i, s:i, s:s, s:s, s:s}", "id", VA, "name",
+                     "Production", "description", "prod secrets", "attributeVersion", 1,
+                     "contentVersion", 8, "items", 4, "type", "USER_CREATED", "createdAt", ts(T0),
+                     "updatedAt", ts(T0 + 40));
+}
+
+static json_t *vault_vb(void)
+{
+    return json_pack("{s:s, s:s, s:i, s:i, s:i, s:s, s:s, s:s}", "id", VB, "name", "Staging",
+                     "attributeVersion", 1, "contentVersion", 2, "items", 1, "type", "USER_CREATED",
+                     "createdAt", ts(T0 + 1), "updatedAt", ts(T0 + 16));
+}
+
+/* GET /v1/vaults and /v1/vaults/{v}: the token's scope intersected with the grants. */
+static void test_vaults(void **state)
+{
+    (void)state;
+    unlock_api();
+    assert_int_equal(get("/v1/vaults", g.full), 200);
+    assert_string_equal(hdr("Content-Type"), "application/json");
+    assert_string_equal(hdr("1Password-Connect-Version"), "1.8.1");
+    assert_json_eq(J(), json_pack("[o, o]", vault_va(), vault_vb()));
+    assert_int_equal(get("/v1/vaults/", g.full), 200); /* trailing slash */
+    assert_string_equal(ids(), VA "," VB);
+
+    assert_int_equal(get("/v1/vaults/" VA, g.full), 200);
+    assert_json_eq(J(), vault_va());
+    assert_int_equal(get("/v1/vaults/" VB "/", g.full), 200);
+    assert_json_eq(J(), vault_vb());
+
+    expect_error("/v1/vaults/" VC, g.full, 403, H_SCOPE);
+    expect_error("/v1/vaults/" VD, g.full, 404, "vault not found");
+    expect_error("/v1/vaults/" VX, g.full, 404, "vault not found");
+}
+
+/* Vault filters: name or title, eq or co, case-insensitive; '+' is a space. */
+static void test_vault_filters(void **state)
+{
+    static const struct {
+        const char *query;
+        const char *ids;
+    } cases[] = {
+        {"filter=name%20eq%20%22production%22", VA},
+        {"filter=title%20eq%20%22STAGING%22", VB},
+        {"filter=name+eq+%22Production%22", VA},
+        {"filter=name%20co%20%22TAG%22", VB},
+        {"filter=name%20co%20%22o%22", VA},
+        {"filter=name%20eq%20%22Hidden%22", ""}, /* granted, but not in the token's scope */
+        {"filter=name%20eq%20%22nope%22", ""},
+    };
+    size_t i;
+
+    (void)state;
+    unlock_api();
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        assert_int_equal(get(P("/v1/vaults?%s", cases[i].query), g.full), 200);
+        assert_string_equal(ids(), cases[i].ids);
+    }
+    expect_error("/v1/vaults?filter=name%20eq%20%27x%27", g.full, 400,
+                 "Invalid filter: the value must be in double quotes, not single quotes");
+    expect_error("/v1/vaults?filter=colour%20eq%20%22x%22", g.full, 400,
+                 "Invalid filter: unknown attribute; use title or name");
+}
+
+/* ---- tests: items --------------------------------------------------------------------------- */
+
+/* The summary of IA1 as listed. */
+static json_t *summary_ia1(void)
+{
+    return json_pack("{s:s, s:s, s:i, s:{s:s}, s:s, s:[{s:s, s:b}], s:[s,s], s:s, s:s, s:s}", "id",
+                     IA1, "title", "Database Login", "version", 1, "vault", "id", VA, "category",
+                     "LOGIN", "urls", "href", "https://db.example.com", "primary", 1, "tags", "db",
+                     "Prod", "lastEditedBy", ACCT, "createdAt", ts(T0 + 10), "updatedAt",
+                     ts(T0 + 20));
+}
+
+/* GET /v1/vaults/{v}/items: active items oldest first, summaries only, filters. */
+static void test_items(void **state)
+{
+    static const struct {
+        const char *query;
+        const char *ids;
+    } cases[] = {
+        {"", IA1 "," IA2 "," IA5 "," IA6},
+        {"?filter=title%20eq%20%22database%20login%22", IA1},
+        {"?filter=title%20eq%20%22Database%22", ""},
+        {"?filter=title%20co%20%22LOG%22", IA1},
+        {"?filter=title%20co%20%22e%22", IA1 "," IA2 "," IA5 "," IA6},
+        {"?filter=tag%20eq%20%22PROD%22", IA1},
+        {"?filter=tag%20eq%20%22db%22", IA1}, /* IA3 has it too, but is archived */
+        {"?filter=tag%20eq%20%22api%22", IA2},
+        {"?filter=title+eq+%22API+Key%22", IA2},
+        {"?filter=tag%20eq%20%22nope%22", ""},
+    };
+    const json_t *e;
+    size_t i;
+
+    (void)state;
+    unlock_api();
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        assert_int_equal(get(P("/v1/vaults/" VA "/items%s", cases[i].query), g.full), 200);
+        assert_string_equal(ids(), cases[i].ids);
+    }
+    assert_int_equal(get("/v1/vaults/" VA "/items/", g.full), 200);
+    assert_json_eq(json_array_get(J(), 0), summary_ia1());
+    json_array_foreach(J(), i, e)
+    {
+        assert_null(json_object_get(e, "fields"));
+        assert_null(json_object_get(e, "sections"));
+        assert_null(json_object_get(e, "files"));
+        assert_null(json_object_get(e, "state"));
+    }
+    assert_json_eq(json_array_get(J(), 1),
+                   json_pack("{s:s, s:s, s:i, s:{s:s}, s:s, s:[s], s:s, s:s, s:s}", "id", IA2,
+                             "title", "API Key", "version", 1, "vault", "id", VA, "category",
+                             "API_CREDENTIAL", "tags", "api", "lastEditedBy", ACCT, "createdAt",
+                             ts(T0 + 11), "updatedAt", ts(T0 + 11)));
+    assert_int_equal(get("/v1/vaults/" VB "/items", g.full), 200);
+    assert_string_equal(ids(), IB1);
+    expect_error("/v1/vaults/" VA "/items?filter=label%20eq%20%22x%22", g.full, 400,
+                 "Invalid filter: unknown attribute; use title or tag");
+    expect_error("/v1/vaults/" VC "/items", g.full, 403, H_SCOPE);
+    expect_error("/v1/vaults/" VX "/items", g.full, 404, "vault not found");
+}
+
+/* GET …/items/{i}: the FullItem with its TOTP code; archived readable, deleted not. */
+static void test_item(void **state)
+{
+    char before[TOTP_CODE_BYTES], after[TOTP_CODE_BYTES];
+    json_t *expected, *copy, *otp, *c1;
+    const char *code;
+    int64_t t1, t2;
+
+    (void)state;
+    unlock_api();
+    t1 = (int64_t)time(NULL);
+    assert_int_equal(get("/v1/vaults/" VA "/items/" IA1, g.full), 200);
+    t2 = (int64_t)time(NULL);
+    assert_int_equal(totp_from_value(before, sizeof(before), OTP_VALUE, strlen(OTP_VALUE), t1),
+                     ERR_OK);
+    assert_int_equal(totp_from_value(after, sizeof(after), OTP_VALUE, strlen(OTP_VALUE), t2),
+                     ERR_OK);
+    otp = json_array_get(json_object_get(J(), "fields"), 2);
+    code = json_string_value(json_object_get(otp, "totp"));
+    assert_non_null(code);
+    assert_int_equal(strlen(code), 6);
+    assert_true(strcmp(code, before) == 0 || strcmp(code, after) == 0);
+
+    copy = json_deep_copy(J());
+    json_object_del(json_array_get(json_object_get(copy, "fields"), 2), "totp");
+    expected = summary_ia1();
+    json_object_set_new(expected, "sections",
+                        json_pack("[{s:s, s:s}]", "id", "sec1", "label", "Extra"));
+    c1 = content_ia1();
+    json_object_set(expected, "fields", json_object_get(c1, "fields"));
+    json_decref(c1);
+    assert_json_eq(copy, expected);
+    json_decref(copy);
+
+    assert_int_equal(get("/v1/vaults/" VA "/items/" IA3 "/", g.full), 200);
+    assert_string_equal(json_string_value(json_object_get(J(), "state")), "ARCHIVED");
+    assert_string_equal(json_string_value(json_object_get(J(), "title")), "Old thing");
+    assert_int_equal(get("/v1/vaults/" VA "/items/" IA5, g.full), 200);
+    assert_json_eq(json_object_get(J(), "files"),
+                   json_pack("[{s:s, s:s, s:i, s:s}, {s:s, s:s, s:i, s:s}, {s:s, s:s, s:i, s:s}]",
+                             "id", FS, "name", "hello.txt", "size", 13, "content_path",
+                             "/v1/vaults/" VA "/items/" IA5 "/files/" FS "/content", "id", FB,
+                             "name", "big.bin", "size", 1025, "content_path",
+                             "/v1/vaults/" VA "/items/" IA5 "/files/" FB "/content", "id", FN,
+                             "name", NAME_FN, "size", 3, "content_path",
+                             "/v1/vaults/" VA "/items/" IA5 "/files/" FN "/content"));
+
+    expect_error("/v1/vaults/" VA "/items/" IA4, g.full, 404, "item not found");
+    expect_error("/v1/vaults/" VA "/items/" IX, g.full, 404, "item not found");
+    expect_error("/v1/vaults/" VA "/items/" IB1, g.full, 404, "item not found");
+    expect_error("/v1/vaults/" VX "/items/" IA1, g.full, 404, "vault not found");
+    expect_error("/v1/vaults/" VC "/items/" IC1, g.full, 403, H_SCOPE);
+}
+
+/* ---- tests: files --------------------------------------------------------------------------- */
+
+/* …/files and …/files/{f}: metadata, inline contents (base64) up to 1 KB, 413 above. */
+static void test_files(void **state)
+{
+    unsigned char kb[1024];
+    char b64[2048];
+    const json_t *f;
+
+    (void)state;
+    unlock_api();
+    assert_int_equal(get("/v1/vaults/" VA "/items/" IA5 "/files", g.full), 200);
+    assert_json_eq(J(), json_pack("[{s:s, s:s, s:i, s:s}, {s:s, s:s, s:i, s:s}, {s:s, s:s, s:i, "
+                                  "s:s}]",
+                                  "id", FS, "name", "hello.txt", "size", 13, "content_path",
+                                  "/v1/vaults/" VA "/items/" IA5 "/files/" FS "/content", "id", FB,
+                                  "name", "big.bin", "size", 1025, "content_path",
+                                  "/v1/vaults/" VA "/items/" IA5 "/files/" FB "/content", "id", FN,
+                                  "name", NAME_FN, "size", 3, "content_path",
+                                  "/v1/vaults/" VA "/items/" IA5 "/files/" FN "/content"));
+    expect_error("/v1/vaults/" VA "/items/" IA5 "/files?inline_files=true", g.full, 413, H_INLINE);
+    expect_error("/v1/vaults/" VA "/items/" IA5 "/files/?inline_content=true", g.full, 413,
+                 H_INLINE);
+    assert_int_equal(get("/v1/vaults/" VA "/items/" IA5 "/files?inline_files=false", g.full), 200);
+    assert_int_equal(json_array_size(J()), 3);
+    assert_null(json_object_get(json_array_get(J(), 0), "content"));
+
+    assert_int_equal(get("/v1/vaults/" VA "/items/" IA5 "/files/" FS "?inline_files=true", g.full),
+                     200);
+    assert_json_eq(J(),
+                   json_pack("{s:s, s:s, s:i, s:s, s:s}", "id", FS, "name", "hello.txt", "size", 13,
+                             "content_path", "/v1/vaults/" VA "/items/" IA5 "/files/" FS "/content",
+                             "content", "aGVsbG8sIHdvcmxkCg=="));
+    assert_int_equal(
+        get("/v1/vaults/" VA "/items/" IA5 "/files/" FS "/?inline_content=true", g.full), 200);
+    assert_string_equal(json_string_value(json_object_get(J(), "content")), "aGVsbG8sIHdvcmxkCg==");
+    assert_int_equal(get("/v1/vaults/" VA "/items/" IA5 "/files/" FB, g.full), 200);
+    assert_null(json_object_get(J(), "content"));
+    assert_int_equal(json_integer_value(json_object_get(J(), "size")), 1025);
+    expect_error("/v1/vaults/" VA "/items/" IA5 "/files/" FB "?inline_files=true", g.full, 413,
+                 H_INLINE);
+
+    /* exactly 1 KB is inlined */
+    pattern(kb, sizeof(kb), 1);
+    assert_int_equal(
+        codec_b64_encode(b64, sizeof(b64), NULL, kb, sizeof(kb), CODEC_B64_STD | CODEC_PAD),
+        ERR_OK);
+    assert_int_equal(get("/v1/vaults/" VB "/items/" IB1 "/files?inline_files=true", g.full), 200);
+    assert_int_equal(json_array_size(J()), 1);
+    f = json_array_get(J(), 0);
+    assert_string_equal(json_string_value(json_object_get(f, "id")), FC);
+    assert_string_equal(json_string_value(json_object_get(f, "content")), b64);
+
+    /* content not synced yet */
+    assert_int_equal(get("/v1/vaults/" VA "/items/" IA6 "/files", g.full), 200);
+    assert_string_equal(ids(), FP);
+    expect_error("/v1/vaults/" VA "/items/" IA6 "/files?inline_files=true", g.full, 500,
+                 H_NOT_SYNCED);
+
+    expect_error("/v1/vaults/" VA "/items/" IA5 "/files/" FX, g.full, 404, "file not found");
+    expect_error("/v1/vaults/" VA "/items/" IA5 "/files/" FP, g.full, 404, "file not found");
+    expect_error("/v1/vaults/" VA "/items/" IA4 "/files", g.full, 404, "item not found");
+    expect_error("/v1/vaults/" VA "/items/" IX "/files/" FS, g.full, 404, "item not found");
+}
+
+/* …/files/{f}/content: the exact bytes, octet-stream, Content-Disposition. */
+static void test_file_content(void **state)
+{
+    unsigned char big[1025];
+
+    (void)state;
+    unlock_api();
+    assert_int_equal(get("/v1/vaults/" VA "/items/" IA5 "/files/" FS "/content", g.full), 200);
+    assert_int_equal(g.r.hr_body.b_len, 13);
+    assert_memory_equal(g.r.hr_body.b_data, HELLO, 13);
+    assert_string_equal(hdr("Content-Type"), "application/octet-stream");
+    assert_string_equal(hdr("Content-Disposition"), "attachment; filename=\"hello.txt\"");
+    assert_string_equal(hdr("Content-Length"), "13");
+    assert_string_equal(hdr("1Password-Connect-Version"), "1.8.1");
+
+    pattern(big, sizeof(big), 7);
+    assert_int_equal(get("/v1/vaults/" VA "/items/" IA5 "/files/" FB "/content/", g.full), 200);
+    assert_int_equal(g.r.hr_body.b_len, sizeof(big));
+    assert_memory_equal(g.r.hr_body.b_data, big, sizeof(big));
+    assert_string_equal(hdr("Content-Disposition"), "attachment; filename=\"big.bin\"");
+
+    assert_int_equal(get("/v1/vaults/" VA "/items/" IA5 "/files/" FN "/content", g.full), 200);
+    assert_int_equal(g.r.hr_body.b_len, 3);
+    assert_memory_equal(g.r.hr_body.b_data, "cv\n", 3);
+    assert_string_equal(hdr("Content-Disposition"), "attachment; filename=\"r__sum__.txt\"; "
+                                                    "filename*=UTF-8''r%C3%A9sum%C3%A9.txt");
+
+    expect_error("/v1/vaults/" VA "/items/" IA6 "/files/" FP "/content", g.full, 500, H_NOT_SYNCED);
+    expect_error("/v1/vaults/" VA "/items/" IA5 "/files/" FX "/content", g.full, 404,
+                 "file not found");
+    /* a file of another item of the same vault is not this item's */
+    expect_error("/v1/vaults/" VA "/items/" IA1 "/files/" FS "/content", g.full, 404,
+                 "file not found");
+    expect_error("/v1/vaults/" VC "/items/" IC1 "/files/" FX "/content", g.full, 403, H_SCOPE);
+}
+
+/* ---- tests: refusals and their order -------------------------------------------------------- */
+
+/* 401 before 400 before 403 before 404; malformed ids; methods; unknown paths. */
+static void test_order_and_ids(void **state)
+{
+    static const char *const bad[] = {
+        "VAVAVAVAVAVAVAVAVAVAVAVAVA",  /* uppercase */
+        "vavavavavavavavavavavavav",   /* 25 */
+        "vavavavavavavavavavavavavav", /* 27 */
+        "vavavavavavavavavavavava-a",  /* '-' */
+        "vavavavavavavavavavavava%20a",
+    };
+    size_t i;
+
+    (void)state;
+    unlock_api();
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        expect_error(P("/v1/vaults/%s", bad[i]), g.full, 400, "Invalid Vault UUID");
+        expect_error(P("/v1/vaults/%s/items", bad[i]), g.full, 400, "Invalid Vault UUID");
+        expect_error(P("/v1/vaults/" VA "/items/%s", bad[i]), g.full, 400, "Invalid Item UUID");
+        expect_error(P("/v1/vaults/" VA "/items/" IA5 "/files/%s", bad[i]), g.full, 400,
+                     "Invalid File UUID");
+        expect_error(P("/v1/vaults/" VA "/items/" IA5 "/files/%s/content", bad[i]), g.full, 400,
+                     "Invalid File UUID");
+    }
+    /* token first */
+    expect_error("/v1/vaults/BAD", NULL, 401, H_TOKEN);
+    expect_error("/v1/vaults/BAD/items/BAD", "Bearer x", 401, H_TOKEN);
+    /* then ids: the vault's first, even out of scope */
+    expect_error("/v1/vaults/BAD/items/BAD", g.full, 400, "Invalid Vault UUID");
+    expect_error("/v1/vaults/" VC "/items/BAD", g.full, 400, "Invalid Item UUID");
+    expect_error("/v1/vaults/" VA "/items/BAD/files/" FS, g.full, 400, "Invalid Item UUID");
+    /* then scope before existence */
+    expect_error("/v1/vaults/" VC "/items/" IX, g.full, 403, H_SCOPE);
+    expect_error("/v1/vaults/" VX "/items/" IX "/files/" FX, g.full, 404, "vault not found");
+
+    /* other methods on known routes: 405 with Allow */
+    assert_int_equal(http(HTTP_CLIENT_POST, "/v1/vaults", g.full, NULL), 405);
+    assert_string_equal(hdr("Allow"), "GET, HEAD");
+    assert_int_equal(http(HTTP_CLIENT_DELETE, "/v1/vaults/" VA "/items/" IA1, g.full, NULL), 405);
+    assert_string_equal(hdr("Allow"), "GET, HEAD");
+    assert_int_equal(http(HTTP_CLIENT_PUT, "/v1/vaults/" VA "/items/" IA1 "/", g.full, NULL), 405);
+    assert_int_equal(http(HTTP_CLIENT_PATCH, "/v1/vaults/" VA "/items/" IA1, g.full, NULL), 405);
+    assert_int_equal(json_integer_value(json_object_get(J(), "status")), 405);
+    /* unknown paths */
+    assert_int_equal(get("/v1/nothing", g.full), 404);
+    assert_int_equal(json_integer_value(json_object_get(J(), "status")), 404);
+    assert_int_equal(get("/v1/vaults/" VA "/items/" IA1 "/fields", g.full), 404);
+    assert_int_equal(get("/v2/vaults", g.full), 404);
+}
+
+/* A write-only token resolves its vault but reads no item. */
+static void test_write_only(void **state)
+{
+    (void)state;
+    unlock_api();
+    assert_int_equal(get("/v1/vaults", g.wo), 200);
+    assert_string_equal(ids(), VA);
+    assert_int_equal(get("/v1/vaults/" VA, g.wo), 200);
+    assert_json_eq(J(), vault_va());
+    expect_error("/v1/vaults/" VA "/items", g.wo, 403, H_READ);
+    expect_error("/v1/vaults/" VA "/items/" IA1, g.wo, 403, H_READ);
+    expect_error("/v1/vaults/" VA "/items/" IX, g.wo, 403, H_READ);
+    expect_error("/v1/vaults/" VA "/items/" IA5 "/files", g.wo, 403, H_READ);
+    expect_error("/v1/vaults/" VA "/items/" IA5 "/files/" FS, g.wo, 403, H_READ);
+    expect_error("/v1/vaults/" VA "/items/" IA5 "/files/" FS "/content", g.wo, 403, H_READ);
+    expect_error("/v1/vaults/" VB, g.wo, 403, H_SCOPE);
+    expect_error("/v1/vaults/" VB "/items", g.wo, 403, H_SCOPE);
+}
+
+/* ---- tests: activity ------------------------------------------------------------------------ */
+
+/* Checks one APIRequest entry. jti NULL: none; item NULL: a VAULT resource. */
+static void assert_entry(const json_t *e, const char *result, const char *jti, const char *vault,
+                         const char *item, int version, const char *ua)
+{
+    const json_t *actor = json_object_get(e, "actor"), *res = json_object_get(e, "resource");
+    const char *rid = json_string_value(json_object_get(e, "requestId"));
+    const char *when = json_string_value(json_object_get(e, "timestamp"));
+    json_t *want_actor, *want_res;
+
+    assert_non_null(rid);
+    assert_int_equal(strlen(rid), UUID_LEN);
+    assert_non_null(when);
+    assert_int_equal(strlen(when), TIMEFMT_RFC3339_LEN);
+    assert_string_equal(json_string_value(json_object_get(e, "action")), "READ");
+    assert_string_equal(json_string_value(json_object_get(e, "result")), result);
+    want_actor = json_pack("{s:s, s:s, s:s, s:s}", "id", SRV_UP, "account", ACCT, "userAgent", ua,
+                           "requestIp", "127.0.0.1");
+    if (jti)
+        json_object_set_new(want_actor, "jti", json_string(jti));
+    assert_json_eq(actor, want_actor);
+    want_res = json_pack("{s:s, s:{s:s}}", "type", item ? "ITEM" : "VAULT", "vault", "id", vault);
+    if (item)
+        json_object_set_new(want_res, "item", json_pack("{s:s}", "id", item));
+    if (version)
+        json_object_set_new(want_res, "itemVersion", json_integer(version));
+    assert_json_eq(res, want_res);
+}
+
+/* Every /v1 request leaves one entry, SUCCESS or DENY; /v1/activity reads them. */
+static void test_activity(void **state)
+{
+    const char *ua = HTTP_CLIENT_USER_AGENT;
+    char first[TIMEFMT_RFC3339_LEN + 1], last[TIMEFMT_RFC3339_LEN + 1];
+    const json_t *e;
+    size_t i, j;
+
+    (void)state;
+    unlock_api(); /* /health leaves no entry */
+    assert_int_equal(timefmt_rfc3339(first, (int64_t)time(NULL)), ERR_OK);
+    assert_int_equal(get("/v1/vaults", g.full), 200);
+    expect_error("/v1/vaults/" VC, g.full, 403, H_SCOPE);
+    assert_int_equal(get("/v1/vaults/" VA "/items/" IA1, g.full), 200);
+    expect_error("/v1/vaults", NULL, 401, H_TOKEN);
+    expect_error("/v1/vaults/" VA "/items/" IA4, g.full, 404, "item not found");
+    assert_int_equal(http(HTTP_CLIENT_GET, "/v1/vaults/" VB, g.full, "agent \xc3\xa9\t1"), 200);
+    expect_error("/v1/vaults/" VA "/items/BAD", g.full, 400, "Invalid Item UUID");
+    assert_int_equal(get("/heartbeat", NULL), 200); /* not /v1: no entry */
+
+    assert_int_equal(get("/v1/activity", g.full), 200);
+    assert_int_equal(timefmt_rfc3339(last, (int64_t)time(NULL)), ERR_OK);
+    assert_string_equal(hdr("Content-Range"), "1-8/8");
+    assert_int_equal(json_array_size(J()), 8);
+    e = J();
+    assert_entry(json_array_get(e, 0), "SUCCESS", JTI_F, "", NULL, 0, ua);
+    assert_entry(json_array_get(e, 1), "DENY", JTI_F, VC, NULL, 0, ua);
+    assert_entry(json_array_get(e, 2), "SUCCESS", JTI_F, VA, IA1, 1, ua);
+    assert_entry(json_array_get(e, 3), "DENY", NULL, "", NULL, 0, ua);
+    assert_entry(json_array_get(e, 4), "DENY", JTI_F, VA, IA4, 0, ua);
+    assert_entry(json_array_get(e, 5), "SUCCESS", JTI_F, VB, NULL, 0, "agent ???1");
+    assert_entry(json_array_get(e, 6), "DENY", JTI_F, VA, NULL, 0, ua); /* the bad id: not kept */
+    assert_entry(json_array_get(e, 7), "SUCCESS", JTI_F, "", NULL, 0, ua);
+    for (i = 0; i < 8; i++) {
+        const char *when = json_string_value(json_object_get(json_array_get(e, i), "timestamp"));
+        const char *rid = json_string_value(json_object_get(json_array_get(e, i), "requestId"));
+
+        assert_true(strcmp(when, first) >= 0 && strcmp(when, last) <= 0);
+        for (j = 0; j < i; j++)
+            assert_string_not_equal(
+                rid, json_string_value(json_object_get(json_array_get(e, j), "requestId")));
+    }
+    /* a 401 on /v1/activity is an entry too */
+    expect_error("/v1/activity", "Bearer x", 401, H_TOKEN);
+    assert_int_equal(get("/v1/activity?offset=8", g.full), 200);
+    assert_string_equal(hdr("Content-Range"), "9-10/10");
+    assert_entry(json_array_get(J(), 0), "DENY", NULL, "", NULL, 0, ua);
+}
+
+/* limit and offset, Content-Range, and their refusals. */
+static void test_activity_paging(void **state)
+{
+    int i;
+
+    (void)state;
+    unlock_api();
+    for (i = 0; i < 3; i++)
+        assert_int_equal(get("/v1/vaults", g.full), 200);
+    /* entries 1-3 above; each read adds one */
+    assert_int_equal(get("/v1/activity?limit=2", g.full), 200);
+    assert_string_equal(hdr("Content-Range"), "1-2/4");
+    assert_int_equal(json_array_size(J()), 2);
+    assert_int_equal(get("/v1/activity?limit=2&offset=2", g.full), 200);
+    assert_string_equal(hdr("Content-Range"), "3-4/5");
+    assert_int_equal(get("/v1/activity?offset=4&limit=1000", g.full), 200);
+    assert_string_equal(hdr("Content-Range"), "5-6/6");
+    assert_int_equal(get("/v1/activity?offset=100", g.full), 200);
+    assert_string_equal(hdr("Content-Range"), "*/7");
+    assert_string_equal(body(), "[]");
+    expect_error("/v1/activity?limit=0", g.full, 400, "limit must be from 1 to 1000");
+    expect_error("/v1/activity?limit=1001", g.full, 400, "limit must be from 1 to 1000");
+    expect_error("/v1/activity?limit=abc", g.full, 400, "limit and offset must be numbers");
+    expect_error("/v1/activity?offset=-1", g.full, 400, "limit and offset must be numbers");
+    expect_error("/v1/activity?limit=", g.full, 400, "limit and offset must be numbers");
+    expect_error("/v1/activity?offset=99999999999999999999999", g.full, 400,
+                 "limit and offset must be numbers");
+    /* the refusals were recorded, as DENY */
+    assert_int_equal(get("/v1/activity?offset=7&limit=6", g.full), 200);
+    assert_string_equal(hdr("Content-Range"), "8-13/14");
+    for (i = 0; i < 6; i++)
+        assert_string_equal(
+            json_string_value(json_object_get(json_array_get(J(), (size_t)i), "result")), "DENY");
+}
+
+/* /v1/activity sees every entry of the requests answered before it, in order, even while
+ * the watcher writes the queue at the same time. */
+static void test_activity_complete(void **state)
+{
+    static const char *const items[] = {IA1, IA2, IA5, IA6};
+    char want[16];
+    int i, k;
+
+    (void)state;
+    unlock_api();
+    for (i = 0; i < 40; i++) {
+        size_t n;
+
+        for (k = 0; k < 4; k++)
+            assert_int_equal(get(P("/v1/vaults/" VA "/items/%s", items[k]), g.full), 200);
+        assert_int_equal(get(P("/v1/activity?offset=%d", 5 * i), g.full), 200);
+        (void)snprintf(want, sizeof(want), "%d-%d/%d", 5 * i + 1, 5 * i + 5, 5 * i + 5);
+        n = json_array_size(J());
+        if (n != 5 || strcmp(hdr("Content-Range"), want) != 0)
+            fail_msg("round %d: %zu entries, Content-Range %s", i, n, hdr("Content-Range"));
+        for (k = 0; k < 4; k++) {
+            const json_t *res = json_object_get(json_array_get(J(), (size_t)k), "resource");
+
+            if (strcmp(json_string_value(json_object_get(json_object_get(res, "item"), "id")),
+                       items[k]) != 0)
+                fail_msg("round %d: entry %d is not the request for %s", i, k, items[k]);
+        }
+        assert_null(json_object_get(json_object_get(json_array_get(J(), 4), "resource"), "item"));
+    }
+}
+
+/* The same when the watcher's write of earlier entries is held up (here by a write
+ * transaction of another handle, as sync's would): /v1/activity waits for them rather than
+ * answering without them. */
+static void test_activity_flush_waits(void **state)
+{
+    struct waiter w = {0, "/v1/activity", NULL, 0, "", 0};
+    struct volume_tx *tx = NULL;
+    json_t *list;
+    pthread_t th;
+    size_t i;
+
+    (void)state;
+    unlock_api();
+    assert_int_equal(volume_tx_begin(g.vol, &tx), ERR_OK); /* sync's write lock */
+    for (i = 0; i < 30; i++)
+        assert_int_equal(get(i % 2 ? "/v1/vaults/" VB : "/v1/vaults/" VA, g.full), 200);
+    nap(200); /* the watcher has taken the entries and waits for the lock */
+    w.w_port = api_port(g.api);
+    w.w_auth = g.full;
+    assert_int_equal(pthread_create(&th, NULL, waiter_run, &w), 0);
+    nap(100);
+    volume_tx_rollback(tx);
+    assert_int_equal(pthread_join(th, NULL), 0);
+    assert_int_equal(w.w_status, 200);
+    list = json_loads(w.w_body, 0, NULL);
+    assert_non_null(list);
+    if (json_array_size(list) != 31)
+        fail_msg("%zu entries, not 31", json_array_size(list));
+    for (i = 0; i < 30; i++) {
+        const json_t *res = json_object_get(json_array_get(list, i), "resource");
+
+        assert_string_equal(json_string_value(json_object_get(json_object_get(res, "vault"), "id")),
+                            i % 2 ? VB : VA);
+    }
+    json_decref(list);
+}
+
+/* ---- tests: metrics ------------------------------------------------------------------------- */
+
+/* Request counters by route and status, the histogram, and the state gauges. */
+static void test_metrics(void **state)
+{
+    long long inf, count;
+    int i;
+
+    (void)state;
+    assert_int_equal(metric("sesame_connect_sync_lag_seconds") >= 0, 1);
+    unlock_api();
+    for (i = 0; i < 3; i++)
+        assert_int_equal(get("/v1/vaults", g.full), 200);
+    expect_error("/v1/vaults", NULL, 401, H_TOKEN);
+    expect_error("/v1/vaults/" VC, g.full, 403, H_SCOPE);
+    expect_error("/v1/vaults/" VA "/items/" IX, g.full, 404, "item not found");
+    assert_int_equal(get("/nope", NULL), 404);
+    assert_int_equal(http(HTTP_CLIENT_POST, "/v1/vaults", g.full, NULL), 405);
+
+    assert_true(metric_wait("sesame_http_requests_total{route=\"\",status=\"405\"}", 1));
+    assert_int_equal(metric("sesame_http_requests_total{route=\"/v1/vaults\",status=\"200\"}"), 3);
+    assert_int_equal(metric("sesame_http_requests_total{route=\"/v1/vaults\",status=\"401\"}"), 1);
+    assert_int_equal(
+        metric("sesame_http_requests_total{route=\"/v1/vaults/{vaultUuid}\",status=\"403\"}"), 1);
+    assert_int_equal(metric("sesame_http_requests_total{route=\"/v1/vaults/{vaultUuid}/items/"
+                            "{itemUuid}\",status=\"404\"}"),
+                     1);
+    assert_int_equal(metric("sesame_http_requests_total{route=\"\",status=\"404\"}"), 1);
+    assert_int_equal(metric("sesame_http_requests_total{route=\"\",status=\"405\"}"), 1);
+    assert_int_equal(metric("sesame_http_requests_total{route=\"/health\",status=\"200\"}"), 1);
+    assert_int_equal(metric("sesame_http_requests_total{route=\"/v1/activity\",status=\"200\"}"),
+                     -1);
+    count = metric("sesame_http_request_duration_seconds_count{route=\"/v1/vaults\"}");
+    inf = metric("sesame_http_request_duration_seconds_bucket{route=\"/v1/vaults\",le=\"+Inf\"}");
+    assert_int_equal(count, 4);
+    assert_int_equal(inf, 4);
+    assert_true(
+        metric("sesame_http_request_duration_seconds_bucket{route=\"/v1/vaults\",le=\"10\"}") == 4);
+    assert_non_null(strstr(body(), "# TYPE sesame_http_request_duration_seconds histogram\n"));
+    assert_non_null(strstr(body(), "# TYPE sesame_http_requests_total counter\n"));
+    assert_non_null(strstr(body(), "sesame_http_request_duration_seconds_bucket{route=\"/v1/"
+                                   "vaults\",le=\"0.0005\"} "));
+    assert_string_equal(hdr("Content-Type"), "text/plain; version=0.0.4");
+
+    assert_int_equal(metric("sesame_connect_unlocked"), 1);
+    assert_int_equal(metric("sesame_connect_unlocks_total"), 1);
+    assert_int_equal(metric("sesame_connect_vaults"), 3);
+    assert_int_equal(metric("sesame_connect_items"), 7);
+    assert_int_equal(metric("sesame_connect_last_sync_timestamp_seconds"), g.t_sync);
+    assert_true(metric("sesame_connect_sync_lag_seconds") <= (int64_t)time(NULL) - g.t_sync);
+    assert_true(metric("sesame_connect_sync_lag_seconds") >= 0);
+    assert_int_equal(metric("sesame_connect_activity_dropped_total"), 0);
+    assert_true(metric("process_resident_memory_bytes") > 1000000);
+}
+
+/* ---- tests: the watcher and the index ------------------------------------------------------- */
+
+/* Returns the index entry of item id of vault in ix (must exist). */
+static const struct api_item *ix_item(const struct api_index *ix, const char *vault, const char *id)
+{
+    const struct api_vault *av = api_index_vault(ix, vault);
+    const struct api_item *it;
+
+    assert_non_null(av);
+    it = api_index_item(av, id);
+    assert_non_null(it);
+    return it;
+}
+
+/* New data on the volume is served within a second; unchanged items are shared between
+ * index generations, a changed one is decrypted anew. */
+static void test_watcher(void **state)
+{
+    struct api_index *ix1, *ix2;
+    struct volume_tx *tx = NULL;
+    int64_t start;
+
+    (void)state;
+    unlock_api();
+    ix1 = api_current_index(g.api);
+    assert_non_null(ix1);
+    assert_int_equal(get("/v1/vaults/" VA "/items", g.full), 200);
+    assert_string_equal(ids(), IA1 "," IA2 "," IA5 "," IA6);
+
+    /* a new item and a new version of IA2, as sync applies a batch */
+    assert_int_equal(volume_tx_begin(g.vol, &tx), ERR_OK);
+    put_item(tx, g.vkey[0], VA, IA7, 1, "", "LOGIN", content_simple("Fresh", "new", "f"), T0 + 100,
+             T0 + 100);
+    put_item(tx, g.vkey[0], VA, IA2, 2, "", "API_CREDENTIAL",
+             content_simple("API Key (rotated)", "api", "key-2"), T0 + 11, T0 + 101);
+    assert_int_equal(volume_tx_commit(tx), ERR_OK);
+    start = now_ms();
+    for (;;) {
+        assert_int_equal(get("/v1/vaults/" VA "/items", g.full), 200);
+        if (strcmp(ids(), IA1 "," IA2 "," IA5 "," IA6 "," IA7) == 0)
+            break;
+        assert_true(now_ms() - start < 1000);
+        nap(10);
+    }
+    assert_string_equal(json_string_value(json_object_get(json_array_get(J(), 1), "title")),
+                        "API Key (rotated)");
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(J(), 1), "version")), 2);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(J(), 4), "title")),
+                        "Fresh");
+    assert_int_equal(get("/v1/vaults/" VA "/items/" IA2, g.full), 200);
+    assert_string_equal(json_string_value(json_object_get(
+                            json_array_get(json_object_get(J(), "fields"), 0), "value")),
+                        "key-2");
+    assert_int_equal(get("/v1/vaults/" VA, g.full), 200);
+    assert_int_equal(json_integer_value(json_object_get(J(), "items")), 5); /* active */
+    assert_int_equal(json_integer_value(json_object_get(J(), "contentVersion")), 10);
+
+    ix2 = api_current_index(g.api);
+    assert_non_null(ix2);
+    assert_true(ix2->ix_generation > ix1->ix_generation);
+    /* unchanged: the same decrypted entry; changed: a new one; the old generation intact */
+    assert_ptr_equal(ix_item(ix2, VA, IA1), ix_item(ix1, VA, IA1));
+    assert_ptr_equal(ix_item(ix2, VB, IB1), ix_item(ix1, VB, IB1));
+    assert_ptr_not_equal(ix_item(ix2, VA, IA2), ix_item(ix1, VA, IA2));
+    assert_string_equal(ix_item(ix1, VA, IA2)->ai_title, "API Key");
+    assert_int_equal(ix_item(ix1, VA, IA2)->ai_version, 1);
+    assert_string_equal(ix_item(ix2, VA, IA2)->ai_title, "API Key (rotated)");
+    assert_int_equal(ix_item(ix2, VA, IA2)->ai_version, 2);
+    assert_string_equal(ix_item(ix2, VA, IA1)->ai_title, "Database Login");
+    assert_null(api_index_item(api_index_vault(ix1, VA), IA7));
+    assert_int_equal(ix1->ix_items, 7);
+    assert_int_equal(ix2->ix_items, 8);
+    api_index_unref(ix1);
+    api_index_unref(ix2);
+
+    /* a deleted item and a revoked grant disappear */
+    assert_int_equal(volume_tx_begin(g.vol, &tx), ERR_OK);
+    assert_int_equal(volume_tx_item_delete(tx, VA, IA7, 2, T0 + 200, ACCT), ERR_OK);
+    assert_int_equal(volume_tx_grant_delete(tx, VB), ERR_OK);
+    assert_int_equal(volume_tx_commit(tx), ERR_OK);
+    assert_true(wait_status("/v1/vaults/" VB, g.full, 404, 1000) >= 0);
+    assert_error(404, "vault not found");
+    assert_int_equal(get("/v1/vaults/" VA "/items", g.full), 200);
+    assert_string_equal(ids(), IA1 "," IA2 "," IA5 "," IA6);
+    expect_error("/v1/vaults/" VA "/items/" IA7, g.full, 404, "item not found");
+    assert_int_equal(get("/v1/vaults", g.full), 200);
+    assert_string_equal(ids(), VA);
+}
+
+/* The index built directly: vaults with grants only, sorted lookups, item sharing. */
+static void test_index_build(void **state)
+{
+    struct api_index *ix1 = NULL, *ix2 = NULL;
+    struct credentials *c = NULL;
+    struct volume_tx *tx = NULL;
+    struct item_meta m;
+    json_t *content = NULL;
+    struct buf plain;
+    char err[256];
+    uint64_t gen;
+
+    (void)state;
+    assert_int_equal(credentials_parse(&c, g.cred.b_data, g.cred.b_len, err, sizeof(err)), ERR_OK);
+    assert_int_equal(volume_generation(g.vol, &gen), ERR_OK);
+    assert_int_equal(api_index_build(&ix1, g.vol, c, NULL, gen), ERR_NOT_READY); /* locked */
+    assert_null(ix1);
+    assert_int_equal(credentials_unlock(c, g.unlock, CREDENTIALS_UNLOCK_BYTES), ERR_OK);
+    assert_int_equal(api_index_build(&ix1, g.vol, c, NULL, gen), ERR_OK);
+    assert_int_equal(ix1->ix_generation, gen);
+    assert_int_equal(ix1->ix_nvaults, 3);
+    assert_string_equal(ix1->ix_vaults[0].av_meta.vm_id, VA);
+    assert_string_equal(ix1->ix_vaults[1].av_meta.vm_id, VB);
+    assert_string_equal(ix1->ix_vaults[2].av_meta.vm_id, VC);
+    assert_string_equal(ix1->ix_vaults[0].av_meta.vm_name, "Production");
+    assert_string_equal(ix1->ix_vaults[0].av_meta.vm_description, "prod secrets");
+    assert_int_equal(ix1->ix_vaults[0].av_nitems, 5);
+    assert_string_equal(ix1->ix_vaults[0].av_items[0]->ai_id, IA1); /* oldest first */
+    assert_string_equal(ix1->ix_vaults[0].av_items[2]->ai_id, IA3);
+    assert_string_equal(ix1->ix_vaults[0].av_items[2]->ai_state, "ARCHIVED");
+    assert_int_equal(ix1->ix_vaults[0].av_items[0]->ai_ntags, 2);
+    assert_string_equal(ix1->ix_vaults[0].av_items[0]->ai_tags[1], "Prod");
+    assert_null(api_index_vault(ix1, VD));
+    assert_null(api_index_vault(ix1, VX));
+    assert_null(api_index_vault(ix1, "short"));
+    assert_null(api_index_vault(NULL, VA));
+    assert_null(api_index_item(api_index_vault(ix1, VA), IA4));
+    assert_null(api_index_item(api_index_vault(ix1, VA), IB1));
+    assert_null(api_index_item(NULL, IA1));
+
+    /* whole items and files on demand */
+    assert_int_equal(api_index_item_content(g.vol, api_index_vault(ix1, VA), IA3, &m, &content),
+                     ERR_OK);
+    assert_string_equal(m.im_state, "ARCHIVED");
+    assert_string_equal(json_string_value(json_object_get(content, "title")), "Old thing");
+    json_decref(content);
+    assert_int_equal(api_index_item_content(g.vol, api_index_vault(ix1, VA), IA4, &m, &content),
+                     ERR_NOT_FOUND);
+    assert_null(content);
+    assert_int_equal(api_index_file_content(g.vol, api_index_vault(ix1, VA), FS, &plain), ERR_OK);
+    assert_int_equal(plain.b_len, 13);
+    assert_memory_equal(plain.b_data, HELLO, 13);
+    buf_free(&plain);
+    assert_int_equal(api_index_file_content(g.vol, api_index_vault(ix1, VA), FP, &plain),
+                     ERR_NOT_READY);
+    buf_free(&plain);
+    assert_int_equal(api_index_file_content(g.vol, api_index_vault(ix1, VA), FX, &plain),
+                     ERR_NOT_FOUND);
+    buf_free(&plain);
+
+    /* a new version of IA1: the next generation shares everything else */
+    assert_int_equal(volume_tx_begin(g.vol, &tx), ERR_OK);
+    put_item(tx, g.vkey[0], VA, IA1, 3, "", "LOGIN", content_simple("Renamed", "", "x"), T0 + 10,
+             T0 + 300);
+    assert_int_equal(volume_tx_commit(tx), ERR_OK);
+    assert_int_equal(volume_generation(g.vol, &gen), ERR_OK);
+    assert_int_equal(api_index_build(&ix2, g.vol, c, ix1, gen), ERR_OK);
+    assert_ptr_not_equal(ix_item(ix2, VA, IA1), ix_item(ix1, VA, IA1));
+    assert_string_equal(ix_item(ix2, VA, IA1)->ai_title, "Renamed");
+    assert_int_equal(ix_item(ix2, VA, IA1)->ai_ntags, 0);
+    assert_ptr_equal(ix_item(ix2, VA, IA2), ix_item(ix1, VA, IA2));
+    assert_ptr_equal(ix_item(ix2, VA, IA3), ix_item(ix1, VA, IA3));
+    assert_ptr_equal(ix_item(ix2, VC, IC1), ix_item(ix1, VC, IC1));
+    /* the first generation outlives the second's release, and the reverse */
+    assert_ptr_equal(api_index_ref(ix1), ix1);
+    api_index_unref(ix1);
+    api_index_unref(ix1);
+    assert_string_equal(ix_item(ix2, VA, IA2)->ai_title, "API Key");
+    api_index_unref(ix2);
+    api_index_unref(NULL);
+    credentials_free(c);
+}
+
+/* ---- tests: readiness ----------------------------------------------------------------------- */
+
+/* Never synced: /health says so; a data request waits OP_SYNC_TIMEOUT then 500; refusals
+ * that come before readiness are answered at once. */
+static void test_not_synced(void **state)
+{
+    int64_t t;
+
+    (void)state;
+    assert_string_equal(health("account_data", NULL), "NOT_SYNCED");
+    assert_string_equal(
+        dep_msg("account_data"),
+        "Account data is not available because synchronization has not yet started");
+    assert_int_equal(metric("sesame_connect_sync_lag_seconds"), -1);
+    assert_int_equal(metric("sesame_connect_last_sync_timestamp_seconds"), 0);
+
+    t = now_ms();
+    expect_error("/v1/vaults", g.full, 500, "failed to initiate, review service logs for details");
+    t = now_ms() - t;
+    assert_true(t >= 900 && t < 3000);
+    /* the token did unlock */
+    assert_string_equal(health("1Password", NULL), "ACTIVE");
+    assert_int_equal(metric("sesame_connect_unlocked"), 1);
+
+    t = now_ms();
+    expect_error("/v1/vaults/" VA "/items/" IX, g.full, 500,
+                 "failed to initiate, review service logs for details");
+    assert_true(now_ms() - t >= 900);
+    /* 401, 400 and 403 do not wait */
+    t = now_ms();
+    expect_error("/v1/vaults", NULL, 401, H_TOKEN);
+    expect_error("/v1/vaults/BAD", g.full, 400, "Invalid Vault UUID");
+    expect_error("/v1/vaults/" VC, g.full, 403, H_SCOPE);
+    expect_error("/v1/vaults/" VA "/items", g.wo, 403, H_READ);
+    assert_true(now_ms() - t < 500);
+    /* the waits were recorded as refusals */
+    assert_int_equal(get("/v1/activity", g.full), 200);
+    assert_string_equal(hdr("Content-Range"), "1-7/7");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(J(), 0), "result")),
+                        "DENY");
+}
+
+/* A waiting request is answered as soon as sync completes its first sync. */
+static void test_sync_completes_while_waiting(void **state)
+{
+    struct waiter w = {0, "/v1/vaults/" VA, NULL, 0, "", 0};
+    struct volume_tx *tx = NULL;
+    pthread_t th;
+
+    (void)state;
+    w.w_port = api_port(g.api);
+    w.w_auth = g.full;
+    assert_int_equal(pthread_create(&th, NULL, waiter_run, &w), 0);
+    wait_waiting(1);
+    nap(200);
+    g.t_sync = (int64_t)time(NULL);
+    assert_int_equal(volume_tx_begin(g.vol, &tx), ERR_OK);
+    assert_int_equal(volume_tx_set_sync_time(tx, g.t_sync), ERR_OK);
+    assert_int_equal(volume_tx_commit(tx), ERR_OK);
+    assert_int_equal(pthread_join(th, NULL), 0);
+    assert_int_equal(w.w_status, 200);
+    assert_true(w.w_elapsed < 5000); /* long before OP_SYNC_TIMEOUT (10s) */
+    assert_non_null(strstr(w.w_body, "\"name\":\"Production\""));
+    assert_string_equal(health("account_data", NULL), "ACTIVE");
+    assert_int_equal(get("/v1/vaults", g.full), 200);
+    assert_string_equal(ids(), VA "," VB);
+}
+
+/* A volume synced for another server is not ready for this one. */
+static void test_other_servers_volume(void **state)
+{
+    int64_t t = now_ms();
+
+    (void)state;
+    expect_error("/v1/vaults", g.full, 500, "failed to initiate, review service logs for details");
+    assert_true(now_ms() - t >= 900);
+    assert_string_equal(health("1Password", NULL), "ACTIVE");
+}
+
+/* api_stop answers a waiting request (500) and returns promptly. */
+static void test_stop_while_waiting(void **state)
+{
+    struct waiter w = {0, "/v1/vaults", NULL, 0, "", 0};
+    pthread_t th;
+    int64_t t;
+
+    (void)state;
+    w.w_port = api_port(g.api);
+    w.w_auth = g.full;
+    assert_int_equal(pthread_create(&th, NULL, waiter_run, &w), 0);
+    wait_waiting(1);
+    t = now_ms();
+    api_stop(g.api);
+    g.api = NULL;
+    assert_true(now_ms() - t < 3000);
+    assert_int_equal(pthread_join(th, NULL), 0);
+    assert_int_equal(w.w_status, 500);
+    assert_string_equal(w.w_body,
+                        "{\"status\":500,\"message\":\"failed to initiate, review service logs "
+                        "for details\"}");
+    assert_true(w.w_elapsed < 3000);
+}
+
+/* api_stop writes the activity entries still queued. */
+static void test_stop_flushes_activity(void **state)
+{
+    struct volume_activity *arr = NULL;
+    uint64_t total = 0;
+    size_t n = 0;
+    json_t *e;
+
+    (void)state;
+    unlock_api();
+    assert_int_equal(get("/v1/vaults/" VA "/items/" IA2, g.full), 200);
+    api_stop(g.api);
+    g.api = NULL;
+    assert_int_equal(volume_activity_query(g.vol, 10, 0, &arr, &n, &total), ERR_OK);
+    assert_int_equal(total, 1);
+    assert_int_equal(n, 1);
+    e = json_loads(arr[0].ve_entry_json, 0, NULL);
+    assert_entry(e, "SUCCESS", JTI_F, VA, IA2, 1, HTTP_CLIENT_USER_AGENT);
+    json_decref(e);
+    volume_activity_list_free(arr, n);
+}
+
+/* ---- tests: the bus ------------------------------------------------------------------------- */
+
+/* Without a sync process the api still serves; /health says sync is unavailable. */
+static void test_no_sync_process(void **state)
+{
+    int64_t start = now_ms();
+
+    (void)state;
+    while (strcmp(health("sync", NULL), "UNAVAILABLE") != 0 ||
+           strstr(dep_msg("sync"), "does not answer") == NULL) {
+        assert_true(now_ms() - start < 2000);
+        nap(10);
+    }
+    assert_string_equal(dep_msg("sync"), "the sync process does not answer on the bus (ERR_IO)");
+    unlock_api();
+    assert_int_equal(get("/v1/vaults", g.full), 200);
+    assert_string_equal(health("sync", NULL), "UNAVAILABLE");
+}
+
+/* With a (fake) sync: TOKEN_NEEDED until the api unlocks, which sends the unlock secret;
+ * ACTIVE / DISCONNECTED as sync reports; the secret is sent again after a sync restart. */
+static void test_bus_unlock(void **state)
+{
+    int64_t start = now_ms();
+
+    (void)state;
+    fb_set(&fb.connected, 1);
+    while (strcmp(health("sync", NULL), "TOKEN_NEEDED") != 0) {
+        assert_true(now_ms() - start < 2000);
+        nap(10);
+    }
+    assert_null(dep_msg("sync"));
+    assert_int_equal(fb_get(&fb.unlocks), 0);
+    assert_true(fb_get(&fb.statuses) >= 1);
+
+    /* a refused token does not reach sync */
+    {
+        char auth[AUTH_MAX];
+        struct tok t;
+
+        memset(&t, 0, sizeof(t));
+        t.t_secret = g.bad_unlock;
+        mint(auth, &t);
+        expect_error("/v1/vaults", auth, 401, H_TOKEN);
+        nap(100);
+        assert_int_equal(fb_get(&fb.unlocks), 0);
+    }
+
+    assert_string_equal(health("1Password", g.full), "ACTIVE");
+    start = now_ms();
+    while (fb_get(&fb.unlocks) < 1) {
+        assert_true(now_ms() - start < 1000);
+        nap(5);
+    }
+    assert_int_equal(fb_get(&fb.unlocks), 1);
+    assert_int_equal(fb_get(&fb.secret_ok), 1);
+    start = now_ms();
+    while (strcmp(health("sync", NULL), "ACTIVE") != 0) {
+        assert_true(now_ms() - start < 2000);
+        nap(10);
+    }
+    assert_null(dep_msg("sync"));
+
+    /* the hub becomes unreachable */
+    fb_set(&fb.connected, 0);
+    start = now_ms();
+    while (strcmp(health("sync", NULL), "DISCONNECTED") != 0) {
+        assert_true(now_ms() - start < 2500);
+        nap(20);
+    }
+    assert_non_null(strstr(dep_msg("sync"), "the hub is unreachable; serving the data synced "));
+    assert_non_null(strstr(dep_msg("sync"), " seconds ago: connection refused"));
+    assert_int_equal(get("/v1/vaults", g.full), 200); /* reads go on */
+
+    /* sync restarts (locked again): the api sends the secret again */
+    fb_set(&fb.unlocked, 0);
+    start = now_ms();
+    while (fb_get(&fb.unlocks) < 2) {
+        assert_true(now_ms() - start < 2500);
+        nap(10);
+    }
+    assert_int_equal(fb_get(&fb.secret_ok), 1);
+    nap(1200);
+    assert_int_equal(fb_get(&fb.unlocks), 2); /* once per restart, not on every status */
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_start_errors, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_locked, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_unlock_refusals, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_unlock_by_data_request, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_token_checks_unlocked, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_revocation, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_signing_keys, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_vaults, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_vault_filters, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_items, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_item, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_files, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_file_content, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_order_and_ids, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_write_only, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_activity, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_activity_paging, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_activity_complete, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_activity_flush_waits, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_metrics, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_watcher, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_index_build, fx_setup, fx_teardown),
+        cmocka_unit_test_prestate_setup_teardown(test_not_synced, fx_setup, fx_teardown,
+                                                 &p_unsynced),
+        cmocka_unit_test_prestate_setup_teardown(test_sync_completes_while_waiting, fx_setup,
+                                                 fx_teardown, &p_unsynced_long),
+        cmocka_unit_test_prestate_setup_teardown(test_other_servers_volume, fx_setup, fx_teardown,
+                                                 &p_other_server),
+        cmocka_unit_test_prestate_setup_teardown(test_stop_while_waiting, fx_setup, fx_teardown,
+                                                 &p_unsynced_long),
+        cmocka_unit_test_setup_teardown(test_stop_flushes_activity, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_no_sync_process, fx_setup, fx_teardown),
+        cmocka_unit_test_prestate_setup_teardown(test_bus_unlock, fx_setup, fx_teardown, &p_bus),
+    };
+    int rc;
+
+    if (crypto_init() != ERR_OK || http_client_global_init() != ERR_OK)
+        return 1;
+    rc = cmocka_run_group_tests(tests, NULL, NULL);
+    http_client_global_cleanup();
+    return rc;
+}
