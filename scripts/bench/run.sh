@@ -54,20 +54,7 @@ ID=$(curl -s -H "Authorization: Bearer $TOKEN" \
     "$API_URL/v1/vaults?filter=title%20eq%20%22Bench%22" | jq -r '.[0].id')
 IT=$(curl -s -H "Authorization: Bearer $TOKEN" \
     "$API_URL/v1/vaults/$ID/items?filter=title%20eq%20%22item%201%22" | jq -r '.[0].id')
-lat=()
-for e in $(seq 1 "$EDITS"); do
-    v=$(curl -s -H "Authorization: Bearer $TOKEN" "$API_URL/v1/vaults/$ID/items/$IT" | jq -r .version)
-    "$SESAME" item edit "$IT" --vault Bench --notes "edit $e" >/dev/null
-    t0=$(ms_now)
-    while :; do
-        nv=$(curl -s -H "Authorization: Bearer $TOKEN" "$API_URL/v1/vaults/$ID/items/$IT" | jq -r .version)
-        [ "$nv" -gt "$v" ] && break
-        [ $(( $(ms_now) - t0 )) -gt 10000 ] && { echo "bench: edit $e never arrived" >&2; exit 1; }
-    done
-    lat+=($(( $(ms_now) - t0 )))
-done
-sorted=$(printf '%s\n' "${lat[@]}" | sort -n)
-echo "bench: propagation (edit committed -> served): median $(sed -n "$(( (EDITS + 1) / 2 ))p" <<<"$sorted") ms, worst $(tail -n1 <<<"$sorted") ms (includes ~10 ms of curl+jq polling)"
+node "$ROOT/scripts/bench/propagation.mjs" "$API_URL" "$TOKEN" "$SESAME" "$ID" "$IT" Bench "$EDITS"
 
 connect_stop API
 connect_start api API "$T/creds.json" "$T/xdg" >/dev/null

@@ -9,7 +9,8 @@
  *   - every API_STATUS_INTERVAL_MS (and at once after an unlock) it asks sync for its
  *     status over the bus and sends the unlock secret when sync is locked (first unlock,
  *     or sync restarted);
- *   - it writes queued activity entries to the volume.
+ *   - every API_ACTIVITY_INTERVAL_MS it writes the queued activity entries to the volume in
+ *     one transaction.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -177,7 +178,7 @@ static void api_watch_volume(struct api *a)
 static void *api_watcher(void *arg)
 {
     struct api *a = arg;
-    int64_t next_status = 0;
+    int64_t next_status = 0, next_activity = 0;
 
     for (;;) {
         struct timespec ts;
@@ -200,7 +201,11 @@ static void *api_watcher(void *arg)
             next_status = now + API_STATUS_INTERVAL_MS;
             api_watch_volume(a); /* an unlock may have made a build possible */
         }
-        api_activity_write(a);
+        if (now >= next_activity) {
+            /* batched: fewer write transactions competing with sync's */
+            api_activity_write(a);
+            next_activity = now + API_ACTIVITY_INTERVAL_MS;
+        }
         if (http_server_waiting(a->ap_srv) > 0)
             http_server_wake(a->ap_srv);
 

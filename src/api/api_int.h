@@ -26,19 +26,20 @@
 #include "keys/token.h"
 #include "store/volume.h"
 
-#define API_WATCH_INTERVAL_MS  25    /* how often the watcher looks at the volume */
-#define API_STATUS_INTERVAL_MS 1000  /* how often it asks sync for its status */
-#define API_BUS_TIMEOUT_MS     2000  /* one bus call */
-#define API_ACTIVITY_QUEUE     10000 /* activity entries waiting for the volume */
-#define API_ACTIVITY_PAGE      50    /* /v1/activity default limit */
-#define API_ACTIVITY_MAX_PAGE  1000  /* /v1/activity largest limit */
-#define API_TOKEN_CACHE        1024  /* revocation states remembered per generation */
-#define API_VERIFIED_CACHE     64    /* verified tokens remembered (direct-mapped) */
-#define API_MAX_ROUTES         16    /* routes with their own metrics */
-#define API_MAX_STATUSES       12    /* distinct statuses counted per route */
-#define API_HIST_BUCKETS       14    /* latency histogram buckets (+Inf apart) */
-#define API_NOT_READY_MSG      "failed to initiate, review service logs for details"
-#define API_LOCKED_MSG         "Make a request with a valid bearer token to initialize"
+#define API_WATCH_INTERVAL_MS    25    /* how often the watcher looks at the volume */
+#define API_ACTIVITY_INTERVAL_MS 250   /* how often queued activity is written */
+#define API_STATUS_INTERVAL_MS   1000  /* how often it asks sync for its status */
+#define API_BUS_TIMEOUT_MS       2000  /* one bus call */
+#define API_ACTIVITY_QUEUE       10000 /* activity entries waiting for the volume */
+#define API_ACTIVITY_PAGE        50    /* /v1/activity default limit */
+#define API_ACTIVITY_MAX_PAGE    1000  /* /v1/activity largest limit */
+#define API_TOKEN_CACHE          1024  /* revocation states remembered per generation */
+#define API_VERIFIED_CACHE       64    /* verified tokens remembered (direct-mapped) */
+#define API_MAX_ROUTES           16    /* routes with their own metrics */
+#define API_MAX_STATUSES         12    /* distinct statuses counted per route */
+#define API_HIST_BUCKETS         14    /* latency histogram buckets (+Inf apart) */
+#define API_NOT_READY_MSG        "failed to initiate, review service logs for details"
+#define API_LOCKED_MSG           "Make a request with a valid bearer token to initialize"
 
 /* ---- the index (index.c) ------------------------------------------------------------- */
 

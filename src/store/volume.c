@@ -706,6 +706,23 @@ static enum err conn_exec(sqlite3 *db, const char *sql, const char *what, char *
     return e;
 }
 
+/*
+ * SQLite's busy handler: another process (sync or api) holds the write lock. SQLite's own
+ * sqlite3_busy_timeout sleeps in growing steps (up to 100 ms), which turned a 2 ms wait for
+ * the other process's commit into hundreds of milliseconds; this polls every
+ * VOLUME_BUSY_POLL_US instead, for at most VOLUME_BUSY_TIMEOUT_MS. Returns 1 to retry.
+ */
+static int vol_on_busy(void *arg, int count)
+{
+    struct timespec ts = {0, VOLUME_BUSY_POLL_US * 1000L};
+
+    (void)arg;
+    if ((int64_t)count * VOLUME_BUSY_POLL_US >= (int64_t)VOLUME_BUSY_TIMEOUT_MS * 1000)
+        return 0;
+    (void)nanosleep(&ts, NULL);
+    return 1;
+}
+
 /* Opens a new connection to v's database with the per-connection settings. */
 static enum err conn_open(const struct volume *v, struct conn **out, char *errmsg, size_t errcap)
 {
@@ -731,7 +748,7 @@ static enum err conn_open(const struct volume *v, struct conn **out, char *errms
                      v->vo_db_path, c->cn_db ? sqlite3_errmsg(c->cn_db) : sqlite3_errstr(rc));
         goto out;
     }
-    rc = sqlite3_busy_timeout(c->cn_db, VOLUME_BUSY_TIMEOUT_MS);
+    rc = sqlite3_busy_handler(c->cn_db, vol_on_busy, NULL);
     if (rc == SQLITE_OK)
         rc = sqlite3_db_config(c->cn_db, SQLITE_DBCONFIG_DEFENSIVE, 1, (int *)NULL);
     if (rc != SQLITE_OK) {

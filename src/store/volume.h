@@ -41,6 +41,7 @@
 #define VOLUME_FILES_DIR       "files"                 /* file ciphertexts, in the data directory */
 #define VOLUME_MAX_CONNECTIONS 8                       /* SQLite connections in one handle's pool */
 #define VOLUME_BUSY_TIMEOUT_MS 5000                    /* wait for another process's write lock */
+#define VOLUME_BUSY_POLL_US    500                     /* how often that wait retries */
 #define VOLUME_MAX_PAGE        10000                   /* largest limit of an activity page */
 #define VOLUME_MAX_BLOB_BYTES  (16u << 20)             /* one ciphertext or wrapped key */
 #define VOLUME_MAX_FILE_BYTES  ((16u << 20) + 4096)    /* one file ciphertext */

@@ -798,7 +798,7 @@ enum err sync_poll(struct sync_ctx *ctx, unsigned wait_s)
 {
     enum err e;
 
-    if (!ctx || !ctx->sc_volume || !ctx->sc_hub || wait_s == 0 || wait_s > HUBCLIENT_MAX_WAIT)
+    if (!ctx || !ctx->sc_volume || !ctx->sc_hub || wait_s > HUBCLIENT_MAX_WAIT)
         return ERR_BAD_INPUT;
     ctx->sc_errmsg[0] = '\0';
     ctx->sc_pages = 0;

@@ -80,10 +80,10 @@ enum err sync_apply_state(struct volume *v, const json_t *state, const char *hub
 enum err sync_run_once(struct sync_ctx *ctx) SESAME_WUR;
 
 /*
- * Waits up to wait_s seconds (1..HUBCLIENT_MAX_WAIT) for the change feed to move past the
- * volume's last seq (a long-poll), then applies pages as sync_run_once does until more is
- * false, and fetches missing file contents. ERR_OK also when nothing arrived. Errors as
- * sync_run_once.
+ * Waits up to wait_s seconds (0..HUBCLIENT_MAX_WAIT; 0: no wait, what is there now) for the change
+ * feed to move past the volume's last seq (a long-poll), then applies pages as sync_run_once does
+ * until more is false, and fetches missing file contents. ERR_OK also when nothing arrived. Errors
+ * as sync_run_once.
  */
 enum err sync_poll(struct sync_ctx *ctx, unsigned wait_s) SESAME_WUR;
 

@@ -257,13 +257,15 @@ out:
 /*
  * Uploads the pending activity (at most SYNC_SERVICE_ACTIVITY_ROUNDS requests) and counts
  * it in the status. A failure is logged (once per change of kind) and left for the next
- * pass: activity never fails a sync pass.
+ * pass: activity never fails a sync pass. Returns 1 when more entries are probably pending
+ * (the last batch was full): the engine then polls without waiting and uploads again, so a
+ * backlog drains between quick polls and never holds a change back for long.
  */
-static void svc_upload_activity(struct sync_service *s, struct hubclient *hc)
+static int svc_upload_activity(struct sync_service *s, struct hubclient *hc)
 {
     uint64_t total = 0;
     unsigned round;
-    int from_hub = 0;
+    int from_hub = 0, more = 0;
     enum err e = ERR_OK;
 
     for (round = 0; round < SYNC_SERVICE_ACTIVITY_ROUNDS && e == ERR_OK; round++) {
@@ -277,6 +279,7 @@ static void svc_upload_activity(struct sync_service *s, struct hubclient *hc)
         e = svc_upload_page(s, hc, arr, n, &handled, &sent, &from_hub);
         volume_activity_list_free(arr, n);
         total += sent;
+        more = e == ERR_OK && n == SYNC_SERVICE_ACTIVITY_BATCH;
         if (e == ERR_OK && handled == n && n < SYNC_SERVICE_ACTIVITY_BATCH)
             break;
     }
@@ -293,6 +296,7 @@ static void svc_upload_activity(struct sync_service *s, struct hubclient *hc)
     } else {
         s->sv_act_logged_err = ERR_OK;
     }
+    return more;
 }
 
 /* ---- the engine ---------------------------------------------------------------------------- */
@@ -346,7 +350,7 @@ static void *svc_engine(void *arg)
     struct hubclient *hc = NULL;
     struct sync_ctx ctx;
     unsigned backoff = s->sv_backoff_min_ms;
-    int full = 1;
+    int full = 1, backlog = 0;
 
     memset(&ctx, 0, sizeof(ctx));
     ctx.sc_volume = s->sv_volume;
@@ -373,11 +377,10 @@ static void *svc_engine(void *arg)
                            "sync: cannot make the hub client: %s", err_name(e));
         } else {
             ctx.sc_hub = hc;
-            e = full ? sync_run_once(&ctx) : sync_poll(&ctx, s->sv_poll_wait_s);
+            e = full ? sync_run_once(&ctx) : sync_poll(&ctx, backlog ? 0 : s->sv_poll_wait_s);
         }
         svc_refresh_meta(s);
-        if (e == ERR_OK)
-            svc_upload_activity(s, hc);
+        backlog = e == ERR_OK ? svc_upload_activity(s, hc) : 0;
         elapsed = svc_now_ms() - t0;
         pthread_mutex_lock(&s->sv_mu);
         svc_record(s, e, &ctx, full);
@@ -385,7 +388,8 @@ static void *svc_engine(void *arg)
             full = 0;
             backoff = s->sv_backoff_min_ms;
             /* a hub that answers polls at once with nothing new is not hammered */
-            if (s->sv_st.sst_last_seq == seq0 && elapsed < (int64_t)SYNC_SERVICE_MIN_POLL_MS)
+            if (!backlog && s->sv_st.sst_last_seq == seq0 &&
+                elapsed < (int64_t)SYNC_SERVICE_MIN_POLL_MS)
                 pause = SYNC_SERVICE_MIN_POLL_MS - (unsigned)elapsed;
         } else {
             full = 1;
