@@ -29,6 +29,7 @@ struct admin_vault_key {
 
 struct admin {
     struct kit *ad_kit;
+    char ad_kit_path[CONFIG_MAX_PATH];
     struct http_client *ad_http;
     struct admin_vault_key ad_keys[ADMIN_MAX_VAULT_KEYS];
     size_t ad_nkeys;
@@ -148,6 +149,7 @@ enum err admin_open(struct admin **out, const struct admin_options *o, char *err
         rc = err_msgf(ERR_NOMEM, errmsg, errcap, "out of memory");
         goto out;
     }
+    memcpy(a->ad_kit_path, path, sizeof(path));
     rc = kit_load(&a->ad_kit, path, pw, errmsg, errcap);
     if (rc != ERR_OK)
         goto out;
@@ -191,6 +193,18 @@ void admin_close(struct admin *a)
 const struct kit *admin_kit(const struct admin *a)
 {
     return a->ad_kit;
+}
+
+/* Returns the kit for changes; see admin.h. */
+struct kit *admin_kit_edit(struct admin *a)
+{
+    return a->ad_kit;
+}
+
+/* Returns the kit's path; see admin.h. */
+const char *admin_kit_path(const struct admin *a)
+{
+    return a->ad_kit_path;
 }
 
 /* Signs and sends one request; the answer (any status) lands in resp. */

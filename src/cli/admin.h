@@ -63,6 +63,16 @@ void admin_close(struct admin *a);
 const struct kit *admin_kit(const struct admin *a);
 
 /*
+ * Returns the loaded kit for changes (owned by a; e.g. kit_signing_key_rotate), to be
+ * written back with kit_save to admin_kit_path. Requests keep being signed by its admin
+ * signing key.
+ */
+struct kit *admin_kit_edit(struct admin *a);
+
+/* Returns the path the kit was loaded from (owned by a). */
+const char *admin_kit_path(const struct admin *a);
+
+/*
  * Sends a signed JSON request (body may be NULL) to target ("/v1/..." with an optional
  * query, already escaped) and parses the answer. On a 2xx answer returns ERR_OK with
  * *out the parsed JSON (NULL for 204; json_decref it) and *status; otherwise the error

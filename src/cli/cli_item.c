@@ -241,8 +241,10 @@ static int ci_apply_flags(json_t *body, const struct ci_opts *o)
             const char *comma = strchr(p, ',');
             size_t n = comma ? (size_t)(comma - p) : strlen(p);
 
-            if (n > 0)
-                json_array_append_new(tags, json_stringn(p, n));
+            if (n > 0 && json_array_append_new(tags, json_stringn(p, n)) != 0) {
+                json_decref(tags);
+                return cli_usage("--tags must be UTF-8 text");
+            }
             p += n;
             if (*p == ',')
                 p++;

@@ -156,8 +156,9 @@ void cli_put_cell(const char *s, size_t w)
     size_t n = cli_width(s);
 
     cli_put_safe(s);
-    for (; n < w + 2; n++)
+    for (; n < w; n++)
         fputc(' ', stdout);
+    fputs("  ", stdout);
 }
 
 /* Returns member name of obj as a string, or "" when absent. */
