@@ -45,6 +45,7 @@ struct sync_service {
     int64_t sv_logged_at;       /* when (monotonic ms) */
     enum err sv_act_logged_err; /* the same, for activity uploads */
     int64_t sv_act_logged_at;
+    int64_t sv_pruned_at; /* when uploaded activity was last pruned (ms) */
 };
 
 /* ---- small helpers ------------------------------------------------------------------------ */
@@ -282,6 +283,15 @@ static int svc_upload_activity(struct sync_service *s, struct hubclient *hc)
         more = e == ERR_OK && n == SYNC_SERVICE_ACTIVITY_BATCH;
         if (e == ERR_OK && handled == n && n < SYNC_SERVICE_ACTIVITY_BATCH)
             break;
+    }
+    if (total && svc_now_ms() - s->sv_pruned_at >= SYNC_SERVICE_PRUNE_EVERY_MS) {
+        size_t removed = 0;
+
+        /* the hub keeps the trail; the volume keeps the newest uploaded entries */
+        if (volume_activity_prune(s->sv_volume, SYNC_SERVICE_ACTIVITY_KEEP, &removed) == ERR_OK &&
+            removed > 0)
+            log_debug("sync: %zu uploaded activity entries pruned from the volume", removed);
+        s->sv_pruned_at = svc_now_ms();
     }
     if (total) {
         log_debug("sync: %llu activity entries uploaded", (unsigned long long)total);
