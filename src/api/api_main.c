@@ -15,6 +15,7 @@
 
 #include "api/api.h"
 #include "cli/cli.h"
+#include "cli/cli_util.h"
 #include "cli/commands.h"
 #include "common/buf.h"
 #include "common/config.h"
@@ -29,28 +30,6 @@ static int am_usage(const char *what)
     fprintf(stderr, "sesame: api: %s (usage: sesame api [--http-addr HOST] [--port-file FILE])\n",
             what);
     return CLI_EXIT_USAGE;
-}
-
-/* Writes "PORT\n" to path atomically. Returns 0 or -1. */
-static int am_port_file(const char *path, int port)
-{
-    char tmp[CONFIG_MAX_PATH + 32], line[16];
-    int fd, n, ok;
-
-    n = snprintf(tmp, sizeof(tmp), "%s.tmp%ld", path, (long)getpid());
-    if (n < 0 || (size_t)n >= sizeof(tmp))
-        return -1;
-    n = snprintf(line, sizeof(line), "%d\n", port);
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return -1;
-    ok = write(fd, line, (size_t)n) == n && fsync(fd) == 0;
-    ok = close(fd) == 0 && ok;
-    if (!ok || rename(tmp, path) != 0) {
-        (void)unlink(tmp);
-        return -1;
-    }
-    return 0;
 }
 
 /* `sesame api`: see the top of this file. */
@@ -127,7 +106,7 @@ int api_main(int argc, char **argv)
     log_info("api: listening on port %d (Connect API %s), data %s, locked until the first "
              "valid token",
              api_port(a), "v1", cf.cf_data_dir);
-    if (port_file && am_port_file(port_file, api_port(a)) != 0) {
+    if (port_file && cli_port_file_write(port_file, api_port(a)) != 0) {
         fprintf(stderr, "sesame: api: cannot write the port file (%s)\n", strerrorname_np(errno));
         api_stop(a);
         pthread_sigmask(SIG_SETMASK, &old, NULL);

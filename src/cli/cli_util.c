@@ -349,3 +349,30 @@ fail:
     return err_msgf(ERR_IO, errmsg, errcap, "cannot write %s (%s)", path,
                     strerrorname_np(saved) ? strerrorname_np(saved) : "error");
 }
+
+/* Writes the port file (see cli_util.h). */
+int cli_port_file_write(const char *path, int port)
+{
+    char tmp[CONFIG_MAX_PATH + 32], line[16];
+    int fd, n, ok, saved;
+
+    n = snprintf(tmp, sizeof(tmp), "%s.tmp%ld", path, (long)getpid());
+    if (n < 0 || (size_t)n >= sizeof(tmp)) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    n = snprintf(line, sizeof(line), "%d\n", port);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -1;
+    ok = write(fd, line, (size_t)n) == n && fsync(fd) == 0;
+    saved = errno;
+    ok = close(fd) == 0 && ok;
+    if (!ok || rename(tmp, path) != 0) {
+        saved = ok ? errno : saved;
+        (void)unlink(tmp);
+        errno = saved;
+        return -1;
+    }
+    return 0;
+}

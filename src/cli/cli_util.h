@@ -108,4 +108,11 @@ enum err cli_target(struct buf *out, const char *prefix, const char *id1, const 
 enum err cli_write_new_file(const char *path, const char *data, size_t len, char *errmsg,
                             size_t errcap) SESAME_WUR;
 
+/*
+ * Writes "PORT\n" to path atomically (a temporary file beside it, fsync, rename): the
+ * --port-file of `sesame hub`, `sesame sync` and `sesame api`, read by tests and by
+ * `sesame up`. Returns 0, or -1 with errno set.
+ */
+int cli_port_file_write(const char *path, int port);
+
 #endif

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/cli_util.h"
 #include "cli/commands.h"
 #include "common/limits.h"
 #include "common/log.h"
@@ -81,28 +82,6 @@ static int hub_addr_parse(const char *s, char *host, size_t cap, int *port)
     host[hlen] = '\0';
     *port = (int)v;
     return 1;
-}
-
-/* Writes "PORT\n" to path atomically (a temporary file renamed). Returns 0 or -1. */
-static int hub_port_file(const char *path, int port)
-{
-    char tmp[HUB_PATH_MAX + 16], line[16];
-    int fd, n, ok;
-
-    n = snprintf(tmp, sizeof(tmp), "%s.tmp%ld", path, (long)getpid());
-    if (n < 0 || (size_t)n >= sizeof(tmp))
-        return -1;
-    n = snprintf(line, sizeof(line), "%d\n", port);
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return -1;
-    ok = write(fd, line, (size_t)n) == n && fsync(fd) == 0;
-    ok = close(fd) == 0 && ok;
-    if (!ok || rename(tmp, path) != 0) {
-        (void)unlink(tmp);
-        return -1;
-    }
-    return 0;
 }
 
 /* `sesame hub`: see the top of this file. */
@@ -183,7 +162,7 @@ int hub_main(int argc, char **argv)
     log_info("hub: listening on %s port %d, database %s%s", opt.ho_host, hub_port(h),
              opt.ho_store_url == db_url ? "from SESAME_HUB_DATABASE_URL" : db,
              opt.ho_open_registration ? ", registration open" : "");
-    if (port_file && hub_port_file(port_file, hub_port(h)) != 0) {
+    if (port_file && cli_port_file_write(port_file, hub_port(h)) != 0) {
         fprintf(stderr, "sesame: hub: cannot write the port file (%s)\n", strerrorname_np(errno));
         hub_stop(h);
         pthread_sigmask(SIG_SETMASK, &old, NULL);

@@ -19,6 +19,7 @@
 
 #include "bus/bus.h"
 #include "cli/cli.h"
+#include "cli/cli_util.h"
 #include "cli/commands.h"
 #include "common/buf.h"
 #include "common/config.h"
@@ -39,28 +40,6 @@ static int sm_usage(const char *what)
 {
     fprintf(stderr, "sesame: sync: %s (%s)\n", what, SM_USAGE);
     return CLI_EXIT_USAGE;
-}
-
-/* Writes "PORT\n" to path atomically (a temporary file renamed). Returns 0 or -1. */
-static int sm_port_file(const char *path, int port)
-{
-    char tmp[CONFIG_MAX_PATH + 32], line[16];
-    int fd, n, ok;
-
-    n = snprintf(tmp, sizeof(tmp), "%s.tmp%ld", path, (long)getpid());
-    if (n < 0 || (size_t)n >= sizeof(tmp))
-        return -1;
-    n = snprintf(line, sizeof(line), "%d\n", port);
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return -1;
-    ok = write(fd, line, (size_t)n) == n && fsync(fd) == 0;
-    ok = close(fd) == 0 && ok;
-    if (!ok || rename(tmp, path) != 0) {
-        (void)unlink(tmp);
-        return -1;
-    }
-    return 0;
 }
 
 /* GET /heartbeat: 200 "." (liveness). */
@@ -282,7 +261,7 @@ int sync_main(int argc, char **argv)
         pthread_sigmask(SIG_SETMASK, &old, NULL);
         return CLI_EXIT_FAIL;
     }
-    if (port_file && sm_port_file(port_file, http_server_port(st.ss_http)) != 0) {
+    if (port_file && cli_port_file_write(port_file, http_server_port(st.ss_http)) != 0) {
         fprintf(stderr, "sesame: sync: cannot write the port file (%s)\n", strerrorname_np(errno));
         sm_release(&st);
         pthread_sigmask(SIG_SETMASK, &old, NULL);
