@@ -32,13 +32,17 @@ if grep -qF "$(kid_of "$TNEW")" "$T/srv.json"; then
 else
     ok "the new key is not in the credentials file (it comes through sync)"
 fi
-wait_for "a token of the rotated-in key is accepted once synced" 5 \
+wait_for "a token of the rotated-in key is accepted once synced" 15 \
     test "$(status_with "$TNEW")" = 200
 expect_eq "the old key's token still works" 200 "$(status_with "$TOLD")"
 
 cli account retire-signing-key "$(kid_of "$TOLD")"
 expect_eq "account retire-signing-key" 0 "$RC"
-wait_for "the retired key's token is refused" 5 test "$(status_with "$TOLD")" = 401
+if ! wait_for "the retired key's token is refused" 15 test "$(status_with "$TOLD")" = 401; then
+    echo "# diagnostics: sync and api logs (tail), hub changes"
+    tail -5 "$SYNC_LOG" "$API_LOG" | sed 's/^/#   /'
+    grep -E 'signing-keys|sync/changes' "$HUB_LOG" | tail -6 | cut -c1-160 | sed 's/^/#   /'
+fi
 expect_eq "the new key's token still works" 200 "$(status_with "$TNEW")"
 r=$(TOKEN=$TOLD ccurl "$API_URL/v1/vaults")
 expect_eq "the refusal is Connect's 401 body" '{"status":401,"message":"Invalid bearer token"}' \
