@@ -135,8 +135,24 @@ static void api_watch_bus(struct api *a)
     bus_msg_clear(&resp);
 }
 
+static void api_watch_volume_locked(struct api *a);
+
 /* One look at the volume: meta, keys, and (unlocked) a new index when it changed. */
 static void api_watch_volume(struct api *a)
+{
+    pthread_mutex_lock(&a->ap_build_mu);
+    api_watch_volume_locked(a);
+    pthread_mutex_unlock(&a->ap_build_mu);
+}
+
+/* Brings the index up to the volume now (see api_int.h). */
+void api_refresh(struct api *a)
+{
+    api_watch_volume(a);
+}
+
+/* api_watch_volume with ap_build_mu held. */
+static void api_watch_volume_locked(struct api *a)
 {
     struct volume_meta m;
     struct api_index *prev, *ix = NULL;
@@ -245,6 +261,7 @@ static void api_free(struct api *a)
     if (a->ap_unlock)
         secmem_free(a->ap_unlock);
     pthread_mutex_destroy(&a->ap_mu);
+    pthread_mutex_destroy(&a->ap_build_mu);
     pthread_mutex_destroy(&a->ap_metrics_mu);
     pthread_cond_destroy(&a->ap_cond);
     mem_free(a);
@@ -272,6 +289,7 @@ enum err api_start(struct api **out, const struct api_options *opt, char *errmsg
     if (!a)
         return ERR_NOMEM;
     pthread_mutex_init(&a->ap_mu, NULL);
+    pthread_mutex_init(&a->ap_build_mu, NULL);
     pthread_mutex_init(&a->ap_metrics_mu, NULL);
     pthread_cond_init(&a->ap_cond, NULL);
     a->ap_cfg = cf;
@@ -329,6 +347,7 @@ enum err api_start(struct api **out, const struct api_options *opt, char *errmsg
     hc.hc_headers = api_headers;
     hc.hc_nheaders = sizeof(api_headers) / sizeof(api_headers[0]);
     hc.hc_on_complete = api_metrics_on_complete;
+    hc.hc_threads = API_HTTP_THREADS; /* a write holds its thread until sync answers */
     if (cf->cf_max_body_bytes)
         hc.hc_max_body_bytes = cf->cf_max_body_bytes;
     if (cf->cf_max_header_bytes)

@@ -147,8 +147,9 @@ struct api {
     uint64_t ap_keys_gen;             /* volume generation they reflect (watcher only) */
     int ap_keys_loaded;
 
-    pthread_mutex_t ap_mu;  /* guards everything below */
-    pthread_cond_t ap_cond; /* wakes the watcher */
+    pthread_mutex_t ap_build_mu; /* one index build at a time (watcher, api_refresh) */
+    pthread_mutex_t ap_mu;       /* guards everything below */
+    pthread_cond_t ap_cond;      /* wakes the watcher */
     int ap_stop;
     int ap_unlocked;
     unsigned char *ap_unlock;   /* the unlock secret (secure memory) once unlocked */
@@ -268,6 +269,35 @@ void api_metrics_on_complete(void *ctx, const char *route, const char *method, i
 
 /* Renders the Prometheus text exposition into out. Returns ERR_OK or ERR_NOMEM. */
 enum err api_metrics_render(struct api *a, struct buf *out) SESAME_WUR;
+
+/* ---- writes (write.c) ------------------------------------------------------------------- */
+
+#define API_WRITE_ATTEMPTS 5 /* tries of a write racing other writers (no client version) */
+#define API_HTTP_THREADS   8 /* handler threads of the api's HTTP server */
+
+/*
+ * Seals content as version base_version + 1 of item (vault av; category) and has sync
+ * write it to the hub and apply the hub's record to the volume (bus op item_put; 0 =
+ * create). *out receives the stored item's metadata. Returns ERR_OK, or ERR_CONFLICT (the
+ * item moved on: sync has applied the current version to the volume), ERR_NOT_FOUND,
+ * ERR_FORBIDDEN, ERR_NOT_READY (sync locked), ERR_UPSTREAM / ERR_TIMEOUT (hub or sync
+ * unreachable) or ERR_TOO_LARGE / ERR_NOMEM, with a client-safe errmsg.
+ */
+enum err api_write_put(struct api *a, const struct api_vault *av, const char *item,
+                       const char *category, const json_t *content, uint64_t base_version,
+                       int64_t deadline_ms, struct item_meta *out, char *errmsg,
+                       size_t errcap) SESAME_WUR;
+
+/* Deletes version base_version of item (bus op item_delete). Errors as api_write_put. */
+enum err api_write_delete(struct api *a, const struct api_vault *av, const char *item,
+                          uint64_t base_version, int64_t deadline_ms, char *errmsg,
+                          size_t errcap) SESAME_WUR;
+
+/*
+ * Brings the index up to the volume now (after a write, so that the next listing on this
+ * server shows it: read-your-writes). Serialised with the watcher's own rebuilds.
+ */
+void api_refresh(struct api *a);
 
 /* ---- handlers (handlers.c) -------------------------------------------------------------- */
 

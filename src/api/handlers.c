@@ -25,6 +25,9 @@
 #define H_TOKEN_MSG     "Invalid bearer token"
 #define H_SCOPE_MSG     "Authorization: token does not have access to vault"
 #define H_READ_MSG      "Authorization: token does not have read access to vault"
+#define H_WRITE_MSG     "Unauthorized Request, token does not have write access to the Vault"
+#define H_STALE_MSG     "the item's version is not the current one: read the item again and retry"
+#define H_DEL_CONFLICT  "the item changed while it was being deleted: read it again and retry"
 #define H_VAULT_ID_MSG  "Invalid Vault UUID"
 #define H_ITEM_ID_MSG   "Invalid Item UUID"
 #define H_FILE_ID_MSG   "Invalid File UUID"
@@ -83,15 +86,15 @@ static enum err h_path_id(struct http_request *req, struct http_response *resp, 
  * ERR_OK with x filled (x->hx_ix set), HTTP_DEFERRED (waiting for sync), or an error
  * already answered on resp.
  */
-static enum err h_begin(struct h_ctx *x, struct http_request *req, struct http_response *resp,
-                        unsigned need)
+static enum err h_begin_as(struct h_ctx *x, struct http_request *req, struct http_response *resp,
+                           unsigned need, enum activity_action action)
 {
     struct api *a = api_of(req);
     enum err rc;
 
     memset(x, 0, sizeof(*x));
     x->hx_api = a;
-    x->hx_action = ACTIVITY_READ;
+    x->hx_action = action;
     rc = api_auth_request(a, req, &x->hx_p);
     if (rc != ERR_OK) {
         memset(&x->hx_p, 0, sizeof(x->hx_p));
@@ -110,7 +113,9 @@ static enum err h_begin(struct h_ctx *x, struct http_request *req, struct http_r
 
         if (acc == 0)
             return http_respond_error(resp, ERR_FORBIDDEN, H_SCOPE_MSG);
-        if ((acc & need) != need)
+        if ((need & TOKEN_ACCESS_WRITE) && !(acc & TOKEN_ACCESS_WRITE))
+            return http_respond_error(resp, ERR_READ_ONLY, H_WRITE_MSG); /* Connect: 401 */
+        if ((need & TOKEN_ACCESS_READ) && !(acc & TOKEN_ACCESS_READ))
             return http_respond_error(resp, ERR_FORBIDDEN, H_READ_MSG);
     }
     if (!api_ready(a)) {
@@ -130,6 +135,13 @@ static enum err h_begin(struct h_ctx *x, struct http_request *req, struct http_r
             return http_respond_error(resp, ERR_NOT_FOUND, H_VAULT_MISSING);
     }
     return ERR_OK;
+}
+
+/* h_begin_as for reads. */
+static enum err h_begin(struct h_ctx *x, struct http_request *req, struct http_response *resp,
+                        unsigned need)
+{
+    return h_begin_as(x, req, resp, need, ACTIVITY_READ);
 }
 
 /* Reads a filter from the query (400 on a malformed one). */
@@ -710,6 +722,263 @@ out:
     return h_end(&x, req, rc);
 }
 
+/* ---- writes ------------------------------------------------------------------------------ */
+
+/* Returns the flags of item_to_json for the caller: no secret values without the read bit. */
+static unsigned h_out_flags(const struct h_ctx *x)
+{
+    return ITEM_OUT_FULL |
+           ((api_auth_access(&x->hx_p, x->hx_vault) & TOKEN_ACCESS_READ) ? 0u : ITEM_OUT_REDACT);
+}
+
+/* The deadline of a write: OP_SYNC_TIMEOUT from now. */
+static int64_t h_write_deadline(const struct h_ctx *x)
+{
+    return http_clock_ms() + (int64_t)x->hx_api->ap_cfg->cf_sync_timeout_ms;
+}
+
+/* Reads the request body as JSON (400 with the parser's client-safe message). */
+static enum err h_body(struct http_request *req, struct http_response *resp, json_t **body)
+{
+    char msg[160];
+    enum err rc;
+
+    *body = NULL;
+    rc = http_request_json(req, body, msg, sizeof(msg));
+    if (rc == ERR_NOMEM || rc == ERR_OK)
+        return rc;
+    return http_respond_error(resp, rc, msg[0] ? msg : NULL);
+}
+
+/* Answers the error of a write (message from the validator or from sync). */
+static enum err h_write_fail(struct http_response *resp, enum err rc, const char *msg)
+{
+    if (rc == ERR_NOMEM || rc == HTTP_DEFERRED)
+        return rc;
+    return http_respond_error(resp, rc, msg && *msg ? msg : NULL);
+}
+
+/* Answers 200 with the FullItem m + content (redacted for a caller without read). */
+static enum err h_item_answer(struct h_ctx *x, struct http_response *resp,
+                              const struct item_meta *m, const json_t *content)
+{
+    json_t *o = NULL;
+    enum err rc;
+
+    api_refresh(x->hx_api); /* read-your-writes: the next listing here shows it */
+    rc = item_to_json(&o, m, content, h_out_flags(x), api_now());
+    if (rc != ERR_OK)
+        return rc;
+    return http_respond_json(resp, 200, o);
+}
+
+/* POST /v1/vaults/{vaultUuid}/items: create (200 with the complete stored item). */
+static enum err h_item_create(struct http_request *req, struct http_response *resp)
+{
+    struct h_ctx x;
+    struct item_input in;
+    struct item_meta m;
+    char category[ITEM_CATEGORY_MAX], msg[256], id[ID_LEN + 1];
+    json_t *body = NULL, *content = NULL;
+    enum err rc;
+
+    msg[0] = '\0';
+    rc = h_begin_as(&x, req, resp, TOKEN_ACCESS_WRITE, ACTIVITY_CREATE);
+    if (rc != ERR_OK || (rc = h_body(req, resp, &body)) != ERR_OK)
+        goto out;
+    memset(&in, 0, sizeof(in));
+    in.ii_mode = ITEM_CREATE;
+    in.ii_vault_id = x.hx_vault;
+    in.ii_now = api_now();
+    rc = item_from_request(&content, category, body, &in, msg, sizeof(msg));
+    if (rc == ERR_OK && (rc = id_new(id)) == ERR_OK) {
+        x.hx_item = id;
+        rc = api_write_put(x.hx_api, x.hx_av, id, category, content, 0, h_write_deadline(&x), &m,
+                           msg, sizeof(msg));
+    }
+    if (rc != ERR_OK) {
+        rc = h_write_fail(resp, rc, msg);
+        goto out;
+    }
+    x.hx_item_version = (uint64_t)m.im_version;
+    rc = h_item_answer(&x, resp, &m, content);
+out:
+    json_decref(body);
+    json_decref(content);
+    rc = h_end(&x, req, rc);
+    x.hx_item = NULL;
+    return rc;
+}
+
+/* Returns the client's base version in body ("version", 0 when absent or not positive). */
+static int64_t h_client_version(const json_t *body)
+{
+    json_int_t v = json_is_integer(json_object_get(body, "version"))
+                       ? json_integer_value(json_object_get(body, "version"))
+                       : 0;
+
+    return v > 0 ? (int64_t)v : 0;
+}
+
+/* Returns the version a PATCH document names (a replace/add of "/version" or "/"), or 0. */
+static int64_t h_patch_version(const json_t *ops)
+{
+    const json_t *op;
+    size_t i;
+
+    json_array_foreach(ops, i, op)
+    {
+        const char *path = json_string_value(json_object_get(op, "path"));
+        const json_t *val = json_object_get(op, "value");
+
+        if (!path)
+            continue;
+        if (strcmp(path, "/version") == 0 && json_is_integer(val) && json_integer_value(val) > 0)
+            return (int64_t)json_integer_value(val);
+        if (strcmp(path, "/") == 0 && json_is_object(val) && h_client_version(val) > 0)
+            return h_client_version(val);
+    }
+    return 0;
+}
+
+/*
+ * The shared part of PUT and PATCH: read the current item, build the new content
+ * (patch != 0: body is a JSON Patch), check the client's version, write version + 1; when
+ * another writer got there first and the client named no version, read again and retry.
+ * On success *m and *content hold the stored item; *before its version before the write.
+ */
+static enum err h_item_change(struct h_ctx *x, struct http_response *resp, const json_t *body,
+                              int patch, struct item_meta *m, json_t **content, int64_t *before)
+{
+    int64_t want = patch ? h_patch_version(body) : h_client_version(body);
+    int64_t deadline = h_write_deadline(x);
+    char category[ITEM_CATEGORY_MAX], msg[256];
+    unsigned attempt;
+    enum err rc = ERR_CONFLICT;
+
+    *content = NULL;
+    msg[0] = '\0';
+    if (patch && !json_is_array(body))
+        return http_respond_error(resp, ERR_BAD_INPUT,
+                                  "a PATCH body is a JSON array of operations");
+    for (attempt = 0; attempt < API_WRITE_ATTEMPTS && rc == ERR_CONFLICT; attempt++) {
+        struct item_meta cur;
+        json_t *existing = NULL;
+
+        json_decref(*content);
+        *content = NULL;
+        rc = api_index_item_content(x->hx_api->ap_volume, x->hx_av, x->hx_item, &cur, &existing);
+        if (rc == ERR_NOT_FOUND)
+            return http_respond_error(resp, rc, H_ITEM_MISSING);
+        if (rc != ERR_OK)
+            return rc;
+        if (want > 0 && want != cur.im_version) {
+            json_decref(existing);
+            return http_respond_error(resp, ERR_CONFLICT, H_STALE_MSG);
+        }
+        if (patch) {
+            memcpy(category, cur.im_category, sizeof(category));
+            rc = item_apply_patch(content, category, &cur, existing, body, api_now(), msg,
+                                  sizeof(msg));
+        } else {
+            struct item_input in;
+
+            memset(&in, 0, sizeof(in));
+            in.ii_mode = ITEM_REPLACE;
+            in.ii_vault_id = x->hx_vault;
+            in.ii_item_id = x->hx_item;
+            in.ii_existing_category = cur.im_category;
+            in.ii_existing = existing;
+            in.ii_now = api_now();
+            rc = item_from_request(content, category, body, &in, msg, sizeof(msg));
+        }
+        json_decref(existing);
+        if (rc == ERR_OK)
+            rc = api_write_put(x->hx_api, x->hx_av, x->hx_item, category, *content,
+                               (uint64_t)cur.im_version, deadline, m, msg, sizeof(msg));
+        *before = cur.im_version;
+        if (rc == ERR_CONFLICT && want > 0)
+            return http_respond_error(resp, rc, H_STALE_MSG);
+    }
+    if (rc == ERR_CONFLICT)
+        return http_respond_error(resp, rc, "the item is being changed by other writers; retry");
+    return rc == ERR_OK ? rc : h_write_fail(resp, rc, msg);
+}
+
+/* PUT or PATCH of …/items/{itemUuid}. */
+static enum err h_item_write(struct http_request *req, struct http_response *resp, int patch)
+{
+    struct h_ctx x;
+    struct item_meta m;
+    json_t *body = NULL, *content = NULL;
+    int64_t before = 0;
+    enum err rc;
+
+    rc = h_begin_as(&x, req, resp, TOKEN_ACCESS_WRITE, ACTIVITY_UPDATE);
+    if (rc != ERR_OK)
+        goto out;
+    if (!api_index_item(x.hx_av, x.hx_item)) {
+        rc = http_respond_error(resp, ERR_NOT_FOUND, H_ITEM_MISSING);
+        goto out;
+    }
+    if ((rc = h_body(req, resp, &body)) != ERR_OK ||
+        (rc = h_item_change(&x, resp, body, patch, &m, &content, &before)) != ERR_OK)
+        goto out;
+    x.hx_item_version = (uint64_t)m.im_version;
+    if (!patch)
+        m.im_version = before; /* Connect's quirk, relied on by Terraform: PUT answers the
+                                  version before the update; GETs show the new one */
+    rc = h_item_answer(&x, resp, &m, content);
+out:
+    json_decref(body);
+    json_decref(content);
+    return h_end(&x, req, rc);
+}
+
+/* PUT …/items/{itemUuid}: full replacement. */
+static enum err h_item_replace(struct http_request *req, struct http_response *resp)
+{
+    return h_item_write(req, resp, 0);
+}
+
+/* PATCH …/items/{itemUuid}: RFC 6902 subset with Connect's paths. */
+static enum err h_item_patch(struct http_request *req, struct http_response *resp)
+{
+    return h_item_write(req, resp, 1);
+}
+
+/* DELETE …/items/{itemUuid}: exactly 204, empty body; 409 if it changed meanwhile. */
+static enum err h_item_delete(struct http_request *req, struct http_response *resp)
+{
+    struct h_ctx x;
+    const struct api_item *it;
+    char msg[256];
+    enum err rc;
+
+    msg[0] = '\0';
+    rc = h_begin_as(&x, req, resp, TOKEN_ACCESS_WRITE, ACTIVITY_DELETE);
+    if (rc != ERR_OK)
+        goto out;
+    it = api_index_item(x.hx_av, x.hx_item);
+    if (!it) {
+        rc = http_respond_error(resp, ERR_NOT_FOUND, H_ITEM_MISSING);
+        goto out;
+    }
+    x.hx_item_version = it->ai_version;
+    rc = api_write_delete(x.hx_api, x.hx_av, x.hx_item, it->ai_version, h_write_deadline(&x), msg,
+                          sizeof(msg));
+    if (rc == ERR_CONFLICT)
+        rc = http_respond_error(resp, rc, H_DEL_CONFLICT);
+    else if (rc != ERR_OK)
+        rc = h_write_fail(resp, rc, msg);
+    else {
+        api_refresh(x.hx_api);
+        rc = http_respond_empty(resp, 204);
+    }
+out:
+    return h_end(&x, req, rc);
+}
+
 const struct http_route api_routes[] = {
     {"GET", "/heartbeat", h_heartbeat},
     {"GET", "/health", h_health},
@@ -718,7 +987,11 @@ const struct http_route api_routes[] = {
     {"GET", "/v1/vaults", h_vaults},
     {"GET", "/v1/vaults/{vaultUuid}", h_vault},
     {"GET", "/v1/vaults/{vaultUuid}/items", h_items},
+    {"POST", "/v1/vaults/{vaultUuid}/items", h_item_create},
     {"GET", "/v1/vaults/{vaultUuid}/items/{itemUuid}", h_item},
+    {"PUT", "/v1/vaults/{vaultUuid}/items/{itemUuid}", h_item_replace},
+    {"PATCH", "/v1/vaults/{vaultUuid}/items/{itemUuid}", h_item_patch},
+    {"DELETE", "/v1/vaults/{vaultUuid}/items/{itemUuid}", h_item_delete},
     {"GET", "/v1/vaults/{vaultUuid}/items/{itemUuid}/files", h_files},
     {"GET", "/v1/vaults/{vaultUuid}/items/{itemUuid}/files/{fileUuid}", h_file},
     {"GET", "/v1/vaults/{vaultUuid}/items/{itemUuid}/files/{fileUuid}/content", h_file_content},
