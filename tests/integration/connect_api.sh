@@ -711,12 +711,12 @@ expect_eq "... JSON, with 1Password-Connect-Version" "application/json 1.8.1" \
 expect_err "an unknown path under a vault: 404" 404 "Resource not found" "$(get "$TOK" "/v1/vaults/$VA/users")"
 expect_err "/v1//vaults: 404" 404 "Resource not found" "$(get "$TOK" //v1//vaults --path-as-is)"
 for m in PUT POST PATCH DELETE; do
-    r=$(get "$TOK" "/v1/vaults/$VA/items/$IL" -X "$m" -H 'Content-Type: application/json' -d '{"title":"x"}')
-    expect_err "$m on an item: 405" 405 "Method not allowed" "$r"
+    r=$(get "$TOK" "/v1/vaults/$VA/items/$IL/files" -X "$m" -H 'Content-Type: application/json' -d '{"title":"x"}')
+    expect_err "$m on an item's files: 405" 405 "Method not allowed" "$r"
     expect_match "... Allow lists GET" 'GET' "$(hdr Allow)"
 done
-r=$(get "$TOK" "/v1/vaults/$VA/items" -X POST -H 'Content-Type: application/json' -d '{"title":"x","category":"LOGIN"}')
-expect_err "POST items (writes are issue 6): 405" 405 "Method not allowed" "$r"
+r=$(get "$TOK" "/v1/vaults" -X POST -H 'Content-Type: application/json' -d '{"name":"x"}')
+expect_err "POST /v1/vaults (no vault creation in Connect): 405" 405 "Method not allowed" "$r"
 r=$(get "$TOK" /v1/vaults -X OPTIONS)
 expect_err "OPTIONS: 405" 405 "Method not allowed" "$r"
 cli item list --vault "$VA" --format json

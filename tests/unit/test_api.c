@@ -1607,10 +1607,12 @@ static void test_order_and_ids(void **state)
     /* other methods on known routes: 405 with Allow */
     assert_int_equal(http(HTTP_CLIENT_POST, "/v1/vaults", g.full, NULL), 405);
     assert_string_equal(hdr("Allow"), "GET, HEAD");
-    assert_int_equal(http(HTTP_CLIENT_DELETE, "/v1/vaults/" VA "/items/" IA1, g.full, NULL), 405);
+    assert_int_equal(
+        http(HTTP_CLIENT_DELETE, "/v1/vaults/" VA "/items/" IA1 "/files", g.full, NULL), 405);
     assert_string_equal(hdr("Allow"), "GET, HEAD");
-    assert_int_equal(http(HTTP_CLIENT_PUT, "/v1/vaults/" VA "/items/" IA1 "/", g.full, NULL), 405);
-    assert_int_equal(http(HTTP_CLIENT_PATCH, "/v1/vaults/" VA "/items/" IA1, g.full, NULL), 405);
+    assert_int_equal(http(HTTP_CLIENT_PUT, "/v1/vaults/" VA "/", g.full, NULL), 405);
+    assert_int_equal(
+        http(HTTP_CLIENT_PATCH, "/v1/vaults/" VA "/items/" IA1 "/files/" FS, g.full, NULL), 405);
     assert_int_equal(json_integer_value(json_object_get(J(), "status")), 405);
     /* unknown paths */
     assert_int_equal(get("/v1/nothing", g.full), 404);
