@@ -68,7 +68,8 @@ static enum err wr_call(struct api *a, json_t *req, int64_t deadline_ms, json_t 
     if (rc != ERR_OK) {
         bus_msg_clear(&r);
         return err_msgf(ERR_UPSTREAM, errmsg, errcap,
-                        "the sync process cannot be reached (%s); nothing was written",
+                        "the sync process did not complete the write (%s): if it was not "
+                        "running nothing was written; read the item before retrying",
                         err_name(rc));
     }
     if (json_is_true(json_object_get(r.bm_json, "ok"))) {
@@ -91,6 +92,9 @@ static enum err wr_call(struct api *a, json_t *req, int64_t deadline_ms, json_t 
         break;
     case 409:
         rc = ERR_CONFLICT;
+        break;
+    case 413:
+        rc = ERR_TOO_LARGE;
         break;
     case 503:
         rc = ERR_NOT_READY;

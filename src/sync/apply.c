@@ -151,6 +151,23 @@ static enum err put_item(struct volume_tx *tx, const json_t *p)
     return e;
 }
 
+/* Applies one ITEM record (see apply.h). */
+enum err sync_apply_item_record(struct volume_tx *tx, const json_t *record, char *errmsg,
+                                size_t errcap)
+{
+    enum err e;
+
+    if (!tx || !json_is_object(record))
+        return err_msgf(ERR_BAD_INPUT, errmsg, errcap, "sync: no transaction or item record");
+    e = put_item(tx, record);
+    if (e == ERR_UPSTREAM)
+        return err_msgf(e, errmsg, errcap, "sync: the hub's item record is malformed");
+    if (e != ERR_OK)
+        return err_msgf(e, errmsg, errcap, "sync: the item record was not applied: %s",
+                        err_name(e));
+    return ERR_OK;
+}
+
 /* Applies an item_delete payload. */
 static enum err delete_item(struct volume_tx *tx, const json_t *p)
 {

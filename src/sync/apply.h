@@ -56,6 +56,17 @@ enum err sync_apply_changes(struct volume *v, const json_t *page, const struct s
                             size_t errcap) SESAME_WUR;
 
 /*
+ * Applies one ITEM record of the hub (with details, as GET or PUT /v1/sync/vaults/{v}/
+ * items/{i} answer it, or an item_put change's payload; borrowed) to tx with
+ * volume_tx_item_put: the mapping every item_put of sync uses (overview and details
+ * base64url-decoded). A version not above the stored one is ignored (the volume's rule).
+ * Does not commit. Returns ERR_OK, ERR_UPSTREAM (a malformed record) or the volume's error
+ * (ERR_BAD_INPUT, ERR_STORAGE, ERR_NOMEM); errmsg (errcap bytes) says which.
+ */
+enum err sync_apply_item_record(struct volume_tx *tx, const json_t *record, char *errmsg,
+                                size_t errcap) SESAME_WUR;
+
+/*
  * Applies the hub's /v1/sync/state (borrowed) to v in one transaction: the identity
  * (account, server id, hub_url - NULL keeps the stored URL), the signing keys, the grants
  * (a grant the volume holds that the state lacks is deleted with its vault), then the

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/alloc.h"
 #include "common/buf.h"
@@ -34,6 +35,33 @@ static enum err hc_fail(struct hubclient *hc, enum err e, const char *fmt, ...)
     (void)err_vmsgf(e, hc->hc_errmsg, sizeof(hc->hc_errmsg), fmt, ap);
     va_end(ap);
     return e;
+}
+
+/* Returns CLOCK_MONOTONIC in milliseconds. */
+static int64_t hc_now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Sets *timeout_ms to what is left until deadline_ms (0: no deadline, the HTTP client's
+ * timeout). Returns ERR_OK, or ERR_TIMEOUT (message into hc) when the deadline passed.
+ */
+static enum err hc_left(struct hubclient *hc, int64_t deadline_ms, long *timeout_ms)
+{
+    int64_t left;
+
+    *timeout_ms = 0;
+    if (deadline_ms == 0)
+        return ERR_OK;
+    left = deadline_ms - hc_now_ms();
+    if (left <= 0)
+        return hc_fail(hc, ERR_TIMEOUT, "hub request not sent: its time ran out");
+    *timeout_ms = (long)left;
+    return ERR_OK;
 }
 
 /*
@@ -137,20 +165,24 @@ static enum err hc_parse(struct hubclient *hc, const struct http_client_response
     return ERR_OK;
 }
 
-/* POSTs obj (compact JSON) to path and parses the answer into *out. */
+/* POSTs obj (compact JSON) to path before deadline_ms (0: none); parses the answer. */
 static enum err hc_post_json(struct hubclient *hc, const char *path, const json_t *obj,
-                             json_t **out)
+                             int64_t deadline_ms, json_t **out)
 {
     struct http_client_response resp;
     char *text = NULL;
+    long timeout;
     enum err e;
 
     *out = NULL;
+    e = hc_left(hc, deadline_ms, &timeout);
+    if (e != ERR_OK)
+        return e;
     text = json_dumps(obj, JSON_COMPACT);
     if (!text)
         return hc_fail(hc, ERR_NOMEM, "out of memory");
     memset(&resp, 0, sizeof(resp));
-    e = hc_send(hc, HTTP_CLIENT_POST, path, text, strlen(text), 0, &resp);
+    e = hc_send(hc, HTTP_CLIENT_POST, path, text, strlen(text), timeout, &resp);
     if (e == ERR_OK)
         e = hc_parse(hc, &resp, out);
     http_client_response_free(&resp);
@@ -159,9 +191,10 @@ static enum err hc_post_json(struct hubclient *hc, const char *path, const json_
 }
 
 /*
- * Runs the challenge and session exchange and keeps the session as the bearer.
+ * Runs the challenge and session exchange before deadline_ms (0: none; each request then
+ * has the HTTP client's timeout) and keeps the session as the bearer.
  */
-enum err hubclient_authenticate(struct hubclient *hc)
+static enum err hc_authenticate(struct hubclient *hc, int64_t deadline_ms)
 {
     char sig[SYNCAUTH_SIG_LEN + 1];
     const char *account, *server, *ch, *session;
@@ -183,7 +216,7 @@ enum err hubclient_authenticate(struct hubclient *hc)
         e = hc_fail(hc, ERR_NOMEM, "out of memory");
         goto out;
     }
-    e = hc_post_json(hc, "/v1/sync/challenge", req, &ans);
+    e = hc_post_json(hc, "/v1/sync/challenge", req, deadline_ms, &ans);
     if (e != ERR_OK)
         goto out;
     ch = json_string_value(json_object_get(ans, "challenge"));
@@ -203,7 +236,7 @@ enum err hubclient_authenticate(struct hubclient *hc)
     }
     json_decref(ans);
     ans = NULL;
-    e = hc_post_json(hc, "/v1/sync/session", req, &ans);
+    e = hc_post_json(hc, "/v1/sync/session", req, deadline_ms, &ans);
     if (e != ERR_OK)
         goto out;
     session = json_string_value(json_object_get(ans, "session"));
@@ -223,26 +256,38 @@ out:
     return e;
 }
 
+/* Authenticates with the HTTP client's timeouts (see hubclient.h). */
+enum err hubclient_authenticate(struct hubclient *hc)
+{
+    return hc ? hc_authenticate(hc, 0) : ERR_BAD_INPUT;
+}
+
 /*
  * Sends a request with the session into resp (2xx only), authenticating when needed and
- * once more after a 401. body (len bytes of JSON text) may be NULL. resp must be freed by
- * the caller in every case.
+ * once more after a 401. body (len bytes of JSON text) may be NULL. timeout_ms (0: the
+ * HTTP client's per request) bounds the whole call, authentication included. resp must be
+ * freed by the caller in every case.
  */
 static enum err hc_request(struct hubclient *hc, enum http_client_method m, const char *path,
                            const char *body, size_t len, long timeout_ms,
                            struct http_client_response *resp)
 {
+    int64_t deadline = timeout_ms > 0 ? hc_now_ms() + timeout_ms : 0;
     enum err e = ERR_INTERNAL;
+    long left;
     int attempt;
 
     memset(resp, 0, sizeof(*resp));
     for (attempt = 0; attempt < 2; attempt++) {
         if (!hc->hc_authed) {
-            e = hubclient_authenticate(hc);
+            e = hc_authenticate(hc, deadline);
             if (e != ERR_OK)
                 return e;
         }
-        e = hc_send(hc, m, path, body, len, timeout_ms, resp);
+        e = hc_left(hc, deadline, &left);
+        if (e != ERR_OK)
+            return e;
+        e = hc_send(hc, m, path, body, len, left, resp);
         if (e != ERR_UNAUTHORIZED)
             return e;
         /* the session expired (or the hub restarted its sessions): authenticate again */
@@ -425,6 +470,109 @@ enum err hubclient_activity_upload(struct hubclient *hc, const char *body, size_
     if (!hc || !body || len == 0)
         return ERR_BAD_INPUT;
     e = hc_request(hc, HTTP_CLIENT_POST, "/v1/sync/activity", body, len, 0, &resp);
+    http_client_response_free(&resp);
+    return e;
+}
+
+/* Answers ERR_UPSTREAM (message into hc) and drops *out when it is not an ITEM object. */
+static enum err hc_check_item(struct hubclient *hc, json_t **out)
+{
+    if (json_is_object(*out) && json_is_string(json_object_get(*out, "id")) &&
+        json_is_integer(json_object_get(*out, "version")))
+        return ERR_OK;
+    json_decref(*out);
+    *out = NULL;
+    return hc_fail(hc, ERR_UPSTREAM, "hub item record is malformed");
+}
+
+/* Builds "/v1/sync/vaults/<vault>/items/<item>" into path (cap bytes). */
+static enum err hc_item_path(char *path, size_t cap, const char *vault, const char *item)
+{
+    char suffix[ID_LEN + 16];
+
+    if (!item || !id_is_valid(item))
+        return ERR_BAD_INPUT;
+    (void)snprintf(suffix, sizeof(suffix), "/items/%s", item);
+    return hc_vault_path(path, cap, vault, suffix);
+}
+
+/* GET /v1/sync/vaults/{vault}/items/{item} (see hubclient.h). */
+enum err hubclient_item_get(struct hubclient *hc, const char *vault, const char *item,
+                            long timeout_ms, json_t **out)
+{
+    char path[HUBCLIENT_PATH_BYTES];
+    enum err e;
+
+    if (out)
+        *out = NULL;
+    if (!hc || !out)
+        return ERR_BAD_INPUT;
+    e = hc_item_path(path, sizeof(path), vault, item);
+    if (e != ERR_OK)
+        return e;
+    e = hubclient_get_json(hc, path, timeout_ms, out);
+    return e == ERR_OK ? hc_check_item(hc, out) : e;
+}
+
+/* PUT /v1/sync/vaults/{vault}/items/{item} (see hubclient.h). */
+enum err hubclient_item_put(struct hubclient *hc, const char *vault, const char *item,
+                            const struct hubclient_item_write *w, long timeout_ms, json_t **out)
+{
+    char path[HUBCLIENT_PATH_BYTES];
+    struct http_client_response resp;
+    json_t *body = NULL;
+    char *text = NULL;
+    enum err e;
+
+    if (out)
+        *out = NULL;
+    if (!hc || !out || !w || !w->hiw_category || !w->hiw_overview || !w->hiw_details)
+        return ERR_BAD_INPUT;
+    e = hc_item_path(path, sizeof(path), vault, item);
+    if (e != ERR_OK)
+        return e;
+    body = json_pack("{s:s, s:s, s:s, s:s}", "category", w->hiw_category, "state",
+                     w->hiw_state ? w->hiw_state : "", "overview", w->hiw_overview, "details",
+                     w->hiw_details);
+    /* baseVersion is omitted for 0: the hub reads absent and 0 alike (no check) */
+    if (body && w->hiw_base_version &&
+        json_object_set_new(body, "baseVersion", json_integer((json_int_t)w->hiw_base_version)))
+        text = NULL;
+    else
+        text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    json_decref(body);
+    if (!text)
+        return hc_fail(hc, ERR_NOMEM, "out of memory");
+    e = hc_request(hc, HTTP_CLIENT_PUT, path, text, strlen(text), timeout_ms, &resp);
+    free(text);
+    if (e == ERR_OK)
+        e = hc_parse(hc, &resp, out);
+    http_client_response_free(&resp);
+    return e == ERR_OK ? hc_check_item(hc, out) : e;
+}
+
+/* DELETE /v1/sync/vaults/{vault}/items/{item}[?baseVersion=N] (see hubclient.h). */
+enum err hubclient_item_delete(struct hubclient *hc, const char *vault, const char *item,
+                               uint64_t base_version, long timeout_ms)
+{
+    char path[HUBCLIENT_PATH_BYTES], query[48];
+    struct http_client_response resp;
+    size_t n;
+    enum err e;
+
+    if (!hc)
+        return ERR_BAD_INPUT;
+    e = hc_item_path(path, sizeof(path), vault, item);
+    if (e != ERR_OK)
+        return e;
+    if (base_version) {
+        (void)snprintf(query, sizeof(query), "?baseVersion=%llu", (unsigned long long)base_version);
+        n = strlen(path);
+        if (n + strlen(query) >= sizeof(path))
+            return ERR_INTERNAL;
+        memcpy(path + n, query, strlen(query) + 1);
+    }
+    e = hc_request(hc, HTTP_CLIENT_DELETE, path, NULL, 0, timeout_ms, &resp);
     http_client_response_free(&resp);
     return e;
 }

@@ -28,6 +28,15 @@
 
 struct hubclient;
 
+/* One item version to write (hubclient_item_put); every string borrowed. */
+struct hubclient_item_write {
+    const char *hiw_category;  /* e.g. "LOGIN" ([A-Z_], as the hub takes it) */
+    const char *hiw_state;     /* "" (active) or e.g. "ARCHIVED"; NULL: "" */
+    const char *hiw_overview;  /* unpadded base64url of the overview ciphertext */
+    const char *hiw_details;   /* unpadded base64url of the details ciphertext */
+    uint64_t hiw_base_version; /* the version replaced; 0: none (sent without baseVersion) */
+};
+
 /*
  * Creates a client of the hub over http for the unlocked credentials cred (both borrowed).
  * *out receives it (hubclient_free it) or NULL. No request is made. Returns ERR_OK,
@@ -60,7 +69,9 @@ enum err hubclient_authenticate(struct hubclient *hc) SESAME_WUR;
 /*
  * GETs path ("/v1/sync/..." with an optional query) with the session - authenticating
  * first if there is none, and once more after a 401 - and parses the 2xx answer into *out
- * (json_decref it; NULL on error). timeout_ms 0: the HTTP client's. Returns ERR_OK, the
+ * (json_decref it; NULL on error). timeout_ms bounds the whole call, authentication
+ * included (ERR_TIMEOUT when it runs out); 0: the HTTP client's timeout for each request
+ * it sends. Returns ERR_OK, the
  * status's error (http_client_response_error: 403 ERR_FORBIDDEN, 404 ERR_NOT_FOUND...),
  * ERR_UPSTREAM (transport failure or an answer that is not JSON), ERR_TIMEOUT, ERR_NOMEM,
  * or an error of hubclient_authenticate.
@@ -100,5 +111,38 @@ enum err hubclient_file_get(struct hubclient *hc, const char *vault, const char 
  * an empty body given), ERR_TOO_LARGE (413), or the errors of hubclient_get_json.
  */
 enum err hubclient_activity_upload(struct hubclient *hc, const char *body, size_t len) SESAME_WUR;
+
+/*
+ * GET /v1/sync/vaults/{vault}/items/{item} (an ITEM with details) into *out, within
+ * timeout_ms as hubclient_get_json. ERR_NOT_FOUND: no live item; ERR_FORBIDDEN: the vault is
+ * not granted; ERR_UPSTREAM: the answer is not an ITEM object (no "id" or "version").
+ */
+enum err hubclient_item_get(struct hubclient *hc, const char *vault, const char *item,
+                            long timeout_ms, json_t **out) SESAME_WUR;
+
+/*
+ * PUT /v1/sync/vaults/{vault}/items/{item} {"category","state","overview","details"
+ * [,"baseVersion"]} (docs/hub-api.md) with the session, authenticating as
+ * hubclient_get_json does (a 401 is retried once: the hub refused it before writing), and
+ * the hub's stored ITEM record (details and new version included) into *out (json_decref
+ * it; NULL on error). timeout_ms bounds the whole call as in hubclient_get_json. Never
+ * retried otherwise. Returns ERR_OK, ERR_CONFLICT (409: hiw_base_version is stale),
+ * ERR_FORBIDDEN (403: not granted), ERR_NOT_FOUND (404: no such vault), ERR_BAD_INPUT (a
+ * malformed id or write, or the hub's 400), ERR_TOO_LARGE (413), ERR_TIMEOUT, ERR_UPSTREAM
+ * (unreachable, 5xx, or an answer that is not an ITEM object), ERR_IO (the HTTP client was
+ * cancelled), ERR_NOMEM, or an error of hubclient_authenticate.
+ */
+enum err hubclient_item_put(struct hubclient *hc, const char *vault, const char *item,
+                            const struct hubclient_item_write *w, long timeout_ms,
+                            json_t **out) SESAME_WUR;
+
+/*
+ * DELETE /v1/sync/vaults/{vault}/items/{item}[?baseVersion=N] (N omitted for 0: no check)
+ * with the session as hubclient_item_put. Returns ERR_OK (204: the hub gave the deletion
+ * version base_version + 1), ERR_CONFLICT (409: base_version is stale), ERR_NOT_FOUND (no
+ * live item), or the other errors of hubclient_item_put.
+ */
+enum err hubclient_item_delete(struct hubclient *hc, const char *vault, const char *item,
+                               uint64_t base_version, long timeout_ms) SESAME_WUR;
 
 #endif

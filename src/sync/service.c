@@ -5,6 +5,7 @@
 #include "sync/service.h"
 
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,8 @@
 
 #include "common/alloc.h"
 #include "common/buf.h"
+#include "common/codec.h"
+#include "common/ids.h"
 #include "common/log.h"
 #include "common/version.h"
 #include "crypto/crypto.h"
@@ -25,6 +28,9 @@ struct sync_service {
     struct volume *sv_volume;     /* borrowed */
     struct credentials *sv_cred;  /* borrowed; unlocked under sv_unlock_mu */
     struct http_client *sv_http;  /* owned; used by the engine thread only */
+    struct http_client *sv_whttp; /* owned: the writes' client of the hub (sv_write_mu) */
+    struct hubclient *sv_whc;     /* owned: the writes' session, made at unlock (sv_write_mu) */
+    pthread_mutex_t sv_write_mu;  /* serialises writes: sv_whttp and sv_whc */
     char *sv_hub_url;             /* owned */
     char *sv_db_path;             /* owned: DIR/sesame.db, for /health */
     unsigned sv_poll_wait_s;      /* the long-poll */
@@ -464,6 +470,7 @@ enum err sync_service_new(struct sync_service **out, const struct sync_service_c
     s->sv_stop_wait_ms = cfg->ssc_stop_wait_ms ? cfg->ssc_stop_wait_ms : SYNC_SERVICE_STOP_WAIT_MS;
     pthread_mutex_init(&s->sv_unlock_mu, NULL);
     pthread_mutex_init(&s->sv_mu, NULL);
+    pthread_mutex_init(&s->sv_write_mu, NULL);
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&s->sv_cond, &ca);
@@ -487,6 +494,8 @@ enum err sync_service_new(struct sync_service **out, const struct sync_service_c
     hcc.hcc_timeout_ms = cfg->ssc_request_timeout_ms;
     hcc.hcc_proxy = cfg->ssc_proxy;
     e = http_client_new(&s->sv_http, &hcc, errmsg, errcap);
+    if (e == ERR_OK) /* the writes' own client: never behind the engine's long-poll */
+        e = http_client_new(&s->sv_whttp, &hcc, errmsg, errcap);
     if (e != ERR_OK)
         goto fail;
     e = volume_meta_get(s->sv_volume, &m);
@@ -523,6 +532,11 @@ enum err sync_service_unlock(struct sync_service *s, const unsigned char *secret
             log_error("sync: unlocking the credentials failed (%s)", err_name(e));
         return e;
     }
+    /* the writes' session (no request yet; a failure here is retried by the first write) */
+    pthread_mutex_lock(&s->sv_write_mu);
+    if (!s->sv_whc && hubclient_new(&s->sv_whc, s->sv_cred, s->sv_whttp) != ERR_OK)
+        s->sv_whc = NULL;
+    pthread_mutex_unlock(&s->sv_write_mu);
     pthread_mutex_lock(&s->sv_mu);
     first = !s->sv_st.sst_unlocked;
     s->sv_st.sst_unlocked = 1;
@@ -583,6 +597,8 @@ enum err sync_service_stop(struct sync_service *s)
     /* a long-poll in flight ends at the client's next progress tick (about 1 s) */
     if (s->sv_http)
         http_client_cancel(s->sv_http);
+    if (s->sv_whttp) /* a write in flight ends too (answered 503); later ones are refused */
+        http_client_cancel(s->sv_whttp);
     while (s->sv_thread_live && !s->sv_engine_done) {
         if (pthread_cond_timedwait(&s->sv_cond, &s->sv_mu, &until) != 0)
             break;
@@ -615,12 +631,15 @@ void sync_service_free(struct sync_service *s)
         if (live)
             pthread_join(s->sv_thread, NULL);
     }
+    hubclient_free(s->sv_whc);
+    http_client_free(s->sv_whttp);
     http_client_free(s->sv_http);
     mem_free(s->sv_hub_url);
     mem_free(s->sv_db_path);
     pthread_cond_destroy(&s->sv_cond);
     pthread_mutex_destroy(&s->sv_mu);
     pthread_mutex_destroy(&s->sv_unlock_mu);
+    pthread_mutex_destroy(&s->sv_write_mu);
     mem_free(s);
 }
 
@@ -718,6 +737,443 @@ static enum err svc_answer(struct bus_msg *resp, int ok, const char *msg)
     return resp->bm_json ? ERR_OK : ERR_NOMEM;
 }
 
+/* ---- writes: item_put, item_delete (docs/sync.md, "Writes") -------------------------- */
+
+/* A write request of the api, checked (strings borrowed from the request). */
+struct svc_write {
+    char sw_vault[ID_LEN + 1];
+    char sw_item[ID_LEN + 1];
+    struct hubclient_item_write sw_put; /* item_put only */
+    uint64_t sw_base;                   /* baseVersion */
+    long sw_budget_ms;                  /* sync_service_write_timeout(timeoutMs) */
+};
+
+/* Returns timeout_ms less the margin, within the bounds (see service.h). */
+long sync_service_write_timeout(long timeout_ms)
+{
+    long t;
+
+    if (timeout_ms <= 0)
+        return SYNC_SERVICE_WRITE_MAX_MS;
+    t = timeout_ms - SYNC_SERVICE_WRITE_MARGIN_MS;
+    if (t < SYNC_SERVICE_WRITE_MIN_MS)
+        return SYNC_SERVICE_WRITE_MIN_MS;
+    return t > SYNC_SERVICE_WRITE_MAX_MS ? SYNC_SERVICE_WRITE_MAX_MS : t;
+}
+
+/* Fills resp with {"ok":false,"status":status,"message":...}; ERR_OK or ERR_NOMEM. */
+static enum err svc_refuse(struct bus_msg *resp, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static enum err svc_refuse(struct bus_msg *resp, int status, const char *fmt, ...)
+{
+    char msg[SYNC_ERRMSG_BYTES + HUBCLIENT_ERRMSG_BYTES];
+    va_list ap;
+
+    va_start(ap, fmt);
+    (void)vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    resp->bm_json = json_pack("{s:b, s:i, s:s}", "ok", 0, "status", status, "message", msg);
+    return resp->bm_json ? ERR_OK : ERR_NOMEM;
+}
+
+/* Returns 1 when text is an [A-Z_] word shorter than cap (empty only if allow_empty). */
+static int svc_word_ok(const char *text, size_t cap, int allow_empty)
+{
+    size_t i, n;
+
+    if (!text)
+        return 0;
+    n = strlen(text);
+    if (n >= cap || (n == 0 && !allow_empty))
+        return 0;
+    for (i = 0; i < n; i++) {
+        if (!((text[i] >= 'A' && text[i] <= 'Z') || text[i] == '_'))
+            return 0;
+    }
+    return 1;
+}
+
+/* Returns 1 when text is non-empty unpadded base64url (it decodes). */
+static int svc_b64_ok(const char *text)
+{
+    size_t len = text ? strlen(text) : 0, cap, n = 0;
+    unsigned char *tmp;
+    enum err e;
+
+    if (len == 0)
+        return 0;
+    cap = codec_b64_decoded_max(len) + 1;
+    tmp = mem_alloc(cap);
+    if (!tmp)
+        return 0;
+    e = codec_b64_decode(tmp, cap, &n, text, len, CODEC_B64_URL);
+    mem_free(tmp);
+    return e == ERR_OK && n > 0;
+}
+
+/* Copies id member key of req into out; 1 when it is a lowercase id. */
+static int svc_id(const json_t *req, const char *key, char out[ID_LEN + 1])
+{
+    const char *v = json_string_value(json_object_get(req, key));
+
+    out[0] = '\0';
+    if (!v || !id_is_valid(v))
+        return 0;
+    memcpy(out, v, ID_LEN + 1);
+    return 1;
+}
+
+/*
+ * Reads the members every write has (vault, item, baseVersion, timeoutMs) into *w. Returns
+ * NULL, or what is wrong (a static message).
+ */
+static const char *svc_parse_target(const json_t *req, struct svc_write *w)
+{
+    const json_t *base = json_object_get(req, "baseVersion");
+    const json_t *tmo = json_object_get(req, "timeoutMs");
+
+    memset(w, 0, sizeof(*w));
+    if (!svc_id(req, "vault", w->sw_vault))
+        return "vault is not a valid id";
+    if (!svc_id(req, "item", w->sw_item))
+        return "item is not a valid id";
+    if (!json_is_integer(base) || json_integer_value(base) < 0)
+        return "baseVersion must be an integer of at least 0";
+    w->sw_base = (uint64_t)json_integer_value(base);
+    if (tmo && (!json_is_integer(tmo) || json_integer_value(tmo) <= 0))
+        return "timeoutMs must be a positive integer";
+    if (tmo) /* anything over the bound is the bound */
+        w->sw_budget_ms = sync_service_write_timeout(
+            json_integer_value(tmo) > SYNC_SERVICE_WRITE_MAX_MS + SYNC_SERVICE_WRITE_MARGIN_MS
+                ? SYNC_SERVICE_WRITE_MAX_MS + SYNC_SERVICE_WRITE_MARGIN_MS
+                : (long)json_integer_value(tmo));
+    else
+        w->sw_budget_ms = sync_service_write_timeout(0);
+    return NULL;
+}
+
+/* Reads an item_put request into *w (see svc_parse_target). */
+static const char *svc_parse_put(const json_t *req, struct svc_write *w)
+{
+    const json_t *state = json_object_get(req, "state");
+    const char *bad = svc_parse_target(req, w);
+
+    if (bad)
+        return bad;
+    w->sw_put.hiw_category = json_string_value(json_object_get(req, "category"));
+    w->sw_put.hiw_state = state ? json_string_value(state) : "";
+    w->sw_put.hiw_overview = json_string_value(json_object_get(req, "overview"));
+    w->sw_put.hiw_details = json_string_value(json_object_get(req, "details"));
+    w->sw_put.hiw_base_version = w->sw_base;
+    if (!svc_word_ok(w->sw_put.hiw_category, VOLUME_CATEGORY_MAX, 0))
+        return "category must be 1 to 31 of A-Z and _";
+    if (!svc_word_ok(w->sw_put.hiw_state, VOLUME_STATE_MAX, 1))
+        return "state must be up to 15 of A-Z and _";
+    if (!svc_b64_ok(w->sw_put.hiw_overview))
+        return "overview must be unpadded base64url";
+    if (!svc_b64_ok(w->sw_put.hiw_details))
+        return "details must be unpadded base64url";
+    return NULL;
+}
+
+/*
+ * Takes the write session for a write due at deadline (monotonic ms): sync must be
+ * unlocked and running, and sv_write_mu free before the deadline (writes are one at a
+ * time). Returns 1 with sv_write_mu held and *left the milliseconds left, or 0 with the
+ * refusal in resp (*rc: ERR_OK, or ERR_NOMEM when it could not be made).
+ */
+static int svc_write_lock(struct sync_service *s, int64_t deadline, long *left,
+                          struct bus_msg *resp, enum err *rc)
+{
+    struct timespec until;
+    int unlocked, stop;
+    int64_t ms;
+
+    pthread_mutex_lock(&s->sv_mu);
+    unlocked = s->sv_st.sst_unlocked;
+    stop = s->sv_stop;
+    pthread_mutex_unlock(&s->sv_mu);
+    if (!unlocked || stop) {
+        *rc = svc_refuse(resp, 503, "%s", stop ? "sync is stopping" : "sync is locked");
+        return 0;
+    }
+    /* the lock's deadline is on CLOCK_REALTIME: the wait left, from now */
+    ms = deadline - svc_now_ms();
+    clock_gettime(CLOCK_REALTIME, &until);
+    if (ms > 0) {
+        until.tv_sec += (time_t)(ms / 1000);
+        until.tv_nsec += (long)(ms % 1000) * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+    }
+    if (ms <= 0 || pthread_mutex_timedlock(&s->sv_write_mu, &until) != 0) {
+        *rc = svc_refuse(resp, 504,
+                         "sync was busy with earlier writes until the timeout; nothing was "
+                         "written");
+        return 0;
+    }
+    *left = (long)(deadline - svc_now_ms());
+    if (*left <= 0) {
+        pthread_mutex_unlock(&s->sv_write_mu);
+        *rc = svc_refuse(resp, 504,
+                         "sync was busy with earlier writes until the timeout; nothing was "
+                         "written");
+        return 0;
+    }
+    if (!s->sv_whc && hubclient_new(&s->sv_whc, s->sv_cred, s->sv_whttp) != ERR_OK) {
+        s->sv_whc = NULL;
+        pthread_mutex_unlock(&s->sv_write_mu);
+        *rc = svc_refuse(resp, 500, "sync cannot make its hub session; nothing was written");
+        return 0;
+    }
+    return 1;
+}
+
+/*
+ * Answers a write the hub refused or could not take (e, from the write session; called
+ * with sv_write_mu held, as the message is the session's). ERR_OK or ERR_NOMEM.
+ */
+static enum err svc_hub_refusal(struct sync_service *s, enum err e, long budget_ms,
+                                struct bus_msg *resp)
+{
+    const char *why = hubclient_errmsg(s->sv_whc);
+    int stop;
+
+    switch (e) {
+    case ERR_FORBIDDEN:
+        return svc_refuse(resp, 403, "the vault is not granted to this server");
+    case ERR_NOT_FOUND:
+        return svc_refuse(resp, 404, "the vault or item is not on the hub");
+    case ERR_BAD_INPUT:
+        return svc_refuse(resp, 400, "the hub refused the write: %s", why);
+    case ERR_TOO_LARGE:
+        return svc_refuse(resp, 413, "the hub refused the write: %s", why);
+    case ERR_TIMEOUT:
+        return svc_refuse(resp, 504,
+                          "the hub did not answer within %ld ms (%s): the write may or may not "
+                          "have been applied; read the item before retrying",
+                          budget_ms, why);
+    case ERR_NOMEM:
+        return svc_refuse(resp, 500, "sync ran out of memory during the write");
+    default:
+        break;
+    }
+    pthread_mutex_lock(&s->sv_mu);
+    stop = s->sv_stop;
+    pthread_mutex_unlock(&s->sv_mu);
+    if (stop && e == ERR_IO) /* the client was cancelled by sync_service_stop */
+        return svc_refuse(resp, 503,
+                          "sync is stopping: the write was cut short and may or may not have "
+                          "reached the hub");
+    return svc_refuse(resp, 502, "the hub could not be reached: %s; nothing was written", why);
+}
+
+/* Logs a refused write: warn when the hub failed (5xx), else debug (the api's to report). */
+static void svc_log_refusal(const char *verb, const struct svc_write *w, enum err e,
+                            const struct bus_msg *resp)
+{
+    const char *msg = json_string_value(json_object_get(resp->bm_json, "message"));
+
+    if (json_integer_value(json_object_get(resp->bm_json, "status")) >= 500)
+        log_warn("sync: %s item %s of vault %s failed (%s): %s", verb, w->sw_item, w->sw_vault,
+                 err_name(e), msg ? msg : "");
+    else
+        log_debug("sync: %s item %s of vault %s refused (%s): %s", verb, w->sw_item, w->sw_vault,
+                  err_name(e), msg ? msg : "");
+}
+
+/* Applies the hub's ITEM record to the volume in one transaction; errmsg says why not. */
+static enum err svc_apply_record(struct sync_service *s, const json_t *rec, char *errmsg,
+                                 size_t errcap)
+{
+    struct volume_tx *tx = NULL;
+    enum err e = volume_tx_begin(s->sv_volume, &tx);
+
+    if (e != ERR_OK)
+        return err_msgf(e, errmsg, errcap, "sync: cannot begin a volume transaction: %s",
+                        err_name(e));
+    e = sync_apply_item_record(tx, rec, errmsg, errcap);
+    if (e != ERR_OK) {
+        volume_tx_rollback(tx);
+        return e;
+    }
+    e = volume_tx_commit(tx);
+    if (e != ERR_OK)
+        return err_msgf(e, errmsg, errcap, "sync: the item record was not committed: %s",
+                        err_name(e));
+    return ERR_OK;
+}
+
+/*
+ * After the hub's 409 (or a create of an item the volume holds): reads the item's current
+ * version from the hub and applies it, so that the api re-reads it, then answers 409 - or
+ * 404 when the hub has no live item any more, 403 when the vault is not granted. Called
+ * with sv_write_mu held. ERR_OK or ERR_NOMEM.
+ */
+static enum err svc_conflict(struct sync_service *s, const struct svc_write *w, int64_t deadline,
+                             struct bus_msg *resp)
+{
+    char msg[SYNC_ERRMSG_BYTES];
+    json_t *rec = NULL;
+    int64_t left = deadline - svc_now_ms();
+    enum err e = ERR_TIMEOUT;
+
+    if (left > 0)
+        e = hubclient_item_get(s->sv_whc, w->sw_vault, w->sw_item, (long)left, &rec);
+    if (e == ERR_OK) {
+        e = svc_apply_record(s, rec, msg, sizeof(msg));
+        json_decref(rec);
+        if (e != ERR_OK)
+            log_warn("%s (%s): the item's current version is left to the next sync", msg,
+                     err_name(e));
+    } else if (e == ERR_NOT_FOUND) {
+        return svc_refuse(resp, 404, "the item is not on the hub any more");
+    } else if (e == ERR_FORBIDDEN) {
+        return svc_refuse(resp, 403, "the vault is not granted to this server");
+    } else {
+        log_warn("sync: re-reading item %s after a conflict failed (%s): %s", w->sw_item,
+                 err_name(e),
+                 e == ERR_TIMEOUT && left <= 0 ? "no time left" : hubclient_errmsg(s->sv_whc));
+    }
+    return svc_refuse(resp, 409, "the item changed concurrently");
+}
+
+/* Returns 1 when the hub's record names the item and vault written. */
+static int svc_record_ok(const json_t *rec, const struct svc_write *w)
+{
+    const char *id = json_string_value(json_object_get(rec, "id"));
+    const char *vault = json_string_value(json_object_get(rec, "vault"));
+
+    return id && vault && strcasecmp(id, w->sw_item) == 0 && strcasecmp(vault, w->sw_vault) == 0;
+}
+
+/* {"op":"item_put"} (see service.h and docs/sync.md "Writes"). */
+static enum err svc_item_put(struct sync_service *s, const json_t *req, struct bus_msg *resp)
+{
+    char msg[SYNC_ERRMSG_BYTES];
+    struct volume_item held;
+    struct svc_write w;
+    json_t *rec = NULL;
+    const char *bad = svc_parse_put(req, &w);
+    int64_t deadline, version;
+    long left = 0;
+    enum err e, rc = ERR_OK;
+
+    if (bad)
+        return svc_refuse(resp, 400, "item_put: %s", bad);
+    deadline = svc_now_ms() + w.sw_budget_ms;
+    if (!svc_write_lock(s, deadline, &left, resp, &rc))
+        return rc;
+    /* a create (baseVersion 0) must not replace an item: the hub would take it (last
+     * writer wins) with content sealed for version 1. The volume knows every item this
+     * server's api can name; an id made by the api is new anywhere. */
+    memset(&held, 0, sizeof(held));
+    if (w.sw_base == 0 && volume_item_get(s->sv_volume, w.sw_vault, w.sw_item, &held) == ERR_OK) {
+        volume_item_clear(&held);
+        rc = svc_conflict(s, &w, deadline, resp);
+        pthread_mutex_unlock(&s->sv_write_mu);
+        return rc;
+    }
+    e = hubclient_item_put(s->sv_whc, w.sw_vault, w.sw_item, &w.sw_put, left, &rec);
+    if (e == ERR_CONFLICT) {
+        rc = svc_conflict(s, &w, deadline, resp);
+        pthread_mutex_unlock(&s->sv_write_mu);
+        return rc;
+    }
+    if (e != ERR_OK) {
+        rc = svc_hub_refusal(s, e, w.sw_budget_ms, resp);
+        pthread_mutex_unlock(&s->sv_write_mu);
+        svc_log_refusal("writing", &w, e, resp);
+        return rc;
+    }
+    pthread_mutex_unlock(&s->sv_write_mu);
+    version = (int64_t)json_integer_value(json_object_get(rec, "version"));
+    if (!svc_record_ok(rec, &w)) {
+        json_decref(rec);
+        return svc_refuse(resp, 502, "the hub answered the write with another item's record");
+    }
+    if ((uint64_t)version != w.sw_base + 1)
+        log_error("sync: the hub stored item %s at version %lld, not %llu (an item with this id "
+                  "existed)",
+                  w.sw_item, (long long)version, (unsigned long long)(w.sw_base + 1));
+    e = svc_apply_record(s, rec, msg, sizeof(msg));
+    if (e != ERR_OK) {
+        json_decref(rec);
+        log_error("%s (%s)", msg, err_name(e));
+        sync_service_request_sync(s);
+        return svc_refuse(resp, 500,
+                          "the hub stored version %lld but the volume could not take it (%s); "
+                          "it arrives with the next sync",
+                          (long long)version, err_name(e));
+    }
+    log_debug("sync: item %s of vault %s written at version %lld", w.sw_item, w.sw_vault,
+              (long long)version);
+    resp->bm_json = json_pack("{s:b, s:o}", "ok", 1, "item", rec);
+    return resp->bm_json ? ERR_OK : ERR_NOMEM;
+}
+
+/* {"op":"item_delete"} (see service.h and docs/sync.md "Writes"). */
+static enum err svc_item_delete(struct sync_service *s, const json_t *req, struct bus_msg *resp)
+{
+    struct volume_tx *tx = NULL;
+    struct svc_write w;
+    const char *bad = svc_parse_target(req, &w);
+    int64_t deadline;
+    long left = 0;
+    enum err e, rc = ERR_OK;
+
+    if (!bad && w.sw_base == 0)
+        bad = "baseVersion must be the version deleted (at least 1)";
+    if (bad)
+        return svc_refuse(resp, 400, "item_delete: %s", bad);
+    deadline = svc_now_ms() + w.sw_budget_ms;
+    if (!svc_write_lock(s, deadline, &left, resp, &rc))
+        return rc;
+    e = hubclient_item_delete(s->sv_whc, w.sw_vault, w.sw_item, w.sw_base, left);
+    if (e == ERR_CONFLICT) {
+        rc = svc_conflict(s, &w, deadline, resp);
+        pthread_mutex_unlock(&s->sv_write_mu);
+        return rc;
+    }
+    if (e == ERR_NOT_FOUND) {
+        pthread_mutex_unlock(&s->sv_write_mu);
+        return svc_refuse(resp, 404, "the item is not on the hub any more");
+    }
+    if (e != ERR_OK) {
+        rc = svc_hub_refusal(s, e, w.sw_budget_ms, resp);
+        pthread_mutex_unlock(&s->sv_write_mu);
+        svc_log_refusal("deleting", &w, e, resp);
+        return rc;
+    }
+    pthread_mutex_unlock(&s->sv_write_mu);
+    /* the hub gave the deletion the next version; the feed brings the same later */
+    e = volume_tx_begin(s->sv_volume, &tx);
+    if (e == ERR_OK)
+        e = volume_tx_item_delete(tx, w.sw_vault, w.sw_item, w.sw_base + 1, (int64_t)time(NULL),
+                                  credentials_server_id_upper(s->sv_cred));
+    if (e == ERR_OK) {
+        e = volume_tx_commit(tx);
+        tx = NULL;
+    }
+    volume_tx_rollback(tx);
+    if (e != ERR_OK) {
+        log_error("sync: the hub deleted item %s but the volume could not apply it (%s)", w.sw_item,
+                  err_name(e));
+        sync_service_request_sync(s);
+        return svc_refuse(resp, 500,
+                          "the hub deleted the item but the volume could not apply it (%s); it "
+                          "arrives with the next sync",
+                          err_name(e));
+    }
+    log_debug("sync: item %s of vault %s deleted at version %llu", w.sw_item, w.sw_vault,
+              (unsigned long long)(w.sw_base + 1));
+    resp->bm_json = json_pack("{s:b, s:I}", "ok", 1, "version", (json_int_t)(w.sw_base + 1));
+    return resp->bm_json ? ERR_OK : ERR_NOMEM;
+}
+
 /* The bus handler (see service.h). */
 enum err sync_service_bus_handler(void *ctx, const struct bus_msg *req, struct bus_msg *resp)
 {
@@ -733,6 +1189,10 @@ enum err sync_service_bus_handler(void *ctx, const struct bus_msg *req, struct b
         sync_service_request_sync(s);
         return svc_answer(resp, 1, NULL);
     }
+    if (strcmp(op, "item_put") == 0)
+        return svc_item_put(s, req->bm_json, resp);
+    if (strcmp(op, "item_delete") == 0)
+        return svc_item_delete(s, req->bm_json, resp);
     if (strcmp(op, "unlock") != 0)
         return svc_answer(resp, 0, "unknown operation");
     if (!req->bm_secret || req->bm_secret_len == 0)

@@ -9,7 +9,10 @@
  *
  * Thread safety: every function may be called from any thread (the bus and HTTP servers'
  * threads) except sync_service_free. The status is kept under a mutex; nothing here
- * blocks on the hub except the engine thread itself.
+ * blocks on the hub except the engine thread itself and a bus write (item_put,
+ * item_delete), which uses a second HTTP client and hub session of its own (under a
+ * mutex of its own: writes go one at a time), so a write never waits for the engine's
+ * long-poll.
  */
 #ifndef SESAME_SYNC_SERVICE_H
 #define SESAME_SYNC_SERVICE_H
@@ -36,6 +39,9 @@
 #define SYNC_SERVICE_PRUNE_EVERY_MS  10000      /* at most one prune per 10 s */
 #define SYNC_SERVICE_ACTIVITY_ROUNDS 1u         /* uploads after one pass (then a quick poll) */
 #define SYNC_SERVICE_HEALTH_NAME     "1Password Connect Sync"
+#define SYNC_SERVICE_WRITE_MARGIN_MS 500L   /* a write's hub time = timeoutMs less this */
+#define SYNC_SERVICE_WRITE_MIN_MS    1000L  /* ... but at least this */
+#define SYNC_SERVICE_WRITE_MAX_MS    60000L /* ... and at most this (also without timeoutMs) */
 
 /* What sync_service_new needs. Pointers are borrowed; strings are copied. */
 struct sync_service_config {
@@ -112,8 +118,11 @@ enum err sync_service_health_json(struct sync_service *s, json_t **out) SESAME_W
 
 /*
  * The bus handler (struct bus_server_config's bs_handler; ctx is the service): answers
- * {"op":"unlock"} + secret, {"op":"status"}, {"op":"sync"} and anything else with
- * {"ok":false,"message":"unknown operation"}. Returns ERR_OK with resp filled, or
+ * {"op":"unlock"} + secret, {"op":"status"}, {"op":"sync"}, the writes {"op":"item_put"}
+ * and {"op":"item_delete"} (docs/sync.md, "Writes": pushed to the hub through the writes'
+ * own session, one at a time, then applied to the volume before the answer; refusals are
+ * {"ok":false,"status":400|403|404|409|413|500|502|503|504,"message"}), and anything else
+ * with {"ok":false,"message":"unknown operation"}. Returns ERR_OK with resp filled, or
  * ERR_NOMEM (the connection is then closed).
  */
 enum err sync_service_bus_handler(void *ctx, const struct bus_msg *req,
@@ -123,12 +132,21 @@ enum err sync_service_bus_handler(void *ctx, const struct bus_msg *req,
  * Stops the engine: sets the stop flag, ends any backoff wait and waits up to the stop
  * wait for the thread to end. A hub request in flight (a long-poll waits up to
  * ssc_poll_wait_s) cannot be interrupted: then ERR_TIMEOUT, and the thread ends when that
- * request returns (sync_service_free waits for it). ERR_OK when no engine runs any more.
+ * request returns (sync_service_free waits for it). Writes are refused from then on (503
+ * "sync is stopping"), and one in flight is cut short within about a second (503: it may
+ * or may not have reached the hub). ERR_OK when no engine runs any more.
  */
 enum err sync_service_stop(struct sync_service *s) SESAME_WUR;
 
 /* Stops the engine, waits for its thread (however long), frees s. NULL is fine. */
 void sync_service_free(struct sync_service *s);
+
+/*
+ * Returns the hub time of a write whose api gave it timeout_ms (the bus's "timeoutMs"):
+ * timeout_ms less SYNC_SERVICE_WRITE_MARGIN_MS, within [SYNC_SERVICE_WRITE_MIN_MS,
+ * SYNC_SERVICE_WRITE_MAX_MS]; timeout_ms <= 0 (absent) gives the maximum.
+ */
+long sync_service_write_timeout(long timeout_ms);
 
 /* Returns the next backoff base after a failure: twice cur, within [min_ms, max_ms]. */
 unsigned sync_backoff_next(unsigned cur, unsigned min_ms, unsigned max_ms);
