@@ -77,7 +77,7 @@ void api_activity_record(struct api *a, struct http_request *req, const struct a
 static pthread_mutex_t act_write_mu = PTHREAD_MUTEX_INITIALIZER;
 
 /* Writes the queued entries to the volume (see api_int.h). */
-void api_activity_write(struct api *a)
+size_t api_activity_write(struct api *a)
 {
     char **batch;
     size_t i, n;
@@ -88,13 +88,13 @@ void api_activity_write(struct api *a)
     if (n == 0) {
         pthread_mutex_unlock(&a->ap_mu);
         pthread_mutex_unlock(&act_write_mu);
-        return;
+        return 0;
     }
     batch = mem_calloc(n, sizeof(*batch));
     if (!batch) {
         pthread_mutex_unlock(&a->ap_mu);
         pthread_mutex_unlock(&act_write_mu);
-        return;
+        return 0;
     }
     memcpy(batch, a->ap_activity, n * sizeof(*batch));
     a->ap_nactivity = 0;
@@ -109,4 +109,5 @@ void api_activity_write(struct api *a)
         free(batch[i]);
     mem_free(batch);
     pthread_mutex_unlock(&act_write_mu);
+    return n;
 }

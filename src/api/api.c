@@ -70,7 +70,7 @@ void api_kick(struct api *a)
 /* Flushes queued activity into the volume. */
 void api_activity_flush(struct api *a)
 {
-    api_activity_write(a);
+    (void)api_activity_write(a);
 }
 
 /* Asks sync for its status; sends the unlock secret when sync is locked and we are not. */
@@ -131,6 +131,20 @@ static void api_watch_bus(struct api *a)
         }
     }
     secmem_wipe(secret, sizeof(secret));
+    bus_msg_clear(&req);
+    bus_msg_clear(&resp);
+}
+
+/* Tells sync over the bus that activity entries wait in the volume (best effort). */
+static void api_activity_notify(struct api *a)
+{
+    struct bus_msg req, resp;
+
+    memset(&req, 0, sizeof(req));
+    memset(&resp, 0, sizeof(resp));
+    req.bm_json = json_pack("{s:s}", "op", "activity");
+    if (req.bm_json && bus_client_call(a->ap_bus, &req, &resp, API_BUS_TIMEOUT_MS) != ERR_OK)
+        log_debug("api: sync did not take the activity notice");
     bus_msg_clear(&req);
     bus_msg_clear(&resp);
 }
@@ -218,8 +232,10 @@ static void *api_watcher(void *arg)
             api_watch_volume(a); /* an unlock may have made a build possible */
         }
         if (now >= next_activity) {
-            /* batched: fewer write transactions competing with sync's */
-            api_activity_write(a);
+            /* batched: fewer write transactions competing with sync's; then sync uploads
+               them to the hub at once instead of after its next long-poll */
+            if (api_activity_write(a) > 0)
+                api_activity_notify(a);
             next_activity = now + API_ACTIVITY_INTERVAL_MS;
         }
         if (http_server_waiting(a->ap_srv) > 0)
@@ -248,7 +264,7 @@ static void api_free(struct api *a)
     if (!a)
         return;
     http_server_stop(a->ap_srv);
-    api_activity_write(a);
+    (void)api_activity_write(a);
     bus_client_free(a->ap_bus);
     bus_key_free(a->ap_bus_key);
     api_index_unref(a->ap_index);

@@ -258,8 +258,8 @@ void api_activity_record(struct api *a, struct http_request *req, const struct a
                          enum activity_action action, enum activity_result result,
                          const char *vault, const char *item, uint64_t item_version);
 
-/* Writes queued entries to the volume (caller holds no lock). */
-void api_activity_write(struct api *a);
+/* Writes queued entries to the volume (caller holds no lock); returns how many. */
+size_t api_activity_write(struct api *a);
 
 /* ---- metrics (metrics.c) ---------------------------------------------------------------- */
 

@@ -876,6 +876,13 @@ static enum err h_item_change(struct h_ctx *x, struct http_response *resp, const
             json_decref(existing);
             return http_respond_error(resp, ERR_CONFLICT, H_STALE_MSG);
         }
+        if (patch && json_array_size(body) == 0) {
+            /* an empty patch changes nothing: the item as it is, no new version */
+            *m = cur;
+            *content = existing;
+            *before = cur.im_version;
+            return ERR_OK;
+        }
         if (patch) {
             memcpy(category, cur.im_category, sizeof(category));
             rc = item_apply_patch(content, category, &cur, existing, body, api_now(), msg,

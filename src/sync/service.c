@@ -31,6 +31,7 @@ struct sync_service {
     struct http_client *sv_whttp; /* owned: the writes' client of the hub (sv_write_mu) */
     struct hubclient *sv_whc;     /* owned: the writes' session, made at unlock (sv_write_mu) */
     pthread_mutex_t sv_write_mu;  /* serialises writes: sv_whttp and sv_whc */
+    pthread_mutex_t sv_act_mu;    /* one activity upload at a time (engine, bus) */
     char *sv_hub_url;             /* owned */
     char *sv_db_path;             /* owned: DIR/sesame.db, for /health */
     unsigned sv_poll_wait_s;      /* the long-poll */
@@ -275,6 +276,9 @@ static int svc_upload_activity(struct sync_service *s, struct hubclient *hc)
     int from_hub = 0, more = 0;
     enum err e = ERR_OK;
 
+    /* the engine and the bus's "activity" request never send the same entries twice */
+    pthread_mutex_lock(&s->sv_act_mu);
+
     for (round = 0; round < SYNC_SERVICE_ACTIVITY_ROUNDS && e == ERR_OK; round++) {
         struct volume_activity *arr = NULL;
         size_t n = 0, handled = 0;
@@ -312,6 +316,7 @@ static int svc_upload_activity(struct sync_service *s, struct hubclient *hc)
     } else {
         s->sv_act_logged_err = ERR_OK;
     }
+    pthread_mutex_unlock(&s->sv_act_mu);
     return more;
 }
 
@@ -471,6 +476,7 @@ enum err sync_service_new(struct sync_service **out, const struct sync_service_c
     pthread_mutex_init(&s->sv_unlock_mu, NULL);
     pthread_mutex_init(&s->sv_mu, NULL);
     pthread_mutex_init(&s->sv_write_mu, NULL);
+    pthread_mutex_init(&s->sv_act_mu, NULL);
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&s->sv_cond, &ca);
@@ -640,6 +646,7 @@ void sync_service_free(struct sync_service *s)
     pthread_mutex_destroy(&s->sv_mu);
     pthread_mutex_destroy(&s->sv_unlock_mu);
     pthread_mutex_destroy(&s->sv_write_mu);
+    pthread_mutex_destroy(&s->sv_act_mu);
     mem_free(s);
 }
 
@@ -1174,6 +1181,24 @@ static enum err svc_item_delete(struct sync_service *s, const json_t *req, struc
     return resp->bm_json ? ERR_OK : ERR_NOMEM;
 }
 
+/*
+ * The bus's {"op":"activity"}: the api has just written activity entries to the volume;
+ * upload them now over the writes' session rather than after the engine's next long-poll
+ * (up to 30 s away on an idle server). Answers {"ok":true}, or the refusal of
+ * svc_write_lock (locked, busy).
+ */
+static enum err svc_activity_now(struct sync_service *s, struct bus_msg *resp)
+{
+    enum err rc = ERR_OK;
+    long left = 0;
+
+    if (!svc_write_lock(s, svc_now_ms() + SYNC_SERVICE_ACTIVITY_NOW_MS, &left, resp, &rc))
+        return rc;
+    (void)svc_upload_activity(s, s->sv_whc);
+    pthread_mutex_unlock(&s->sv_write_mu);
+    return svc_answer(resp, 1, NULL);
+}
+
 /* The bus handler (see service.h). */
 enum err sync_service_bus_handler(void *ctx, const struct bus_msg *req, struct bus_msg *resp)
 {
@@ -1189,6 +1214,8 @@ enum err sync_service_bus_handler(void *ctx, const struct bus_msg *req, struct b
         sync_service_request_sync(s);
         return svc_answer(resp, 1, NULL);
     }
+    if (strcmp(op, "activity") == 0)
+        return svc_activity_now(s, resp);
     if (strcmp(op, "item_put") == 0)
         return svc_item_put(s, req->bm_json, resp);
     if (strcmp(op, "item_delete") == 0)

@@ -40,7 +40,7 @@ cli account retire-signing-key "$(kid_of "$TOLD")"
 expect_eq "account retire-signing-key" 0 "$RC"
 if ! wait_for "the retired key's token is refused" 15 test "$(status_with "$TOLD")" = 401; then
     echo "# diagnostics: sync and api logs (tail), hub changes"
-    tail -5 "$SYNC_LOG" "$API_LOG" | sed 's/^/#   /'
+    tail -n 5 "$SYNC_LOG" "$API_LOG" | sed 's/^/#   /'
     grep -E 'signing-keys|sync/changes' "$HUB_LOG" | tail -6 | cut -c1-160 | sed 's/^/#   /'
 fi
 expect_eq "the new key's token still works" 200 "$(status_with "$TNEW")"

@@ -118,3 +118,47 @@ now_ms() {
 elapsed_ms() {
     echo $(($(now_ms) - $1))
 }
+
+# connect_synced URL: true when the api at URL is unlocked and serving synced data (its
+# /health reports sync ACTIVE and account_data ACTIVE).
+connect_synced() {
+    local h
+    h=$(curl -s --max-time 5 "$1/health" || true)
+    [ "$(printf '%s' "$h" | jq -r '[.dependencies[] | select(.service == "sync" or
+        .service == "account_data") | .status] | join(" ")' 2>/dev/null || true)" = "ACTIVE ACTIVE" ]
+}
+
+# expect_err DESCRIPTION STATUS MESSAGE ANSWER: the answer (status line, then body, as ccurl
+# prints it) is exactly STATUS with the body {"status":STATUS,"message":MESSAGE}.
+expect_err() {
+    local want got
+    want=$(jq -cSn --argjson s "$2" --arg m "$3" '{status: $s, message: $m}')
+    got=$(body_of "$4" | jq -cS . 2>/dev/null || true)
+    if [ "$(status_of "$4")" = "$2" ] && [ "$got" = "$want" ]; then
+        ok "$1"
+    else
+        not_ok "$1: expected $2 $want, got [$(status_of "$4")] [$(body_of "$4" | head -c 300)]"
+    fi
+}
+
+# wait_within DESCRIPTION SECONDS COMMAND...: like wait_for, but SECONDS is wall-clock time
+# (wait_for counts 0.1 s sleeps, so a slow COMMAND stretches it); retries every 0.1 s and
+# records ok / not ok. Sets WAITED_MS to the time it took.
+wait_within() {
+    local desc=$1 secs=$2 t0
+    shift 2
+    t0=$(now_ms)
+    while :; do
+        if "$@" >/dev/null 2>&1; then
+            WAITED_MS=$(elapsed_ms "$t0")
+            ok "$desc"
+            return 0
+        fi
+        if [ "$(elapsed_ms "$t0")" -ge $((secs * 1000)) ]; then
+            WAITED_MS=$(elapsed_ms "$t0")
+            not_ok "$desc (not within ${secs}s)"
+            return 1
+        fi
+        sleep 0.1
+    done
+}

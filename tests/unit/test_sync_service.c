@@ -10,11 +10,15 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
 #include <ftw.h>
 #include <jansson.h>
+#include <limits.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -38,6 +42,10 @@
 #define I1   "i1i1i1i1i1i1i1i1i1i1i1i1i1"
 #define I2   "i2i2i2i2i2i2i2i2i2i2i2i2i2"
 #define I3   "i3i3i3i3i3i3i3i3i3i3i3i3i3"
+#define W1   "w1w1w1w1w1w1w1w1w1w1w1w1w1" /* items the tests write through sync */
+#define W2   "w2w2w2w2w2w2w2w2w2w2w2w2w2"
+#define W3   "w3w3w3w3w3w3w3w3w3w3w3w3w3"
+#define SAU  "SASASASASASASASASASASASASA" /* SA as the hub names an editor */
 #define F1   "f1f1f1f1f1f1f1f1f1f1f1f1f1"
 #define SA   "sasasasasasasasasasasasasa"
 #define FP64 "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
@@ -367,6 +375,159 @@ static void assert_dep(const json_t *h, const char *service, const char *status,
         assert_string_equal(json_string_value(json_object_get(d, "message")), msg);
     else
         assert_null(json_object_get(d, "message"));
+}
+
+/* ---- writes over the bus ------------------------------------------------------------------ */
+
+/* Returns malloc'd unpadded base64url of (p, n). */
+static char *b64s(const void *p, size_t n)
+{
+    size_t cap = codec_b64_encoded_len(n, 0) + 1;
+    char *t = malloc(cap);
+
+    assert_non_null(t);
+    assert_int_equal(codec_b64_encode(t, cap, NULL, p, n, CODEC_B64_URL), ERR_OK);
+    return t;
+}
+
+/* Returns malloc'd base64url of part of item sealed with key for version. */
+static char *sealed(const unsigned char *key, const char *vault, const char *item, uint64_t version,
+                    enum vaultcrypt_part part, const char *title)
+{
+    json_t *o = json_pack("{s:s}", part == VAULTCRYPT_OVERVIEW ? "title" : "notes", title);
+    struct buf b;
+    char *t;
+
+    buf_init(&b, 1 << 20);
+    assert_int_equal(vaultcrypt_item_seal(&b, key, vault, item, version, part, o), ERR_OK);
+    t = b64s(b.b_data, b.b_len);
+    buf_free(&b);
+    json_decref(o);
+    return t;
+}
+
+/* Prints ans (ciphertexts cut short) when TEST_SHOW_ANSWERS is set: the report's record. */
+static void show(const char *what, const json_t *ans)
+{
+    json_t *c;
+    char *text;
+
+    if (!getenv("TEST_SHOW_ANSWERS"))
+        return;
+    c = json_deep_copy(ans);
+    if (json_is_object(json_object_get(c, "item"))) {
+        json_object_set_new(json_object_get(c, "item"), "overview", json_string("..."));
+        json_object_set_new(json_object_get(c, "item"), "details", json_string("..."));
+    }
+    text = json_dumps(c, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    printf("ANSWER %-28s %s\n", what, text ? text : "?");
+    free(text);
+    json_decref(c);
+}
+
+/* Sends req (stolen) to the handler; returns the answer. */
+static json_t *bus_req(json_t *req)
+{
+    struct bus_msg q, r;
+    json_t *ans;
+
+    memset(&q, 0, sizeof(q));
+    memset(&r, 0, sizeof(r));
+    assert_non_null(req);
+    q.bm_json = req;
+    assert_int_equal(sync_service_bus_handler(g.svc, &q, &r), ERR_OK);
+    assert_non_null(r.bm_json);
+    ans = json_incref(r.bm_json);
+    bus_msg_clear(&q);
+    bus_msg_clear(&r);
+    return ans;
+}
+
+/* An item_put request: item of vault sealed with key for base + 1, titled title. */
+static json_t *put_req(const unsigned char *key, const char *vault, const char *item, uint64_t base,
+                       const char *title)
+{
+    char *ov = sealed(key, vault, item, base + 1, VAULTCRYPT_OVERVIEW, title);
+    char *det = sealed(key, vault, item, base + 1, VAULTCRYPT_DETAILS, title);
+    json_t *o =
+        json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:i}", "op", "item_put", "vault", vault,
+                  "item", item, "category", "LOGIN", "state", "", "overview", ov, "details", det,
+                  "baseVersion", (json_int_t)base, "timeoutMs", 5000);
+
+    free(ov);
+    free(det);
+    return o;
+}
+
+/* An item_delete request. */
+static json_t *del_req(const char *vault, const char *item, uint64_t base)
+{
+    return json_pack("{s:s, s:s, s:s, s:I, s:i}", "op", "item_delete", "vault", vault, "item", item,
+                     "baseVersion", (json_int_t)base, "timeoutMs", 5000);
+}
+
+/* Checks that ans is {"ok":false,"status":status,"message":msg}; releases ans. */
+static void assert_refused(json_t *ans, int status, const char *msg)
+{
+    assert_true(json_is_false(json_object_get(ans, "ok")));
+    assert_int_equal(json_integer_value(json_object_get(ans, "status")), status);
+    assert_string_equal(json_string_value(json_object_get(ans, "message")), msg);
+    assert_int_equal(json_object_size(ans), 3);
+    json_decref(ans);
+}
+
+/* As assert_refused, for a message that contains part (the hub's words vary). */
+static void assert_refused_with(json_t *ans, int status, const char *part)
+{
+    assert_true(json_is_false(json_object_get(ans, "ok")));
+    assert_int_equal(json_integer_value(json_object_get(ans, "status")), status);
+    assert_non_null(strstr(json_string_value(json_object_get(ans, "message")), part));
+    json_decref(ans);
+}
+
+/* Returns the version of the live item in the volume, 0 when it serves none. */
+static uint64_t vol_version(const char *vault, const char *item, char editor[ID_LEN + 1])
+{
+    struct volume_item it;
+    uint64_t v;
+    enum err e = volume_item_get(g.vol, vault, item, &it);
+
+    if (e == ERR_NOT_FOUND)
+        return 0;
+    assert_int_equal(e, ERR_OK);
+    v = it.vi_version;
+    if (editor)
+        memcpy(editor, it.vi_last_edited_by, ID_LEN + 1);
+    volume_item_clear(&it);
+    return v;
+}
+
+/* Returns the hub's version of a live item (admin view), 0 when there is none. */
+static uint64_t hub_version(const char *vault, const char *item)
+{
+    char target[128];
+    json_t *r = NULL;
+    uint64_t v = 0;
+    int st;
+
+    snprintf(target, sizeof(target), "/v1/vaults/%s/items/%s", vault, item);
+    st = admin(HTTP_CLIENT_GET, target, NULL, &r);
+    if (st == 200)
+        v = (uint64_t)json_integer_value(json_object_get(r, "version"));
+    else
+        assert_int_equal(st, 404);
+    json_decref(r);
+    return v;
+}
+
+/* Unlocks a new service and waits for its first pass. */
+static void svc_synced(void)
+{
+    struct sync_service_status st;
+
+    svc_new(30, 300);
+    unlock();
+    assert_true(wait_for(p_synced_at, hub_last_seq(), 10000, &st));
 }
 
 /* ---- fixture ------------------------------------------------------------------------------- */
@@ -818,6 +979,387 @@ static void test_fingerprint_refused(void **state)
     buf_free(&text);
 }
 
+/* The hub time of a write: timeoutMs less 500 ms, within [1 s, 60 s]. */
+static void test_write_timeout_bounds(void **state)
+{
+    static const struct {
+        long in, want;
+    } cases[] = {
+        {0, 60000},     {-5, 60000},     {1, 1000},         {1500, 1000},
+        {1501, 1001},   {2000, 1500},    {10000, 9500},     {60500, 60000},
+        {60501, 60000}, {999999, 60000}, {LONG_MAX, 60000},
+    };
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        assert_int_equal(sync_service_write_timeout(cases[i].in), cases[i].want);
+}
+
+/* Locked: writes are 503; a malformed one is still 400 (checked first). */
+static void test_write_locked(void **state)
+{
+    json_t *a;
+
+    (void)state;
+    svc_new(30, 300);
+    show("put (locked)", a = bus_req(put_req(g.vkey1, V1, W1, 0, "w")));
+    assert_refused(a, 503, "sync is locked");
+    show("delete (locked)", a = bus_req(del_req(V1, I1, 1)));
+    assert_refused(a, 503, "sync is locked");
+    assert_refused(bus_req(del_req(V1, I1, 0)), 400,
+                   "item_delete: baseVersion must be the version deleted (at least 1)");
+    assert_false(credentials_is_unlocked(g.cred));
+}
+
+/* Malformed writes are 400 and never reach the hub. */
+static void test_write_malformed(void **state)
+{
+    static const char *const ids_bad = "V1V1V1V1V1V1V1V1V1V1V1V1V1";
+    static const char *const m_vault = "item_put: vault is not a valid id";
+    static const char *const m_item = "item_put: item is not a valid id";
+    static const char *const m_cat = "item_put: category must be 1 to 31 of A-Z and _";
+    static const char *const m_state = "item_put: state must be up to 15 of A-Z and _";
+    static const char *const m_ov = "item_put: overview must be unpadded base64url";
+    static const char *const m_det = "item_put: details must be unpadded base64url";
+    static const char *const m_base = "item_put: baseVersion must be an integer of at least 0";
+    static const char *const m_tmo = "item_put: timeoutMs must be a positive integer";
+    const struct {
+        const char *member; /* changed in a good item_put */
+        json_t *value;      /* NULL: removed */
+        const char *msg;
+    } cases[] = {
+        {"vault", NULL, m_vault},
+        {"vault", json_string(ids_bad), m_vault},
+        {"vault", json_integer(7), m_vault},
+        {"item", NULL, m_item},
+        {"item", json_string("i1i1"), m_item},
+        {"item", json_string("i1i1i1i1i1i1i1i1i1i1i1i1i1x"), m_item},
+        {"category", NULL, m_cat},
+        {"category", json_string(""), m_cat},
+        {"category", json_string("login"), m_cat},
+        {"category", json_string("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"), m_cat},
+        {"state", json_string("archived"), m_state},
+        {"state", json_integer(3), m_state},
+        {"state", json_string("AAAAAAAAAAAAAAAA"), m_state},
+        {"overview", NULL, m_ov},
+        {"overview", json_string(""), m_ov},
+        {"overview", json_string("@@@@"), m_ov},
+        {"overview", json_string("AA=="), m_ov},
+        {"overview", json_string("A"), m_ov},
+        {"details", json_string("YWJj+w"), m_det},
+        {"details", json_null(), m_det},
+        {"baseVersion", NULL, m_base},
+        {"baseVersion", json_integer(-1), m_base},
+        {"baseVersion", json_string("1"), m_base},
+        {"baseVersion", json_real(1.0), m_base},
+        {"timeoutMs", json_integer(0), m_tmo},
+        {"timeoutMs", json_string("5000"), m_tmo},
+    };
+    struct volume_vault vv;
+    uint64_t seq;
+    size_t i;
+    json_t *a, *q;
+
+    (void)state;
+    svc_synced();
+    seq = hub_last_seq();
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        q = put_req(g.vkey1, V1, W1, 0, "w");
+        if (cases[i].value)
+            assert_int_equal(json_object_set_new(q, cases[i].member, cases[i].value), 0);
+        else
+            assert_int_equal(json_object_del(q, cases[i].member), 0);
+        a = bus_req(q);
+        if (i == 0)
+            show("put without vault", a);
+        assert_refused(a, 400, cases[i].msg);
+    }
+    /* state and timeoutMs may be left out */
+    q = del_req(V1, I1, 0);
+    show("delete baseVersion 0", a = bus_req(q));
+    assert_refused(a, 400, "item_delete: baseVersion must be the version deleted (at least 1)");
+    q = del_req(V1, I1, 1);
+    assert_int_equal(json_object_del(q, "item"), 0);
+    assert_refused(bus_req(q), 400, "item_delete: item is not a valid id");
+    q = del_req(V1, I1, 1);
+    assert_int_equal(json_object_del(q, "baseVersion"), 0);
+    assert_refused(bus_req(q), 400, "item_delete: baseVersion must be an integer of at least 0");
+    q = del_req(V1, I1, 1);
+    assert_int_equal(json_object_set_new(q, "timeoutMs", json_integer(-1)), 0);
+    assert_refused(bus_req(q), 400, "item_delete: timeoutMs must be a positive integer");
+
+    /* nothing reached the hub, nothing changed in the volume */
+    assert_int_equal(hub_last_seq(), seq);
+    assert_int_equal(hub_version(V1, W1), 0);
+    assert_int_equal(hub_version(V1, I1), 1);
+    assert_int_equal(volume_vault_get(g.vol, V1, &vv), ERR_OK);
+    assert_int_equal(vv.vv_items, 2);
+    volume_vault_clear(&vv);
+}
+
+/* Create, update, a stale update (409: the volume then holds the hub's version). */
+static void test_write_put(void **state)
+{
+    char editor[ID_LEN + 1], *det;
+    struct volume_item it;
+    unsigned char *raw;
+    const json_t *rec;
+    size_t rawlen = 0, cap;
+    json_t *q, *a;
+
+    (void)state;
+    svc_synced();
+
+    /* create: the hub's record comes back and is in the volume at once */
+    q = put_req(g.vkey1, V1, W1, 0, "created");
+    det = strdup(json_string_value(json_object_get(q, "details")));
+    assert_non_null(det);
+    a = bus_req(q);
+    show("put create", a);
+    assert_true(json_is_true(json_object_get(a, "ok")));
+    assert_int_equal(json_object_size(a), 2);
+    rec = json_object_get(a, "item");
+    assert_string_equal(json_string_value(json_object_get(rec, "id")), W1);
+    assert_string_equal(json_string_value(json_object_get(rec, "vault")), V1);
+    assert_int_equal(json_integer_value(json_object_get(rec, "version")), 1);
+    assert_string_equal(json_string_value(json_object_get(rec, "category")), "LOGIN");
+    assert_string_equal(json_string_value(json_object_get(rec, "state")), "");
+    assert_string_equal(json_string_value(json_object_get(rec, "lastEditedBy")), SAU);
+    assert_string_equal(json_string_value(json_object_get(rec, "details")), det);
+    assert_true(json_integer_value(json_object_get(rec, "createdAt")) > 0);
+    json_decref(a);
+    assert_int_equal(vol_version(V1, W1, editor), 1);
+    assert_string_equal(editor, SAU);
+    assert_int_equal(volume_item_get(g.vol, V1, W1, &it), ERR_OK);
+    cap = strlen(det);
+    raw = malloc(cap);
+    assert_non_null(raw);
+    assert_int_equal(codec_b64_decode(raw, cap, &rawlen, det, strlen(det), CODEC_B64_URL), ERR_OK);
+    assert_int_equal(it.vi_details_len, rawlen);
+    assert_memory_equal(it.vi_details, raw, rawlen);
+    assert_string_equal(it.vi_category, "LOGIN");
+    volume_item_clear(&it);
+    free(raw);
+    free(det);
+    assert_int_equal(hub_version(V1, W1), 1);
+
+    /* update with the current version */
+    a = bus_req(put_req(g.vkey1, V1, W1, 1, "updated"));
+    show("put update (base 1)", a);
+    assert_true(json_is_true(json_object_get(a, "ok")));
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(a, "item"), "version")), 2);
+    json_decref(a);
+    assert_int_equal(vol_version(V1, W1, editor), 2);
+    assert_int_equal(hub_version(V1, W1), 2);
+
+    /* a stale base: 409, nothing written */
+    show("put stale (base 1)", a = bus_req(put_req(g.vkey1, V1, W1, 1, "stale")));
+    assert_refused(a, 409, "the item changed concurrently");
+    assert_int_equal(hub_version(V1, W1), 2);
+    assert_int_equal(vol_version(V1, W1, NULL), 2);
+
+    /* another writer (the admin) moves the item to 3: the 409 leaves version 3 in the volume */
+    assert_int_equal(item_put(g.vkey1, V1, W1, "admin"), 200);
+    assert_int_equal(hub_version(V1, W1), 3);
+    show("put stale (base 2)", a = bus_req(put_req(g.vkey1, V1, W1, 2, "stale")));
+    assert_refused(a, 409, "the item changed concurrently");
+    assert_int_equal(vol_version(V1, W1, editor), 3);
+    assert_string_equal(editor, kit_account_id(g.kit)); /* the admin's write */
+
+    /* a create of an item that exists is refused before the hub (which would take it) */
+    show("put create of I1", a = bus_req(put_req(g.vkey1, V1, I1, 0, "again")));
+    assert_refused(a, 409, "the item changed concurrently");
+    assert_int_equal(hub_version(V1, I1), 1);
+    assert_int_equal(vol_version(V1, I1, NULL), 1);
+}
+
+/* Delete, delete again (404), delete with a stale base (409, the volume catches up). */
+static void test_write_delete(void **state)
+{
+    json_t *a, *want;
+
+    (void)state;
+    svc_synced();
+    a = bus_req(put_req(g.vkey1, V1, W2, 0, "doomed"));
+    assert_true(json_is_true(json_object_get(a, "ok")));
+    json_decref(a);
+    assert_int_equal(vol_version(V1, W2, NULL), 1);
+
+    a = bus_req(del_req(V1, W2, 1));
+    show("delete (base 1)", a);
+    want = json_pack("{s:b, s:i}", "ok", 1, "version", 2);
+    assert_true(json_equal(a, want));
+    json_decref(want);
+    json_decref(a);
+    assert_int_equal(vol_version(V1, W2, NULL), 0); /* the volume serves it no more */
+    assert_int_equal(hub_version(V1, W2), 0);
+
+    show("delete again (base 2)", a = bus_req(del_req(V1, W2, 2)));
+    assert_refused(a, 404, "the item is not on the hub any more");
+    show("put on deleted (base 2)", a = bus_req(put_req(g.vkey1, V1, W2, 2, "zombie")));
+    assert_refused(a, 404, "the item is not on the hub any more");
+    assert_int_equal(vol_version(V1, W2, NULL), 0);
+
+    /* the item changed since the api read it */
+    a = bus_req(put_req(g.vkey1, V1, W3, 0, "contested"));
+    assert_true(json_is_true(json_object_get(a, "ok")));
+    json_decref(a);
+    assert_int_equal(item_put(g.vkey1, V1, W3, "admin"), 200);
+    show("delete stale (base 1)", a = bus_req(del_req(V1, W3, 1)));
+    assert_refused(a, 409, "the item changed concurrently");
+    assert_int_equal(hub_version(V1, W3), 2);
+    assert_int_equal(vol_version(V1, W3, NULL), 2);
+    a = bus_req(del_req(V1, W3, 2));
+    want = json_pack("{s:b, s:i}", "ok", 1, "version", 3);
+    assert_true(json_equal(a, want));
+    json_decref(want);
+    json_decref(a);
+    assert_int_equal(vol_version(V1, W3, NULL), 0);
+}
+
+/* A vault not granted to the server: 403, nothing written. */
+static void test_write_forbidden(void **state)
+{
+    json_t *a;
+
+    (void)state;
+    svc_synced();
+    show("put (vault not granted)", a = bus_req(put_req(g.vkey2, V2, W1, 0, "no")));
+    assert_refused(a, 403, "the vault is not granted to this server");
+    show("delete (vault not granted)", a = bus_req(del_req(V2, I3, 1)));
+    assert_refused(a, 403, "the vault is not granted to this server");
+    show("put (no such vault)",
+         a = bus_req(put_req(g.vkey2, "v9v9v9v9v9v9v9v9v9v9v9v9v9", W1, 0, "no")));
+    assert_refused(a, 403, "the vault is not granted to this server");
+    assert_int_equal(hub_version(V2, W1), 0);
+    assert_int_equal(hub_version(V2, I3), 1);
+}
+
+/* The hub is down: 502 at once, "nothing was written", the volume unchanged. */
+static void test_write_hub_down(void **state)
+{
+    struct volume_vault vv;
+    uint64_t gen0 = 0, gen1 = 0;
+    int64_t t0;
+    json_t *a;
+
+    (void)state;
+    svc_synced();
+    hub_stop(g.hub);
+    g.hub = NULL;
+    assert_int_equal(volume_generation(g.vol, &gen0), ERR_OK);
+    t0 = now_ms();
+    a = bus_req(put_req(g.vkey1, V1, W1, 0, "lost"));
+    assert_in_range(now_ms() - t0, 0, 1000);
+    show("put (hub down)", a);
+    assert_refused_with(json_incref(a), 502, "; nothing was written");
+    assert_ptr_equal(
+        strstr(json_string_value(json_object_get(a, "message")), "the hub could not be reached: "),
+        json_string_value(json_object_get(a, "message")));
+    json_decref(a);
+    t0 = now_ms();
+    show("delete (hub down)", a = bus_req(del_req(V1, I1, 1)));
+    assert_in_range(now_ms() - t0, 0, 1000);
+    assert_refused_with(a, 502, "; nothing was written");
+    assert_int_equal(vol_version(V1, W1, NULL), 0);
+    assert_int_equal(vol_version(V1, I1, NULL), 1);
+    assert_int_equal(volume_vault_get(g.vol, V1, &vv), ERR_OK);
+    assert_int_equal(vv.vv_items, 2);
+    volume_vault_clear(&vv);
+    assert_int_equal(volume_generation(g.vol, &gen1), ERR_OK);
+    assert_int_equal(gen1, gen0);
+}
+
+/* Writes do not wait for the engine's long-poll; after stop they are refused. */
+static void test_write_during_long_poll(void **state)
+{
+    struct sync_service_status st;
+    int64_t t0, ms;
+    enum err e;
+    json_t *a;
+
+    (void)state;
+    svc_synced();
+    usleep(300000); /* the engine is in its 30 s long-poll now */
+    t0 = now_ms();
+    a = bus_req(put_req(g.vkey1, V1, W1, 0, "quick"));
+    ms = now_ms() - t0;
+    assert_true(json_is_true(json_object_get(a, "ok")));
+    json_decref(a);
+    assert_in_range(ms, 0, 999);
+    t0 = now_ms();
+    a = bus_req(put_req(g.vkey1, V1, W1, 1, "quicker"));
+    assert_true(json_is_true(json_object_get(a, "ok")));
+    json_decref(a);
+    a = bus_req(del_req(V1, W1, 2));
+    assert_true(json_is_true(json_object_get(a, "ok")));
+    json_decref(a);
+    assert_in_range(now_ms() - t0, 0, 999);
+
+    /* the feed brings the same changes to the engine: applying them again changes nothing */
+    assert_true(wait_for(p_synced_at, hub_last_seq(), 5000, &st));
+    assert_int_equal(vol_version(V1, W1, NULL), 0);
+    assert_int_equal(hub_version(V1, W1), 0);
+
+    /* ERR_OK, or ERR_TIMEOUT while the long-poll ends: the flag is set either way */
+    e = sync_service_stop(g.svc);
+    assert_true(e == ERR_OK || e == ERR_TIMEOUT);
+    show("put (stopping)", a = bus_req(put_req(g.vkey1, V1, W2, 0, "late")));
+    assert_refused(a, 503, "sync is stopping");
+}
+
+/* A hub that accepts connections and never answers: 504 after timeoutMs less the margin. */
+static void test_write_timeout(void **state)
+{
+    struct sync_service_config sc;
+    struct sockaddr_in sa;
+    socklen_t slen = sizeof(sa);
+    char url[64], err[256];
+    int fd, one = 1;
+    int64_t t0, ms;
+    json_t *q, *a;
+
+    (void)state;
+    fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)), 0);
+    memset(&sa, 0, sizeof(sa));
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(listen(fd, 16), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &slen), 0);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d", ntohs(sa.sin_port));
+
+    memset(&sc, 0, sizeof(sc));
+    sc.ssc_volume = g.vol;
+    sc.ssc_cred = g.cred;
+    sc.ssc_volume_dir = g.vdir;
+    sc.ssc_hub_url = url;
+    sc.ssc_proxy = "";
+    sc.ssc_backoff_min_ms = BMIN;
+    sc.ssc_backoff_max_ms = BMAX;
+    sc.ssc_stop_wait_ms = 300;
+    sc.ssc_request_timeout_ms = 5000;
+    assert_int_equal(sync_service_new(&g.svc, &sc, err, sizeof(err)), ERR_OK);
+    unlock();
+    q = put_req(g.vkey1, V1, W1, 0, "slow");
+    assert_int_equal(json_object_set_new(q, "timeoutMs", json_integer(1500)), 0);
+    t0 = now_ms();
+    a = bus_req(q);
+    ms = now_ms() - t0;
+    show("put (hub silent, 1500 ms)", a);
+    assert_in_range(ms, 900, 2000);
+    assert_refused_with(json_incref(a), 504, "the hub did not answer within 1000 ms (");
+    assert_refused_with(a, 504,
+                        "): the write may or may not have been applied; read the item before "
+                        "retrying");
+    assert_int_equal(vol_version(V1, W1, NULL), 0);
+    svc_end();
+    close(fd);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -829,6 +1371,15 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_restart_resumes, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_activity_upload, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_fingerprint_refused, fx_setup, fx_teardown),
+        cmocka_unit_test(test_write_timeout_bounds),
+        cmocka_unit_test_setup_teardown(test_write_locked, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_write_malformed, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_write_put, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_write_delete, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_write_forbidden, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_write_hub_down, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_write_during_long_poll, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_write_timeout, fx_setup, fx_teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
