@@ -7,7 +7,9 @@
 #      memory during the run (it must stay flat under endless polling);
 #   2. propagation: from `sesame item edit` returning (the hub committed) to the new
 #      version being served by the api, median and worst of BENCH_EDITS edits;
-#   3. start-up: the api's first answer after a restart (locked -> unlocked -> served).
+#   3. writes: PATCH + GET pairs on 4 connections for 10 s (writes/s, latency, and that
+#      every GET sees its write);
+#   4. start-up: the api's first answer after a restart (locked -> unlocked -> served).
 # Knobs: BENCH_ITEMS (1000), BENCH_SECONDS (20), BENCH_CONC (8), BENCH_EDITS (20).
 set -euo pipefail
 BUILD=${1:-build}
@@ -55,6 +57,14 @@ ID=$(curl -s -H "Authorization: Bearer $TOKEN" \
 IT=$(curl -s -H "Authorization: Bearer $TOKEN" \
     "$API_URL/v1/vaults/$ID/items?filter=title%20eq%20%22item%201%22" | jq -r '.[0].id')
 node "$ROOT/scripts/bench/propagation.mjs" "$API_URL" "$TOKEN" "$SESAME" "$ID" "$IT" Bench "$EDITS"
+
+echo "bench: write load (PATCH + read-your-writes GET), 4 connections, 10 s..."
+cli connect token create bench-rw --server bench --vault Bench:rw
+RW=$OUT
+WITEMS=$(curl -s -H "Authorization: Bearer $RW" "$API_URL/v1/vaults/$ID/items" |
+    jq -r '.[0:4][].id' | tr '\n' ' ')
+# shellcheck disable=SC2086
+node "$ROOT/scripts/bench/connect-write.mjs" "$API_URL" "$RW" "$ID" 10 4 $WITEMS
 
 connect_stop API
 connect_start api API "$T/creds.json" "$T/xdg" >/dev/null
