@@ -165,6 +165,29 @@ void api_refresh(struct api *a)
     api_watch_volume(a);
 }
 
+/* Puts one written item into the current index (see api_int.h). */
+void api_index_note_write(struct api *a, const char *vault, const char *item,
+                          const struct item_meta *m, const json_t *content)
+{
+    struct api_index *prev, *ix = NULL;
+    enum err rc;
+
+    pthread_mutex_lock(&a->ap_build_mu);
+    prev = api_current_index(a);
+    rc = api_index_patch(&ix, prev, vault, item, m, content);
+    api_index_unref(prev);
+    if (rc == ERR_OK) {
+        pthread_mutex_lock(&a->ap_mu);
+        prev = a->ap_index;
+        a->ap_index = ix;
+        pthread_mutex_unlock(&a->ap_mu);
+        api_index_unref(prev);
+    } else {
+        api_watch_volume_locked(a);
+    }
+    pthread_mutex_unlock(&a->ap_build_mu);
+}
+
 /* api_watch_volume with ap_build_mu held. */
 static void api_watch_volume_locked(struct api *a)
 {

@@ -86,6 +86,17 @@ struct api_index {
 enum err api_index_build(struct api_index **out, struct volume *v, const struct credentials *cred,
                          const struct api_index *prev, uint64_t gen) SESAME_WUR;
 
+/*
+ * Derives a new generation from prev (borrowed) with one item of vault changed: m and
+ * content (the api's own write, plaintext) replace or add item, or with m NULL the item is
+ * removed. Everything else is shared. The result keeps prev's volume generation, so the
+ * watcher still reloads from the volume afterwards. Returns ERR_OK (*out, one reference),
+ * ERR_NOT_FOUND (no such vault in prev) or ERR_NOMEM / ERR_BAD_INPUT.
+ */
+enum err api_index_patch(struct api_index **out, const struct api_index *prev, const char *vault,
+                         const char *item, const struct item_meta *m,
+                         const json_t *content) SESAME_WUR;
+
 /* Takes / drops a reference. NULL is fine for the drop. */
 struct api_index *api_index_ref(struct api_index *ix);
 void api_index_unref(struct api_index *ix);
@@ -294,10 +305,17 @@ enum err api_write_delete(struct api *a, const struct api_vault *av, const char 
                           size_t errcap) SESAME_WUR;
 
 /*
- * Brings the index up to the volume now (after a write, so that the next listing on this
- * server shows it: read-your-writes). Serialised with the watcher's own rebuilds.
+ * Brings the index up to the volume now. Serialised with the watcher's own rebuilds.
  */
 void api_refresh(struct api *a);
+
+/*
+ * After a write: puts the written item (m and content; m NULL: removed) into the current
+ * index at once, so that the next listing on this server shows it (read-your-writes)
+ * without re-reading the vault from the volume. Falls back to api_refresh on failure.
+ */
+void api_index_note_write(struct api *a, const char *vault, const char *item,
+                          const struct item_meta *m, const json_t *content);
 
 /* ---- handlers (handlers.c) -------------------------------------------------------------- */
 

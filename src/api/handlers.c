@@ -758,15 +758,22 @@ static enum err h_write_fail(struct http_response *resp, enum err rc, const char
     return http_respond_error(resp, rc, msg && *msg ? msg : NULL);
 }
 
-/* Answers 200 with the FullItem m + content (redacted for a caller without read). */
+/*
+ * Answers 200 with the FullItem m + content (redacted for a caller without read), the
+ * version shown being answered_version (Connect's PUT quirk), after putting the stored
+ * item into the index (read-your-writes: the next listing here shows it).
+ */
 static enum err h_item_answer(struct h_ctx *x, struct http_response *resp,
-                              const struct item_meta *m, const json_t *content)
+                              const struct item_meta *m, const json_t *content,
+                              int64_t answered_version)
 {
+    struct item_meta shown = *m;
     json_t *o = NULL;
     enum err rc;
 
-    api_refresh(x->hx_api); /* read-your-writes: the next listing here shows it */
-    rc = item_to_json(&o, m, content, h_out_flags(x), api_now());
+    api_index_note_write(x->hx_api, x->hx_vault, m->im_id, m, content);
+    shown.im_version = answered_version;
+    rc = item_to_json(&o, &shown, content, h_out_flags(x), api_now());
     if (rc != ERR_OK)
         return rc;
     return http_respond_json(resp, 200, o);
@@ -801,7 +808,7 @@ static enum err h_item_create(struct http_request *req, struct http_response *re
         goto out;
     }
     x.hx_item_version = (uint64_t)m.im_version;
-    rc = h_item_answer(&x, resp, &m, content);
+    rc = h_item_answer(&x, resp, &m, content, m.im_version);
 out:
     json_decref(body);
     json_decref(content);
@@ -932,10 +939,9 @@ static enum err h_item_write(struct http_request *req, struct http_response *res
         (rc = h_item_change(&x, resp, body, patch, &m, &content, &before)) != ERR_OK)
         goto out;
     x.hx_item_version = (uint64_t)m.im_version;
-    if (!patch)
-        m.im_version = before; /* Connect's quirk, relied on by Terraform: PUT answers the
-                                  version before the update; GETs show the new one */
-    rc = h_item_answer(&x, resp, &m, content);
+    /* Connect's quirk, relied on by Terraform: PUT answers the version before the update;
+       GETs show the new one */
+    rc = h_item_answer(&x, resp, &m, content, patch ? m.im_version : before);
 out:
     json_decref(body);
     json_decref(content);
@@ -979,7 +985,7 @@ static enum err h_item_delete(struct http_request *req, struct http_response *re
     else if (rc != ERR_OK)
         rc = h_write_fail(resp, rc, msg);
     else {
-        api_refresh(x.hx_api);
+        api_index_note_write(x.hx_api, x.hx_vault, x.hx_item, NULL, NULL);
         rc = http_respond_empty(resp, 204);
     }
 out:

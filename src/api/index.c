@@ -13,6 +13,7 @@
 #include "common/alloc.h"
 #include "common/buf.h"
 #include "common/log.h"
+#include "crypto/crypto.h"
 #include "json/item.h"
 #include "keys/vaultcrypt.h"
 
@@ -377,5 +378,121 @@ enum err api_index_file_content(struct volume *v, const struct api_vault *av, co
         return rc;
     rc = vaultcrypt_file_open(out, av->av_key, av->av_meta.vm_id, id, ct, len);
     mem_free(ct);
+    return rc;
+}
+
+/* Makes an index entry from plaintext metadata and content (the api's own write). */
+static enum err ix_item_from(struct api_item **out, const struct item_meta *m,
+                             const json_t *content)
+{
+    struct api_item *it;
+    json_t *ov = NULL, *det = NULL;
+    enum err rc;
+
+    *out = NULL;
+    it = mem_calloc(1, sizeof(*it));
+    if (!it)
+        return ERR_NOMEM;
+    it->ai_refs = 1;
+    (void)snprintf(it->ai_id, sizeof(it->ai_id), "%s", m->im_id);
+    (void)snprintf(it->ai_vault, sizeof(it->ai_vault), "%s", m->im_vault_id);
+    it->ai_version = (uint64_t)m->im_version;
+    (void)snprintf(it->ai_state, sizeof(it->ai_state), "%s", m->im_state);
+    (void)snprintf(it->ai_category, sizeof(it->ai_category), "%s", m->im_category);
+    it->ai_created_at = m->im_created_at;
+    it->ai_updated_at = m->im_updated_at;
+    (void)snprintf(it->ai_last_edited_by, sizeof(it->ai_last_edited_by), "%s",
+                   m->im_last_edited_by);
+    rc = item_content_split(content, &ov, &det);
+    json_decref(det);
+    it->ai_overview = ov;
+    if (rc == ERR_OK)
+        rc = ix_item_views(it);
+    if (rc != ERR_OK) {
+        ix_item_unref(it);
+        return rc;
+    }
+    *out = it;
+    return ERR_OK;
+}
+
+/* Copies vault src into dst sharing its items (a reference each) and copying its key. */
+static enum err ix_vault_copy(struct api_vault *dst, const struct api_vault *src, size_t extra)
+{
+    size_t i;
+
+    memset(dst, 0, sizeof(*dst));
+    dst->av_meta = src->av_meta;
+    dst->av_key = secmem_alloc(VAULTCRYPT_KEY_BYTES);
+    dst->av_items = mem_calloc(src->av_nitems + extra + 1, sizeof(*dst->av_items));
+    dst->av_byid = mem_calloc(src->av_nitems + extra + 1, sizeof(*dst->av_byid));
+    if (!dst->av_key || !dst->av_items || !dst->av_byid)
+        return ERR_NOMEM;
+    memcpy(dst->av_key, src->av_key, VAULTCRYPT_KEY_BYTES);
+    for (i = 0; i < src->av_nitems; i++) {
+        dst->av_items[i] = src->av_items[i];
+        __atomic_add_fetch(&dst->av_items[i]->ai_refs, 1, __ATOMIC_ACQ_REL);
+        dst->av_nitems++;
+    }
+    return ERR_OK;
+}
+
+/* Derives a generation from prev with one item written or deleted (see api_int.h). */
+enum err api_index_patch(struct api_index **out, const struct api_index *prev, const char *vault,
+                         const char *item, const struct item_meta *m, const json_t *content)
+{
+    struct api_index *ix = NULL;
+    struct api_item *it = NULL;
+    size_t i, j;
+    enum err rc = ERR_NOMEM;
+
+    *out = NULL;
+    if (!prev || !api_index_vault(prev, vault))
+        return ERR_NOT_FOUND;
+    if (m && (rc = ix_item_from(&it, m, content)) != ERR_OK)
+        return rc;
+    ix = mem_calloc(1, sizeof(*ix));
+    if (!ix || !(ix->ix_vaults = mem_calloc(prev->ix_nvaults, sizeof(*ix->ix_vaults))))
+        goto out;
+    ix->ix_refs = 1;
+    ix->ix_generation = prev->ix_generation; /* the watcher still reloads when the volume moved */
+    for (i = 0; i < prev->ix_nvaults; i++) {
+        struct api_vault *av = &ix->ix_vaults[i];
+
+        rc = ix_vault_copy(av, &prev->ix_vaults[i], 1);
+        ix->ix_nvaults++;
+        if (rc != ERR_OK)
+            goto out;
+        if (strcmp(av->av_meta.vm_id, vault) == 0) {
+            for (j = 0; j < av->av_nitems && strcmp(av->av_items[j]->ai_id, item) != 0; j++)
+                ;
+            if (j < av->av_nitems) {
+                ix_item_unref(av->av_items[j]);
+                if (it) {
+                    av->av_items[j] = it; /* changed in place: the listing order stays */
+                } else {
+                    memmove(&av->av_items[j], &av->av_items[j + 1],
+                            (av->av_nitems - j - 1) * sizeof(*av->av_items));
+                    av->av_nitems--;
+                }
+            } else if (it) {
+                av->av_items[av->av_nitems++] = it; /* created: the newest is listed last */
+            }
+            it = NULL;
+            av->av_meta.vm_items = 0;
+            for (j = 0; j < av->av_nitems; j++)
+                av->av_meta.vm_items += av->av_items[j]->ai_state[0] == '\0';
+        }
+        memcpy(av->av_byid, av->av_items, av->av_nitems * sizeof(*av->av_items));
+        if (av->av_nitems > 1)
+            qsort(av->av_byid, av->av_nitems, sizeof(*av->av_byid), ix_cmp_item);
+        ix->ix_items += av->av_nitems;
+    }
+    *out = ix;
+    ix = NULL;
+    rc = ERR_OK;
+out:
+    ix_item_unref(it);
+    api_index_unref(ix);
     return rc;
 }
