@@ -23,6 +23,8 @@
 #include "common/version.h"
 #include "crypto/crypto.h"
 
+static void api_activity_notify(struct api *a);
+
 /* Returns the api of a request. */
 struct api *api_of(const struct http_request *req)
 {
@@ -70,7 +72,8 @@ void api_kick(struct api *a)
 /* Flushes queued activity into the volume. */
 void api_activity_flush(struct api *a)
 {
-    (void)api_activity_write(a);
+    if (api_activity_write(a) > 0)
+        api_activity_notify(a);
 }
 
 /* Asks sync for its status; sends the unlock secret when sync is locked and we are not. */

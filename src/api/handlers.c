@@ -980,9 +980,10 @@ static enum err h_item_delete(struct http_request *req, struct http_response *re
     x.hx_item_version = it->ai_version;
     rc = api_write_delete(x.hx_api, x.hx_av, x.hx_item, it->ai_version, h_write_deadline(&x), msg,
                           sizeof(msg));
-    if (rc == ERR_CONFLICT)
+    if (rc == ERR_CONFLICT) {
+        api_refresh(x.hx_api); /* sync applied the current version: a retry sees it */
         rc = http_respond_error(resp, rc, H_DEL_CONFLICT);
-    else if (rc != ERR_OK)
+    } else if (rc != ERR_OK)
         rc = h_write_fail(resp, rc, msg);
     else {
         api_index_note_write(x.hx_api, x.hx_vault, x.hx_item, NULL, NULL);

@@ -12,6 +12,12 @@
  * entries, metrics, the watcher (new data, revocations, signing keys, index sharing), the
  * wait for the first sync (OP_SYNC_TIMEOUT), the bus conversation with a fake sync, and a
  * clean stop. The refusal reasons, which the api only logs, are read back from the log.
+ *
+ * Writes (POST/PUT/PATCH/DELETE) go to the same fake sync, which answers item_put and
+ * item_delete as sync does (docs/sync.md "Writes"): it checks the request, opens what the
+ * api sealed with the vault key for baseVersion + 1, takes the write only on the stored
+ * version (as the hub), applies the record to the volume and answers it - or refuses as
+ * the test scripts it (409, another writer first, 403, 404, 502, 503, 504, no answer).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,6 +27,7 @@
 
 #include <ftw.h>
 #include <jansson.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,9 +39,11 @@
 #include "api/api.h"
 #include "api/api_int.h"
 #include "bus/bus.h"
+#include "common/alloc.h"
 #include "common/buf.h"
 #include "common/codec.h"
 #include "common/config.h"
+#include "common/ids.h"
 #include "common/log.h"
 #include "crypto/crypto.h"
 #include "crypto/ecdsa.h"
@@ -153,6 +162,30 @@ static struct {
     unsigned char *bus_key;
 } g;
 
+/* What the fake sync does with a write (the next entry of its script; past the end: FB_OK). */
+enum fb_act {
+    FB_OK = 0,    /* as sync with the hub: 409 unless baseVersion is the stored version, else
+                     stored at baseVersion + 1 and applied to the volume */
+    FB_409,       /* 409, nothing changed */
+    FB_409_MOVED, /* another writer stores the next version first (applied), then 409 */
+    FB_403,
+    FB_404,
+    FB_502,
+    FB_503, /* sync locked */
+    FB_504, /* the hub timed out */
+    FB_HANG /* no answer until well past timeoutMs */
+};
+
+#define FB_MAX_WRITES 32
+#define FB_MSG_409    "the item changed concurrently"
+#define FB_MSG_403    "the vault is not granted to this server"
+#define FB_MSG_404    "the vault or item is not on the hub"
+#define FB_MSG_502    "the hub could not be reached: connection refused; nothing was written"
+#define FB_MSG_503    "sync is locked"
+#define FB_MSG_504                                                                                 \
+    "the hub did not answer within 1000 ms (timeout): the write may or may not have been "         \
+    "applied; read the item before retrying"
+
 /* The fake sync of the bus tests. */
 static struct {
     pthread_mutex_t mu;
@@ -161,7 +194,21 @@ static struct {
     int unlocks;   /* unlock requests received */
     int secret_ok; /* the last one carried this server's unlock secret */
     int statuses;  /* status requests received */
-} fb = {PTHREAD_MUTEX_INITIALIZER, 0, 0, 0, 0, 0};
+    /* writes (docs/sync.md "Writes") */
+    int puts, deletes, activities; /* item_put / item_delete / activity requests received */
+    enum fb_act script[FB_MAX_WRITES];
+    size_t nscript, next_act;
+    int64_t put_base[FB_MAX_WRITES]; /* baseVersion of each item_put */
+    int64_t del_base[FB_MAX_WRITES]; /* baseVersion of each item_delete */
+    int64_t timeout_ms;              /* timeoutMs of the last write */
+    char item[ID_LEN + 1];           /* the last item_put's item */
+    char category[ITEM_CATEGORY_MAX];
+    json_t *ov, *det;  /* the last item_put's overview and details, opened */
+    json_t *other;     /* FB_409_MOVED: the other writer's content (NULL: a default) */
+    int64_t now;       /* the hub's clock: times of what it stores */
+    int hanging;       /* an FB_HANG answer is still sleeping */
+    char problem[256]; /* the first malformed request ("" when none) */
+} fb = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
 /* ---- small helpers ------------------------------------------------------------------------ */
 
@@ -797,14 +844,359 @@ static void populate(int synced)
 
 /* ---- the fake sync on the bus ----------------------------------------------------------- */
 
-/* Answers status and unlock as sync does (docs/bus.md). */
+/* Notes the first malformed request (fb.mu held); the tests check fb.problem is "". */
+static void fb_problem(const char *what)
+{
+    if (!fb.problem[0])
+        (void)snprintf(fb.problem, sizeof(fb.problem), "%s", what);
+}
+
+/* Answers a refused write as sync does: {"ok":false,"status":N,"message":...}. */
+static enum err fb_refuse(struct bus_msg *resp, int status, const char *message)
+{
+    resp->bm_json = json_pack("{s:b, s:i, s:s}", "ok", 0, "status", status, "message", message);
+    return resp->bm_json ? ERR_OK : ERR_NOMEM;
+}
+
+/* Returns the key of a vault of the volume, or NULL. */
+static const unsigned char *fb_vault_key(const char *vault)
+{
+    static const char *const vids[] = {VA, VB, VC, VD};
+    size_t i;
+
+    for (i = 0; vault && i < 4; i++) {
+        if (strcmp(vault, vids[i]) == 0)
+            return g.vkey[i];
+    }
+    return NULL;
+}
+
+/* Decodes member name of o, unpadded base64url, into *out (mem_free) of *len bytes. Returns
+ * 0 when it is not exactly that. */
+static int fb_b64(const json_t *o, const char *name, unsigned char **out, size_t *len)
+{
+    const char *t = json_string_value(json_object_get(o, name));
+    size_t n = t ? strlen(t) : 0;
+
+    *out = NULL;
+    *len = 0;
+    if (!t || n == 0 || !(*out = mem_alloc(codec_b64_decoded_max(n) + 1)))
+        return 0;
+    if (codec_b64_decode(*out, codec_b64_decoded_max(n) + 1, len, t, n, CODEC_B64_URL) != ERR_OK) {
+        mem_free(*out);
+        *out = NULL;
+        return 0;
+    }
+    return 1;
+}
+
+/* Stores an item version on the volume as sync applies the hub's record. */
+static enum err fb_store(const char *vault, const char *item, uint64_t version,
+                         const char *category, const unsigned char *ov, size_t ovlen,
+                         const unsigned char *det, size_t detlen, int64_t created, int64_t updated,
+                         const char *editor)
+{
+    struct volume_tx *tx = NULL;
+    struct volume_item vi;
+    enum err rc;
+
+    memset(&vi, 0, sizeof(vi));
+    (void)snprintf(vi.vi_id, sizeof(vi.vi_id), "%s", item);
+    (void)snprintf(vi.vi_vault, sizeof(vi.vi_vault), "%s", vault);
+    vi.vi_version = version;
+    (void)snprintf(vi.vi_category, sizeof(vi.vi_category), "%s", category);
+    vi.vi_overview = ov;
+    vi.vi_overview_len = ovlen;
+    vi.vi_details = det;
+    vi.vi_details_len = detlen;
+    vi.vi_created_at = created;
+    vi.vi_updated_at = updated;
+    (void)snprintf(vi.vi_last_edited_by, sizeof(vi.vi_last_edited_by), "%s", editor);
+    rc = volume_tx_begin(g.vol, &tx);
+    if (rc == ERR_OK && (rc = volume_tx_item_put(tx, &vi)) == ERR_OK)
+        return volume_tx_commit(tx);
+    volume_tx_rollback(tx);
+    return rc;
+}
+
+/* Reads the stored version of a live item (0 when there is none) and its creation time. */
+static uint64_t fb_current(const char *vault, const char *item, int64_t *created, char *category,
+                           size_t cap)
+{
+    struct volume_item vi;
+    uint64_t v = 0;
+
+    memset(&vi, 0, sizeof(vi));
+    *created = 0;
+    if (category)
+        category[0] = '\0';
+    if (volume_item_get(g.vol, vault, item, &vi) == ERR_OK) {
+        v = vi.vi_version;
+        *created = vi.vi_created_at;
+        if (category)
+            (void)snprintf(category, cap, "%s", vi.vi_category);
+    }
+    volume_item_clear(&vi);
+    return v;
+}
+
+/* FB_409_MOVED: another writer stores version current + 1 of item (content fb.other). */
+static enum err fb_other_writer(const char *vault, const char *item)
+{
+    const unsigned char *key = fb_vault_key(vault);
+    char category[VOLUME_CATEGORY_MAX];
+    json_t *content =
+        fb.other ? json_incref(fb.other) : content_simple("Changed elsewhere", "", "theirs");
+    json_t *ov = NULL, *det = NULL;
+    int64_t created;
+    uint64_t cur = fb_current(vault, item, &created, category, sizeof(category));
+    struct buf b1, b2;
+    enum err rc;
+
+    buf_init(&b1, 1 << 20);
+    buf_init(&b2, 1 << 20);
+    rc = cur && key ? item_content_split(content, &ov, &det) : ERR_NOT_FOUND;
+    if (rc == ERR_OK)
+        rc = vaultcrypt_item_seal(&b1, key, vault, item, cur + 1, VAULTCRYPT_OVERVIEW, ov);
+    if (rc == ERR_OK)
+        rc = vaultcrypt_item_seal(&b2, key, vault, item, cur + 1, VAULTCRYPT_DETAILS, det);
+    if (rc == ERR_OK)
+        rc = fb_store(vault, item, cur + 1, category, (const unsigned char *)b1.b_data, b1.b_len,
+                      (const unsigned char *)b2.b_data, b2.b_len, created, fb.now, ACCT);
+    json_decref(content);
+    json_decref(ov);
+    json_decref(det);
+    buf_free(&b1);
+    buf_free(&b2);
+    return rc;
+}
+
+/* Takes the next action of the script (fb.mu held). */
+static enum fb_act fb_next_act(void)
+{
+    return fb.next_act < fb.nscript ? fb.script[fb.next_act++] : FB_OK;
+}
+
+/*
+ * The refusals every write shares (fb.mu held): answers act's refusal and returns 1, or
+ * returns 0 for FB_OK. FB_HANG sleeps (fb.mu released) until well past timeoutMs.
+ */
+static int fb_act_refusal(enum fb_act act, const char *vault, const char *item,
+                          struct bus_msg *resp, enum err *rc)
+{
+    switch (act) {
+    case FB_OK:
+        return 0;
+    case FB_409_MOVED:
+        if (fb_other_writer(vault, item) != ERR_OK)
+            fb_problem("FB_409_MOVED: the other writer's version was not stored");
+        *rc = fb_refuse(resp, 409, FB_MSG_409);
+        return 1;
+    case FB_409:
+        *rc = fb_refuse(resp, 409, FB_MSG_409);
+        return 1;
+    case FB_403:
+        *rc = fb_refuse(resp, 403, FB_MSG_403);
+        return 1;
+    case FB_404:
+        *rc = fb_refuse(resp, 404, FB_MSG_404);
+        return 1;
+    case FB_502:
+        *rc = fb_refuse(resp, 502, FB_MSG_502);
+        return 1;
+    case FB_503:
+        *rc = fb_refuse(resp, 503, FB_MSG_503);
+        return 1;
+    case FB_504:
+        *rc = fb_refuse(resp, 504, FB_MSG_504);
+        return 1;
+    case FB_HANG:
+    default: {
+        int ms = (int)fb.timeout_ms + 1500;
+
+        fb.hanging = 1;
+        pthread_mutex_unlock(&fb.mu);
+        nap(ms);
+        pthread_mutex_lock(&fb.mu);
+        fb.hanging = 0;
+        *rc = fb_refuse(resp, 504, FB_MSG_504);
+        return 1;
+    }
+    }
+}
+
+/* Checks the members every write carries (fb.mu held); returns 0 after noting a problem. */
+static int fb_write_target(const json_t *req, const char **vault, const char **item, int64_t *base)
+{
+    const json_t *jb = json_object_get(req, "baseVersion"), *jt = json_object_get(req, "timeoutMs");
+
+    *vault = json_string_value(json_object_get(req, "vault"));
+    *item = json_string_value(json_object_get(req, "item"));
+    *base = json_integer_value(jb);
+    if (!*vault || !id_is_valid(*vault) || !*item || !id_is_valid(*item)) {
+        fb_problem("a write without valid vault and item ids");
+        return 0;
+    }
+    if (!json_is_integer(jb) || *base < 0) {
+        fb_problem("a write without an integer baseVersion");
+        return 0;
+    }
+    if (!json_is_integer(jt) || json_integer_value(jt) <= 0 ||
+        json_integer_value(jt) > (json_int_t)g.cf.cf_sync_timeout_ms) {
+        fb_problem("a write without a timeoutMs within OP_SYNC_TIMEOUT");
+        return 0;
+    }
+    fb.timeout_ms = (int64_t)json_integer_value(jt);
+    return 1;
+}
+
+/* {"op":"item_put"}: checks and opens what the api sealed, then answers as sync does. */
+static enum err fb_item_put(const json_t *req, struct bus_msg *resp)
+{
+    const char *vault, *item, *cat = json_string_value(json_object_get(req, "category"));
+    const char *state = json_string_value(json_object_get(req, "state"));
+    const unsigned char *key;
+    unsigned char *ov = NULL, *det = NULL;
+    size_t ovlen = 0, detlen = 0;
+    json_t *o_ov = NULL, *o_det = NULL;
+    int64_t base = 0, created = 0;
+    uint64_t cur;
+    enum err rc = ERR_OK;
+
+    pthread_mutex_lock(&fb.mu);
+    fb.puts++;
+    if (!fb_write_target(req, &vault, &item, &base)) {
+        rc = fb_refuse(resp, 400, "item_put: malformed");
+        goto out;
+    }
+    if (fb.puts <= FB_MAX_WRITES)
+        fb.put_base[fb.puts - 1] = base;
+    key = fb_vault_key(vault);
+    if (!key || !cat || !*cat || !state || *state || !fb_b64(req, "overview", &ov, &ovlen) ||
+        !fb_b64(req, "details", &det, &detlen)) {
+        fb_problem("item_put: unknown vault, no category, a state, or parts not base64url");
+        rc = fb_refuse(resp, 400, "item_put: malformed");
+        goto out;
+    }
+    /* sealed for the version the item will get */
+    if (vaultcrypt_item_open(&o_ov, key, vault, item, (uint64_t)base + 1, VAULTCRYPT_OVERVIEW, ov,
+                             ovlen) != ERR_OK ||
+        vaultcrypt_item_open(&o_det, key, vault, item, (uint64_t)base + 1, VAULTCRYPT_DETAILS, det,
+                             detlen) != ERR_OK) {
+        fb_problem("item_put: the parts do not open for baseVersion + 1");
+        rc = fb_refuse(resp, 400, "item_put: does not open");
+        goto out;
+    }
+    json_decref(fb.ov);
+    json_decref(fb.det);
+    fb.ov = o_ov;
+    fb.det = o_det;
+    o_ov = o_det = NULL;
+    (void)snprintf(fb.item, sizeof(fb.item), "%s", item);
+    (void)snprintf(fb.category, sizeof(fb.category), "%s", cat);
+    if (fb_act_refusal(fb_next_act(), vault, item, resp, &rc))
+        goto out;
+    /* the hub takes it only on the stored version */
+    cur = fb_current(vault, item, &created, NULL, 0);
+    if (cur != (uint64_t)base) {
+        rc = fb_refuse(resp, 409, FB_MSG_409);
+        goto out;
+    }
+    if (base == 0)
+        created = fb.now;
+    if (fb_store(vault, item, (uint64_t)base + 1, cat, ov, ovlen, det, detlen, created, fb.now,
+                 SRV_UP) != ERR_OK) {
+        fb_problem("item_put: the volume did not take the record");
+        rc = fb_refuse(resp, 500, "volume");
+        goto out;
+    }
+    resp->bm_json = json_pack(
+        "{s:b, s:{s:s, s:s, s:s, s:s, s:O, s:O, s:I, s:I, s:I, s:s}}", "ok", 1, "item", "id", item,
+        "vault", vault, "category", cat, "state", "", "overview", json_object_get(req, "overview"),
+        "details", json_object_get(req, "details"), "version", (json_int_t)base + 1, "createdAt",
+        (json_int_t)created, "updatedAt", (json_int_t)fb.now, "lastEditedBy", SRV_UP);
+    rc = resp->bm_json ? ERR_OK : ERR_NOMEM;
+out:
+    pthread_mutex_unlock(&fb.mu);
+    json_decref(o_ov);
+    json_decref(o_det);
+    mem_free(ov);
+    mem_free(det);
+    return rc;
+}
+
+/* {"op":"item_delete"}: answers as sync does, applying the deletion to the volume. */
+static enum err fb_item_delete(const json_t *req, struct bus_msg *resp)
+{
+    struct volume_tx *tx = NULL;
+    const char *vault, *item;
+    int64_t base = 0, created = 0;
+    enum err rc = ERR_OK;
+
+    pthread_mutex_lock(&fb.mu);
+    fb.deletes++;
+    if (!fb_write_target(req, &vault, &item, &base) || base < 1) {
+        fb_problem("item_delete: malformed");
+        rc = fb_refuse(resp, 400, "item_delete: malformed");
+        goto out;
+    }
+    if (fb.deletes <= FB_MAX_WRITES)
+        fb.del_base[fb.deletes - 1] = base;
+    if (fb_act_refusal(fb_next_act(), vault, item, resp, &rc))
+        goto out;
+    if (fb_current(vault, item, &created, NULL, 0) != (uint64_t)base) {
+        rc = fb_refuse(resp, 409, FB_MSG_409);
+        goto out;
+    }
+    if (volume_tx_begin(g.vol, &tx) != ERR_OK ||
+        volume_tx_item_delete(tx, vault, item, (uint64_t)base + 1, fb.now, SRV_UP) != ERR_OK ||
+        volume_tx_commit(tx) != ERR_OK) {
+        volume_tx_rollback(tx);
+        fb_problem("item_delete: the volume did not take the deletion");
+        rc = fb_refuse(resp, 500, "volume");
+        goto out;
+    }
+    resp->bm_json = json_pack("{s:b, s:I}", "ok", 1, "version", (json_int_t)base + 1);
+    rc = resp->bm_json ? ERR_OK : ERR_NOMEM;
+out:
+    pthread_mutex_unlock(&fb.mu);
+    return rc;
+}
+
+/* Forgets what the fake sync knows of writes. */
+static void fb_write_reset(void)
+{
+    pthread_mutex_lock(&fb.mu);
+    json_decref(fb.ov);
+    json_decref(fb.det);
+    json_decref(fb.other);
+    fb.ov = fb.det = fb.other = NULL;
+    fb.puts = fb.deletes = fb.activities = 0;
+    fb.nscript = fb.next_act = 0;
+    memset(fb.put_base, 0, sizeof(fb.put_base));
+    memset(fb.del_base, 0, sizeof(fb.del_base));
+    fb.timeout_ms = 0;
+    fb.item[0] = fb.category[0] = fb.problem[0] = '\0';
+    fb.now = 0;
+    fb.hanging = 0;
+    pthread_mutex_unlock(&fb.mu);
+}
+
+/* Answers status, unlock, activity and the writes as sync does (docs/bus.md). */
 static enum err fb_handler(void *ctx, const struct bus_msg *req, struct bus_msg *resp)
 {
     const char *op = json_string_value(json_object_get(req->bm_json, "op"));
 
     (void)ctx;
+    if (op && strcmp(op, "item_put") == 0)
+        return fb_item_put(req->bm_json, resp);
+    if (op && strcmp(op, "item_delete") == 0)
+        return fb_item_delete(req->bm_json, resp);
     pthread_mutex_lock(&fb.mu);
-    if (op && strcmp(op, "status") == 0) {
+    if (op && strcmp(op, "activity") == 0) {
+        fb.activities++;
+        resp->bm_json = json_pack("{s:b}", "ok", 1);
+    } else if (op && strcmp(op, "status") == 0) {
         fb.statuses++;
         resp->bm_json =
             json_pack("{s:b, s:b, s:b, s:I, s:I}", "ok", 1, "unlocked", fb.unlocked, "connected",
@@ -854,8 +1246,10 @@ static void fb_start(void)
     const struct jwk *uk;
     char err[256];
 
+    fb_write_reset();
     pthread_mutex_lock(&fb.mu);
     fb.unlocked = fb.connected = fb.unlocks = fb.secret_ok = fb.statuses = 0;
+    fb.now = T0 + 1000;
     pthread_mutex_unlock(&fb.mu);
     assert_int_equal(credentials_parse(&c, g.cred.b_data, g.cred.b_len, err, sizeof(err)), ERR_OK);
     uk = credentials_unique_key(c);
@@ -981,6 +1375,7 @@ static int fx_teardown(void **state)
     http_client_free(g.hc);
     bus_server_stop(g.bus);
     bus_key_free(g.bus_key);
+    fb_write_reset();
     volume_close(g.vol);
     config_free(&g.cf);
     for (i = 0; i < 4; i++)
@@ -1642,9 +2037,10 @@ static void test_write_only(void **state)
 
 /* ---- tests: activity ------------------------------------------------------------------------ */
 
-/* Checks one APIRequest entry. jti NULL: none; item NULL: a VAULT resource. */
-static void assert_entry(const json_t *e, const char *result, const char *jti, const char *vault,
-                         const char *item, int version, const char *ua)
+/* Checks one APIRequest entry of action. jti NULL: none; item NULL: a VAULT resource. */
+static void assert_entry_as(const json_t *e, const char *action, const char *result,
+                            const char *jti, const char *vault, const char *item, int version,
+                            const char *ua)
 {
     const json_t *actor = json_object_get(e, "actor"), *res = json_object_get(e, "resource");
     const char *rid = json_string_value(json_object_get(e, "requestId"));
@@ -1655,7 +2051,7 @@ static void assert_entry(const json_t *e, const char *result, const char *jti, c
     assert_int_equal(strlen(rid), UUID_LEN);
     assert_non_null(when);
     assert_int_equal(strlen(when), TIMEFMT_RFC3339_LEN);
-    assert_string_equal(json_string_value(json_object_get(e, "action")), "READ");
+    assert_string_equal(json_string_value(json_object_get(e, "action")), action);
     assert_string_equal(json_string_value(json_object_get(e, "result")), result);
     want_actor = json_pack("{s:s, s:s, s:s, s:s}", "id", SRV_UP, "account", ACCT, "userAgent", ua,
                            "requestIp", "127.0.0.1");
@@ -1668,6 +2064,13 @@ static void assert_entry(const json_t *e, const char *result, const char *jti, c
     if (version)
         json_object_set_new(want_res, "itemVersion", json_integer(version));
     assert_json_eq(res, want_res);
+}
+
+/* assert_entry_as for a READ. */
+static void assert_entry(const json_t *e, const char *result, const char *jti, const char *vault,
+                         const char *item, int version, const char *ua)
+{
+    assert_entry_as(e, "READ", result, jti, vault, item, version, ua);
 }
 
 /* Every /v1 request leaves one entry, SUCCESS or DENY; /v1/activity reads them. */
@@ -2260,6 +2663,1023 @@ static void test_bus_unlock(void **state)
     assert_int_equal(fb_get(&fb.unlocks), 2); /* once per restart, not on every status */
 }
 
+/* ---- tests: writes (docs/connect-api.md "Writes") ------------------------------------------- */
+
+#define H_WRITE        "Unauthorized Request, token does not have write access to the Vault"
+#define H_STALE        "the item's version is not the current one: read the item again and retry"
+#define H_DEL_CONFLICT "the item changed while it was being deleted: read it again and retry"
+#define H_BUSY         "the item is being changed by other writers; retry"
+#define H_NO_SYNC                                                                                  \
+    "the sync process did not complete the write (ERR_IO): if it was not running nothing was "     \
+    "written; read the item before retrying"
+#define H_SYNC_TIMEOUT                                                                             \
+    "sync did not answer within OP_SYNC_TIMEOUT; the write may not have reached the hub: read "    \
+    "the item before retrying"
+#define H_PATCH_ARRAY "a PATCH body is a JSON array of operations"
+#define ITEMS_VA      "/v1/vaults/" VA "/items"
+
+/* Sends method path with body text (NULL: none) as JSON; returns the status (answer in g.r). */
+static int send_text(enum http_client_method m, const char *path, const char *auth,
+                     const char *text)
+{
+    struct http_client_header hh[2] = {{"Content-Type", "application/json"},
+                                       {"Authorization", auth}};
+    struct http_client_request rq;
+
+    resp_clear();
+    memset(&rq, 0, sizeof(rq));
+    rq.hq_method = m;
+    rq.hq_path = path;
+    rq.hq_headers = hh;
+    rq.hq_nheaders = auth ? 2 : 1;
+    rq.hq_body = text;
+    rq.hq_body_len = text ? strlen(text) : 0;
+    assert_int_equal(http_client_request(g.hc, &rq, &g.r), ERR_OK);
+    g.have_r = 1;
+    return g.r.hr_status;
+}
+
+/* Sends body (stolen) as JSON; returns the status. */
+static int send_json(enum http_client_method m, const char *path, const char *auth, json_t *b)
+{
+    char *text;
+    int status;
+
+    assert_non_null(b);
+    text = json_dumps(b, JSON_COMPACT);
+    json_decref(b);
+    assert_non_null(text);
+    status = send_text(m, path, auth, text);
+    free(text);
+    return status;
+}
+
+/* Scripts the fake sync's next writes (n actions). */
+static void fb_script(const enum fb_act *acts, size_t n)
+{
+    pthread_mutex_lock(&fb.mu);
+    assert_true(n <= FB_MAX_WRITES);
+    memcpy(fb.script, acts, n * sizeof(*acts));
+    fb.nscript = n;
+    fb.next_act = 0;
+    pthread_mutex_unlock(&fb.mu);
+}
+
+/* Returns a reference to the last item_put's overview (0) or details (1), opened. */
+static json_t *fb_part(int details)
+{
+    json_t *j;
+
+    pthread_mutex_lock(&fb.mu);
+    j = json_incref(details ? fb.det : fb.ov);
+    pthread_mutex_unlock(&fb.mu);
+    assert_non_null(j);
+    return j;
+}
+
+/* Reads one 64-bit value of the fake sync. */
+static int64_t fb_get64(const int64_t *what)
+{
+    int64_t v;
+
+    pthread_mutex_lock(&fb.mu);
+    v = *what;
+    pthread_mutex_unlock(&fb.mu);
+    return v;
+}
+
+/* Returns a copy of a string of the fake sync (one of a few rotating buffers). */
+static const char *fb_str(const char *what)
+{
+    static char ring[4][64];
+    static unsigned next;
+    char *out = ring[next++ % 4];
+
+    pthread_mutex_lock(&fb.mu);
+    (void)snprintf(out, sizeof(ring[0]), "%s", what);
+    pthread_mutex_unlock(&fb.mu);
+    return out;
+}
+
+/* Fails unless the fake sync saw only well-formed requests. */
+static void fb_assert_no_problem(void)
+{
+    pthread_mutex_lock(&fb.mu);
+    if (fb.problem[0]) {
+        print_error("fake sync: %s\n", fb.problem);
+        pthread_mutex_unlock(&fb.mu);
+        fail();
+    }
+    pthread_mutex_unlock(&fb.mu);
+}
+
+/* Unlocks the api and waits for the fake sync to be unlocked by it. */
+static void unlock_writes(void)
+{
+    int64_t start = now_ms();
+
+    unlock_api();
+    while (!fb_get(&fb.unlocked)) {
+        assert_true(now_ms() - start < 2000);
+        nap(5);
+    }
+}
+
+/* Returns field id of the item object o, or NULL. */
+static const json_t *field_of(const json_t *o, const char *id)
+{
+    const json_t *f;
+    size_t i;
+
+    json_array_foreach(json_object_get(o, "fields"), i, f)
+    {
+        if (strcmp(json_string_value(json_object_get(f, "id")), id) == 0)
+            return f;
+    }
+    return NULL;
+}
+
+/* Returns the string member name of field id of o (NULL when absent). */
+static const char *field_str(const json_t *o, const char *id, const char *name)
+{
+    return json_string_value(json_object_get(field_of(o, id), name));
+}
+
+/* Returns 1 when every character of s is in allowed, and each set in need[] has one. */
+static int chars_ok(const char *s, const char *allowed, const char *const *need, size_t nneed)
+{
+    size_t i;
+
+    for (i = 0; s[i]; i++) {
+        if (!strchr(allowed, s[i]))
+            return 0;
+    }
+    for (i = 0; i < nneed; i++) {
+        if (strpbrk(s, need[i]) == NULL)
+            return 0;
+    }
+    return 1;
+}
+
+/* Checks a number member within 1e-9 of want. */
+static void assert_near(const json_t *v, double want)
+{
+    assert_true(json_is_number(v));
+    if (fabs(json_number_value(v) - want) > 1e-9)
+        fail_msg("%.17g is not %.17g", json_number_value(v), want);
+}
+
+/* Asserts that no field of the item object o carries a value, a code or an entropy. */
+static void assert_redacted(const json_t *o)
+{
+    const json_t *f;
+    size_t i;
+
+    assert_true(json_array_size(json_object_get(o, "fields")) > 0);
+    json_array_foreach(json_object_get(o, "fields"), i, f)
+    {
+        assert_null(json_object_get(f, "value"));
+        assert_null(json_object_get(f, "totp"));
+        assert_null(json_object_get(f, "entropy"));
+    }
+}
+
+/* The POST body of the create tests (the reference's typical body, a few more fields). */
+static json_t *body_new_login(void)
+{
+    return json_pack(
+        "{s:{s:s}, s:s, s:s, s:[s], s:[{s:s, s:s}, {s:s}], s:[{s:b, s:s, s:s}],"
+        " s:[{s:s, s:s, s:s, s:s, s:s}, {s:s, s:s, s:s, s:s, s:b, s:{s:i, s:[s,s], s:s}},"
+        " {s:s, s:s, s:s, s:b, s:{s:i, s:[s]}, s:{s:s}}, {s:s, s:s, s:s}]}",
+        "vault", "id", VA, "title", "New DB", "category", "login", "tags", "prod", "sections", "id",
+        "sec1", "label", "Extra", "label", "Generated", "urls", "primary", 1, "href",
+        "https://db.example.com", "label", "website", "fields", "id", "username", "purpose",
+        "USERNAME", "type", "STRING", "label", "username", "value", "admin", "id", "password",
+        "purpose", "PASSWORD", "type", "CONCEALED", "label", "password", "generate", 1, "recipe",
+        "length", 40, "characterSets", "LETTERS", "DIGITS", "excludeCharacters", "0O1l", "id",
+        "pin", "type", "CONCEALED", "label", "pin", "generate", 1, "recipe", "length", 8,
+        "characterSets", "DIGITS", "section", "id", "sec1", "type", "STRING", "label", "host",
+        "value", "db.internal");
+}
+
+/* POST: 200 with version 1 and the complete stored item (ids, generated passwords per
+ * recipe, entropy); what the api sealed opens for version 1 with the vault key; the item is
+ * listed at once (read-your-writes) and reads back identical. */
+static void test_write_create(void **state)
+{
+    static const char *const need[] = {"abcdefghijkmnopqrstuvwxyzABCDEFGHIJKLMNPQRSTUVWXYZ",
+                                       "23456789"};
+    const char *id, *pw, *pin, *host_id, *sec_id;
+    struct api_index *ix;
+    struct volume_item vi;
+    json_t *post, *expected, *ov, *det;
+    double e40;
+
+    (void)state;
+    unlock_writes();
+    assert_int_equal(send_json(HTTP_CLIENT_POST, ITEMS_VA, g.full, body_new_login()), 200);
+    assert_string_equal(hdr("Content-Type"), "application/json");
+    assert_string_equal(hdr("1Password-Connect-Version"), "1.8.1");
+    post = json_deep_copy(J());
+    id = json_string_value(json_object_get(post, "id"));
+    assert_non_null(id);
+    assert_true(id_is_valid(id));
+    assert_string_equal(id, fb_str(fb.item));
+    assert_string_equal(fb_str(fb.category), "LOGIN");
+    assert_int_equal(fb_get(&fb.puts), 1);
+    assert_int_equal(fb_get64(&fb.put_base[0]), 0); /* a create */
+    assert_true(fb_get64(&fb.timeout_ms) > 0 && fb_get64(&fb.timeout_ms) <= 1000);
+
+    /* the generated values: per recipe */
+    pw = field_str(post, "password", "value");
+    assert_non_null(pw);
+    assert_int_equal(strlen(pw), 40);
+    assert_true(
+        chars_ok(pw, "abcdefghijkmnopqrstuvwxyzABCDEFGHIJKLMNPQRSTUVWXYZ23456789", need, 2));
+    /* 50 letters and 8 digits, at least one of each: log2(58^40 - 50^40 - 8^40) */
+    e40 = 40.0 * log2(58.0) + log2(1.0 - pow(50.0 / 58.0, 40) - pow(8.0 / 58.0, 40));
+    assert_near(json_object_get(field_of(post, "password"), "entropy"), e40);
+    pin = field_str(post, "pin", "value");
+    assert_non_null(pin);
+    assert_int_equal(strlen(pin), 8);
+    assert_true(chars_ok(pin, "0123456789", NULL, 0));
+    assert_near(json_object_get(field_of(post, "pin"), "entropy"), 8.0 * log2(10.0));
+    host_id = json_string_value(
+        json_object_get(json_array_get(json_object_get(post, "fields"), 4), "id"));
+    sec_id = json_string_value(
+        json_object_get(json_array_get(json_object_get(post, "sections"), 1), "id"));
+    assert_non_null(host_id);
+    assert_true(id_is_valid(host_id));
+    assert_non_null(sec_id);
+    assert_true(id_is_valid(sec_id));
+
+    /* the whole answer: the template's notesPlain first, then the fields as sent */
+    expected = json_pack(
+        "{s:s, s:s, s:i, s:{s:s}, s:s, s:[{s:b, s:s, s:s}], s:[s], s:s, s:s, s:s,"
+        " s:[{s:s, s:s}, {s:s, s:s}],"
+        " s:[{s:s, s:s, s:s, s:s}, {s:s, s:s, s:s, s:s, s:s}, {s:s, s:s, s:s, s:s, s:s, s:O},"
+        " {s:s, s:{s:s}, s:s, s:s, s:s, s:O}, {s:s, s:s, s:s, s:s}]}",
+        "id", id, "title", "New DB", "version", 1, "vault", "id", VA, "category", "LOGIN", "urls",
+        "primary", 1, "href", "https://db.example.com", "label", "website", "tags", "prod",
+        "lastEditedBy", SRV_UP, "createdAt", ts(T0 + 1000), "updatedAt", ts(T0 + 1000), "sections",
+        "id", "sec1", "label", "Extra", "id", sec_id, "label", "Generated", "fields", "id",
+        "notesPlain", "type", "STRING", "purpose", "NOTES", "label", "notesPlain", "id", "username",
+        "type", "STRING", "purpose", "USERNAME", "label", "username", "value", "admin", "id",
+        "password", "type", "CONCEALED", "purpose", "PASSWORD", "label", "password", "value", pw,
+        "entropy", json_object_get(field_of(post, "password"), "entropy"), "id", "pin", "section",
+        "id", "sec1", "type", "CONCEALED", "label", "pin", "value", pin, "entropy",
+        json_object_get(field_of(post, "pin"), "entropy"), "id", host_id, "type", "STRING", "label",
+        "host", "value", "db.internal");
+    assert_json_eq(post, expected);
+
+    /* what the api sealed (opened by the fake sync for version 1): the same content */
+    ov = fb_part(0);
+    det = fb_part(1);
+    assert_json_eq(ov, json_pack("{s:s, s:[s], s:[{s:b, s:s, s:s}]}", "title", "New DB", "tags",
+                                 "prod", "urls", "primary", 1, "href", "https://db.example.com",
+                                 "label", "website"));
+    assert_json_eq(det, json_pack("{s:O, s:O}", "sections", json_object_get(post, "sections"),
+                                  "fields", json_object_get(post, "fields")));
+    json_decref(ov);
+    json_decref(det);
+
+    /* read-your-writes: listed the moment the POST is answered, from the index */
+    assert_int_equal(get(ITEMS_VA, g.full), 200);
+    assert_string_equal(ids(), P(IA1 "," IA2 "," IA5 "," IA6 ",%s", id));
+    expected = json_deep_copy(post);
+    json_object_del(expected, "sections");
+    json_object_del(expected, "fields");
+    assert_json_eq(json_array_get(J(), 4), expected);
+    ix = api_current_index(g.api);
+    assert_string_equal(ix_item(ix, VA, id)->ai_title, "New DB");
+    assert_int_equal(ix_item(ix, VA, id)->ai_version, 1);
+    api_index_unref(ix);
+    assert_int_equal(get("/v1/vaults/" VA, g.full), 200);
+    assert_int_equal(json_integer_value(json_object_get(J(), "items")), 5);
+    /* and read back whole: exactly what the POST answered */
+    assert_int_equal(get(P(ITEMS_VA "/%s", id), g.full), 200);
+    assert_json_eq(J(), json_incref(post));
+    /* on the volume as sync applied it */
+    memset(&vi, 0, sizeof(vi));
+    assert_int_equal(volume_item_get(g.vol, VA, id, &vi), ERR_OK);
+    assert_int_equal(vi.vi_version, 1);
+    assert_string_equal(vi.vi_category, "LOGIN");
+    assert_string_equal(vi.vi_last_edited_by, SRV_UP);
+    assert_int_equal(vi.vi_created_at, T0 + 1000);
+    volume_item_clear(&vi);
+
+    /* five more, each listed at once */
+    {
+        char want[1024];
+        size_t o;
+        int i;
+
+        assert_int_equal(get(ITEMS_VA, g.full), 200);
+        o = (size_t)snprintf(want, sizeof(want), "%s", ids());
+        for (i = 0; i < 5; i++) {
+            assert_int_equal(send_json(HTTP_CLIENT_POST, ITEMS_VA, g.full,
+                                       json_pack("{s:s, s:s}", "title", P("More %d", i), "category",
+                                                 "PASSWORD")),
+                             200);
+            assert_int_equal(json_integer_value(json_object_get(J(), "version")), 1);
+            o += (size_t)snprintf(want + o, sizeof(want) - o, ",%s",
+                                  json_string_value(json_object_get(J(), "id")));
+            assert_true(o < sizeof(want));
+            assert_int_equal(get(ITEMS_VA, g.full), 200);
+            assert_string_equal(ids(), want);
+        }
+    }
+    assert_int_equal(fb_get(&fb.puts), 6);
+    /* the watcher catches up with the volume: the vault's content version counts them */
+    {
+        int64_t start = now_ms();
+
+        for (;;) {
+            assert_int_equal(get("/v1/vaults/" VA, g.full), 200);
+            if (json_integer_value(json_object_get(J(), "contentVersion")) == 8 + 6)
+                break;
+            assert_true(now_ms() - start < 1000);
+            nap(10);
+        }
+        assert_int_equal(json_integer_value(json_object_get(J(), "items")), 10);
+    }
+    json_decref(post);
+    fb_assert_no_problem();
+}
+
+/* POST refusals: the body, the category, the token's access; none reaches sync. */
+static void test_write_create_refusals(void **state)
+{
+    static const struct {
+        const char *path;
+        const char *body;
+        int status;
+        const char *message;
+    } cases[] = {
+        {ITEMS_VA, NULL, 400, "Request body is empty"},
+        {ITEMS_VA, "{\"title\":", 400, "Invalid JSON in request body (line 1, column 9)"},
+        {ITEMS_VA, "[]", 400, "the item must be a JSON object"},
+        {ITEMS_VA, "{\"title\":\"x\",\"category\":\"CUSTOM\"}", 400,
+         "category: CUSTOM items cannot be created through the Connect API"},
+        {ITEMS_VA, "{\"title\":\"x\",\"category\":\"nope\"}", 400, "Invalid item category"},
+        {ITEMS_VA, "{\"title\":\"x\"}", 400, "category is required"},
+        {ITEMS_VA, "{\"vault\":{\"id\":\"" VB "\"},\"category\":\"LOGIN\"}", 400,
+         "vault.id does not match the vault in the path"},
+        {ITEMS_VA,
+         "{\"category\":\"LOGIN\",\"fields\":[{\"purpose\":\"PASSWORD\",\"value\":\"a\"},"
+         "{\"purpose\":\"PASSWORD\",\"value\":\"b\"}]}",
+         400, "You can only use one \"password\" field."},
+        {ITEMS_VA,
+         "{\"category\":\"LOGIN\",\"fields\":[{\"id\":\"password\",\"generate\":true,"
+         "\"recipe\":{\"length\":65}}]}",
+         400, "fields[0].recipe.length must be an integer from 1 to 64"},
+        {"/v1/vaults/" VB "/items", "{\"category\":\"LOGIN\"}", 401, H_WRITE}, /* read-only */
+        {"/v1/vaults/" VX "/items", "{\"category\":\"LOGIN\"}", 401, H_WRITE},
+        {"/v1/vaults/" VC "/items", "{\"category\":\"LOGIN\"}", 403, H_SCOPE}, /* out of scope */
+        {"/v1/vaults/BAD/items", "{\"category\":\"LOGIN\"}", 400, "Invalid Vault UUID"},
+    };
+    const json_t *e;
+    size_t i;
+
+    (void)state;
+    unlock_writes();
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        int status = send_text(HTTP_CLIENT_POST, cases[i].path, g.full, cases[i].body);
+
+        if (status != cases[i].status)
+            fail_msg("case %zu: %d %s", i, status, body());
+        assert_error(cases[i].status, cases[i].message);
+    }
+    /* the write-only token outside its vault; no token at all */
+    assert_int_equal(send_text(HTTP_CLIENT_POST, "/v1/vaults/" VB "/items", g.wo, "{}"), 403);
+    assert_error(403, H_SCOPE);
+    assert_int_equal(send_text(HTTP_CLIENT_POST, ITEMS_VA, NULL, "{}"), 401);
+    assert_error(401, H_TOKEN);
+    assert_int_equal(fb_get(&fb.puts), 0);
+    assert_int_equal(get(ITEMS_VA, g.full), 200);
+    assert_string_equal(ids(), IA1 "," IA2 "," IA5 "," IA6);
+
+    /* every refusal is a CREATE / DENY entry */
+    assert_int_equal(get("/v1/activity", g.full), 200);
+    assert_int_equal(json_array_size(J()), sizeof(cases) / sizeof(cases[0]) + 2 + 1 + 1);
+    json_array_foreach(J(), i, e)
+    {
+        if (i == sizeof(cases) / sizeof(cases[0]) + 2) /* the listing */
+            assert_entry(e, "SUCCESS", JTI_F, VA, NULL, 0, HTTP_CLIENT_USER_AGENT);
+        else if (i < sizeof(cases) / sizeof(cases[0]) + 2)
+            assert_string_equal(json_string_value(json_object_get(e, "action")), "CREATE");
+    }
+    assert_entry_as(json_array_get(J(), 0), "CREATE", "DENY", JTI_F, VA, NULL, 0,
+                    HTTP_CLIENT_USER_AGENT);
+    assert_entry_as(json_array_get(J(), 9), "CREATE", "DENY", JTI_F, VB, NULL, 0,
+                    HTTP_CLIENT_USER_AGENT);
+    assert_entry_as(json_array_get(J(), 14), "CREATE", "DENY", NULL, "", NULL, 0,
+                    HTTP_CLIENT_USER_AGENT);
+    fb_assert_no_problem();
+}
+
+/* The PUT body replacing IA2's content. */
+static json_t *body_ia2(const char *title, json_int_t version)
+{
+    json_t *b = json_pack("{s:{s:s}, s:s, s:s, s:s, s:[s,s], s:[{s:s, s:s, s:s, s:s}]}", "vault",
+                          "id", VA, "id", IA2, "title", title, "category", "API_CREDENTIAL", "tags",
+                          "api", "v2", "fields", "id", "credential", "type", "CONCEALED", "label",
+                          "credential", "value", "key-2");
+
+    if (version)
+        json_object_set_new(b, "version", json_integer(version));
+    return b;
+}
+
+/* IA2 as stored after a PUT of body_ia2(title), at version, as a full token reads it. */
+static json_t *item_ia2(const char *title, int version)
+{
+    return json_pack("{s:s, s:s, s:i, s:{s:s}, s:s, s:[s,s], s:s, s:s, s:s,"
+                     " s:[{s:s, s:s, s:s}, {s:s, s:s, s:s, s:s}, {s:s, s:s, s:s, s:s}]}",
+                     "id", IA2, "title", title, "version", version, "vault", "id", VA, "category",
+                     "API_CREDENTIAL", "tags", "api", "v2", "lastEditedBy", SRV_UP, "createdAt",
+                     ts(T0 + 11), "updatedAt", ts(T0 + 1000), "fields", "id", "username", "type",
+                     "STRING", "label", "username", "id", "notesPlain", "type", "STRING", "purpose",
+                     "NOTES", "label", "notesPlain", "id", "credential", "type", "CONCEALED",
+                     "label", "credential", "value", "key-2");
+}
+
+/* PUT: the answer carries the version before the update and GET the new one; a stale
+ * "version" is 409 before anything is sent; the password history is kept; 404s. */
+static void test_write_put(void **state)
+{
+    json_t *det, *hist;
+    int64_t t1, t2;
+
+    (void)state;
+    unlock_writes();
+    assert_int_equal(
+        send_json(HTTP_CLIENT_PUT, ITEMS_VA "/" IA2, g.full, body_ia2("API Key v2", 0)), 200);
+    assert_json_eq(J(), item_ia2("API Key v2", 1)); /* Terraform's quirk: the version before */
+    assert_int_equal(fb_get(&fb.puts), 1);
+    assert_int_equal(fb_get64(&fb.put_base[0]), 1);
+    /* listed at once with the new title and version; GET shows +1 */
+    assert_int_equal(get(ITEMS_VA, g.full), 200);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(J(), 1), "title")),
+                        "API Key v2");
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(J(), 1), "version")), 2);
+    assert_int_equal(get(ITEMS_VA "/" IA2, g.full), 200);
+    assert_json_eq(J(), item_ia2("API Key v2", 2));
+
+    /* a stale client version: 409 without asking sync */
+    assert_int_equal(
+        send_json(HTTP_CLIENT_PUT, ITEMS_VA "/" IA2, g.full, body_ia2("API Key v3", 1)), 409);
+    assert_error(409, H_STALE);
+    assert_int_equal(
+        send_json(HTTP_CLIENT_PUT, ITEMS_VA "/" IA2, g.full, body_ia2("API Key v3", 7)), 409);
+    assert_error(409, H_STALE);
+    assert_int_equal(fb_get(&fb.puts), 1);
+    /* the current one: written on it */
+    assert_int_equal(
+        send_json(HTTP_CLIENT_PUT, ITEMS_VA "/" IA2, g.full, body_ia2("API Key v3", 2)), 200);
+    assert_json_eq(J(), item_ia2("API Key v3", 2));
+    assert_int_equal(fb_get64(&fb.put_base[1]), 2);
+    assert_int_equal(get(ITEMS_VA "/" IA2, g.full), 200);
+    assert_int_equal(json_integer_value(json_object_get(J(), "version")), 3);
+
+    /* a new password: the old one goes to the (sealed) password history */
+    t1 = (int64_t)time(NULL);
+    assert_int_equal(
+        send_json(HTTP_CLIENT_PUT, ITEMS_VA "/" IA1, g.full,
+                  json_pack("{s:s, s:s, s:[{s:s, s:s, s:s, s:s}]}", "title", "Database Login",
+                            "category", "LOGIN", "fields", "id", "password", "type", "CONCEALED",
+                            "purpose", "PASSWORD", "value", "n3w-pa55")),
+        200);
+    t2 = (int64_t)time(NULL);
+    assert_int_equal(json_integer_value(json_object_get(J(), "version")), 1);
+    assert_string_equal(field_str(J(), "password", "value"), "n3w-pa55");
+    assert_null(json_object_get(J(), "passwordHistory"));
+    /* 8 characters of lower case, digits and symbols: 8 * log2(26 + 10 + 33) */
+    assert_near(json_object_get(field_of(J(), "password"), "entropy"), 8.0 * log2(69.0));
+    det = fb_part(1);
+    hist = json_object_get(det, "passwordHistory");
+    assert_int_equal(json_array_size(hist), 1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(hist, 0), "value")),
+                        "s3cr3t!");
+    assert_true(json_integer_value(json_object_get(json_array_get(hist, 0), "time")) >= t1 &&
+                json_integer_value(json_object_get(json_array_get(hist, 0), "time")) <= t2);
+    json_decref(det);
+    assert_int_equal(fb_get64(&fb.put_base[2]), 1);
+
+    /* refusals before anything is sent */
+    assert_int_equal(send_json(HTTP_CLIENT_PUT, ITEMS_VA "/" IX, g.full, body_ia2("x", 0)), 404);
+    assert_error(404, "item not found");
+    assert_int_equal(send_json(HTTP_CLIENT_PUT, ITEMS_VA "/" IA4, g.full, body_ia2("x", 0)), 404);
+    assert_error(404, "item not found");
+    assert_int_equal(send_json(HTTP_CLIENT_PUT, ITEMS_VA "/" IA1, g.full, body_ia2("x", 0)), 400);
+    assert_error(400, "id does not match the item in the path");
+    assert_int_equal(send_text(HTTP_CLIENT_PUT, ITEMS_VA "/" IA1, g.full, "{"), 400);
+    assert_int_equal(send_json(HTTP_CLIENT_PUT, "/v1/vaults/" VB "/items/" IB1, g.full,
+                               json_pack("{s:s}", "title", "x")),
+                     401);
+    assert_error(401, H_WRITE);
+    assert_int_equal(send_json(HTTP_CLIENT_PUT, "/v1/vaults/" VC "/items/" IC1, g.full,
+                               json_pack("{s:s}", "title", "x")),
+                     403);
+    assert_error(403, H_SCOPE);
+    assert_int_equal(send_json(HTTP_CLIENT_PUT, ITEMS_VA "/BAD", g.full, body_ia2("x", 0)), 400);
+    assert_error(400, "Invalid Item UUID");
+    assert_int_equal(fb_get(&fb.puts), 3);
+    fb_assert_no_problem();
+}
+
+/* Without a client version the api retries on sync's 409 over the version the other writer
+ * stored; five 409s in a row give up with 409; with a client version one 409 is final. */
+static void test_write_put_conflict(void **state)
+{
+    static const enum fb_act moved_once[] = {FB_409_MOVED};
+    static const enum fb_act moved_5[] = {FB_409_MOVED, FB_409_MOVED, FB_409_MOVED, FB_409_MOVED,
+                                          FB_409_MOVED};
+    int i;
+
+    (void)state;
+    unlock_writes();
+    fb_script(moved_once, 1);
+    assert_int_equal(send_json(HTTP_CLIENT_PUT, ITEMS_VA "/" IA2, g.full, body_ia2("Mine", 0)),
+                     200);
+    assert_int_equal(fb_get(&fb.puts), 2);
+    assert_int_equal(fb_get64(&fb.put_base[0]), 1);
+    assert_int_equal(fb_get64(&fb.put_base[1]), 2); /* re-read, re-sealed for version 3 */
+    assert_json_eq(J(), item_ia2("Mine", 2));
+    assert_int_equal(get(ITEMS_VA "/" IA2, g.full), 200);
+    assert_json_eq(J(), item_ia2("Mine", 3));
+    assert_int_equal(get(ITEMS_VA, g.full), 200);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(J(), 1), "version")), 3);
+
+    /* a PATCH is re-applied to the other writer's content */
+    fb_script(moved_once, 1);
+    assert_int_equal(send_text(HTTP_CLIENT_PATCH, ITEMS_VA "/" IA2, g.full,
+                               "[{\"op\":\"add\",\"path\":\"/tags/-\",\"value\":\"patched\"}]"),
+                     200);
+    assert_int_equal(fb_get(&fb.puts), 4);
+    assert_int_equal(fb_get64(&fb.put_base[2]), 3);
+    assert_int_equal(fb_get64(&fb.put_base[3]), 4);
+    assert_int_equal(json_integer_value(json_object_get(J(), "version")), 5);
+    assert_string_equal(json_string_value(json_object_get(J(), "title")), "Changed elsewhere");
+    assert_json_eq(json_object_get(J(), "tags"), json_pack("[s]", "patched"));
+
+    /* five conflicts in a row */
+    fb_script(moved_5, 5);
+    assert_int_equal(send_json(HTTP_CLIENT_PUT, ITEMS_VA "/" IA2, g.full, body_ia2("Lost", 0)),
+                     409);
+    assert_error(409, H_BUSY);
+    assert_int_equal(fb_get(&fb.puts), 9);
+    for (i = 0; i < 5; i++)
+        assert_int_equal(fb_get64(&fb.put_base[4 + i]), 5 + i);
+    assert_int_equal(get(ITEMS_VA "/" IA2, g.full), 200);
+    assert_int_equal(json_integer_value(json_object_get(J(), "version")), 10);
+    assert_string_equal(json_string_value(json_object_get(J(), "title")), "Changed elsewhere");
+
+    /* with the client's version: the first 409 is the answer */
+    fb_script(moved_once, 1);
+    assert_int_equal(send_json(HTTP_CLIENT_PUT, ITEMS_VA "/" IA2, g.full, body_ia2("Mine", 10)),
+                     409);
+    assert_error(409, H_STALE);
+    assert_int_equal(fb_get(&fb.puts), 10);
+    /* a PATCH naming a stale version: refused before sync */
+    assert_int_equal(send_text(HTTP_CLIENT_PATCH, ITEMS_VA "/" IA2, g.full,
+                               "[{\"op\":\"replace\",\"path\":\"/version\",\"value\":10},"
+                               "{\"op\":\"replace\",\"path\":\"/title\",\"value\":\"x\"}]"),
+                     409);
+    assert_error(409, H_STALE);
+    assert_int_equal(fb_get(&fb.puts), 10);
+    /* the current one goes through */
+    assert_int_equal(send_text(HTTP_CLIENT_PATCH, ITEMS_VA "/" IA2, g.full,
+                               "[{\"op\":\"replace\",\"path\":\"/version\",\"value\":11},"
+                               "{\"op\":\"replace\",\"path\":\"/title\",\"value\":\"x\"}]"),
+                     200);
+    assert_int_equal(json_integer_value(json_object_get(J(), "version")), 12);
+    assert_int_equal(fb_get64(&fb.put_base[10]), 11);
+    fb_assert_no_problem();
+}
+
+/* PATCH: replace /title and a field's value, add and remove fields; the answer is the
+ * patched item at its new version; a non-array is 400; an empty patch changes nothing. */
+static void test_write_patch(void **state)
+{
+    json_t *before, *det;
+    const json_t *otp;
+
+    (void)state;
+    unlock_writes();
+    assert_int_equal(send_text(HTTP_CLIENT_PATCH, ITEMS_VA "/" IA1, g.full,
+                               "[{\"op\":\"replace\",\"path\":\"/title\",\"value\":\"DB 2\"},"
+                               "{\"op\":\"replace\",\"path\":\"/fields/password/value\","
+                               "\"value\":\"changed-1\"},"
+                               "{\"op\":\"add\",\"path\":\"/fields\",\"value\":{\"id\":\"extra\","
+                               "\"type\":\"STRING\",\"label\":\"extra\",\"value\":\"e\"}},"
+                               "{\"op\":\"remove\",\"path\":\"/fields/port\"}]"),
+                     200);
+    assert_int_equal(fb_get(&fb.puts), 1);
+    assert_int_equal(fb_get64(&fb.put_base[0]), 1);
+    assert_int_equal(json_integer_value(json_object_get(J(), "version")), 2);
+    assert_string_equal(json_string_value(json_object_get(J(), "title")), "DB 2");
+    assert_string_equal(field_str(J(), "password", "value"), "changed-1");
+    assert_string_equal(field_str(J(), "extra", "value"), "e");
+    assert_null(field_of(J(), "port"));
+    assert_string_equal(field_str(J(), "username", "value"), "alice");
+    otp = field_of(J(), "otp");
+    assert_non_null(otp);
+    assert_int_equal(strlen(json_string_value(json_object_get(otp, "totp"))), 6);
+    assert_int_equal(json_array_size(json_object_get(J(), "fields")), 5); /* + notesPlain */
+    assert_json_eq(json_object_get(J(), "tags"), json_pack("[s,s]", "db", "Prod"));
+    assert_string_equal(json_string_value(json_object_get(J(), "updatedAt")), ts(T0 + 1000));
+    before = json_deep_copy(J());
+    /* what was sealed: the same, plus the password history */
+    det = fb_part(1);
+    assert_string_equal(json_string_value(json_object_get(
+                            json_array_get(json_object_get(det, "passwordHistory"), 0), "value")),
+                        "s3cr3t!");
+    json_decref(det);
+    assert_int_equal(get(ITEMS_VA "/" IA1, g.full), 200);
+    {
+        json_t *a = json_deep_copy(J()), *b = json_deep_copy(before);
+
+        /* the codes may have moved on between the two reads */
+        json_object_del(json_array_get(json_object_get(a, "fields"), 3), "totp");
+        json_object_del(json_array_get(json_object_get(b, "fields"), 3), "totp");
+        assert_json_eq(a, b);
+        json_decref(a);
+    }
+
+    /* not an array: 400; an invalid operation: 400; nothing sent */
+    assert_int_equal(send_text(HTTP_CLIENT_PATCH, ITEMS_VA "/" IA1, g.full,
+                               "{\"op\":\"replace\",\"path\":\"/title\",\"value\":\"x\"}"),
+                     400);
+    assert_error(400, H_PATCH_ARRAY);
+    assert_int_equal(send_text(HTTP_CLIENT_PATCH, ITEMS_VA "/" IA1, g.full,
+                               "[{\"op\":\"move\",\"path\":\"/title\",\"from\":\"/x\"}]"),
+                     400);
+    assert_error(400, "Invalid patch operation 0: the move operation is not supported, only add, "
+                      "remove and replace");
+    assert_int_equal(send_text(HTTP_CLIENT_PATCH, ITEMS_VA "/" IA1, g.full,
+                               "[{\"op\":\"remove\",\"path\":\"/fields/nope\"}]"),
+                     400);
+    assert_int_equal(fb_get(&fb.puts), 1);
+
+    /* empty: the item as it is, the same version, no bus call */
+    assert_int_equal(send_text(HTTP_CLIENT_PATCH, ITEMS_VA "/" IA1, g.full, "[]"), 200);
+    assert_int_equal(json_integer_value(json_object_get(J(), "version")), 2);
+    assert_string_equal(json_string_value(json_object_get(J(), "title")), "DB 2");
+    assert_int_equal(fb_get(&fb.puts), 1);
+    assert_int_equal(get(ITEMS_VA "/" IA1, g.full), 200);
+    assert_int_equal(json_integer_value(json_object_get(J(), "version")), 2);
+
+    /* replace "/" with a whole item: a PUT */
+    assert_int_equal(
+        send_text(HTTP_CLIENT_PATCH, ITEMS_VA "/" IA1, g.full,
+                  "[{\"op\":\"replace\",\"path\":\"/\",\"value\":{\"title\":\"Whole\","
+                  "\"category\":\"LOGIN\",\"fields\":[{\"id\":\"username\",\"value\":\"bob\"}]}}]"),
+        200);
+    assert_int_equal(json_integer_value(json_object_get(J(), "version")), 3);
+    assert_string_equal(json_string_value(json_object_get(J(), "title")), "Whole");
+    assert_string_equal(field_str(J(), "username", "value"), "bob");
+    assert_null(field_of(J(), "otp"));
+    assert_int_equal(fb_get(&fb.puts), 2);
+    json_decref(before);
+    fb_assert_no_problem();
+}
+
+/* DELETE: exactly 204 with an empty body, then 404 (listing at once); 409 when the item
+ * changed meanwhile; refusals before anything is sent. */
+static void test_write_delete(void **state)
+{
+    static const enum fb_act moved_once[] = {FB_409_MOVED};
+    struct volume_item vi;
+    int64_t start;
+
+    (void)state;
+    unlock_writes();
+    assert_int_equal(http(HTTP_CLIENT_DELETE, ITEMS_VA "/" IA2, g.full, NULL), 204);
+    assert_int_equal(g.r.hr_body.b_len, 0);
+    assert_string_equal(hdr("1Password-Connect-Version"), "1.8.1");
+    assert_int_equal(fb_get(&fb.deletes), 1);
+    assert_int_equal(fb_get64(&fb.del_base[0]), 1);
+    assert_int_equal(get(ITEMS_VA, g.full), 200);
+    assert_string_equal(ids(), IA1 "," IA5 "," IA6);
+    expect_error(ITEMS_VA "/" IA2, g.full, 404, "item not found");
+    memset(&vi, 0, sizeof(vi));
+    assert_int_equal(volume_item_get(g.vol, VA, IA2, &vi), ERR_NOT_FOUND);
+    assert_int_equal(http(HTTP_CLIENT_DELETE, ITEMS_VA "/" IA2, g.full, NULL), 404);
+    assert_error(404, "item not found");
+    assert_int_equal(fb_get(&fb.deletes), 1);
+
+    /* changed by another writer meanwhile: 409, the item stays */
+    fb_script(moved_once, 1);
+    assert_int_equal(http(HTTP_CLIENT_DELETE, ITEMS_VA "/" IA1, g.full, NULL), 409);
+    assert_error(409, H_DEL_CONFLICT);
+    assert_int_equal(fb_get(&fb.deletes), 2);
+    assert_int_equal(get(ITEMS_VA "/" IA1, g.full), 200);
+    assert_int_equal(json_integer_value(json_object_get(J(), "version")), 2);
+    assert_string_equal(json_string_value(json_object_get(J(), "title")), "Changed elsewhere");
+    /* once the listing shows the new version, the retry deletes it */
+    start = now_ms();
+    for (;;) {
+        assert_int_equal(get(ITEMS_VA, g.full), 200);
+        if (json_integer_value(json_object_get(json_array_get(J(), 0), "version")) == 2)
+            break;
+        assert_true(now_ms() - start < 1000);
+        nap(10);
+    }
+    assert_int_equal(http(HTTP_CLIENT_DELETE, ITEMS_VA "/" IA1 "/", g.full, NULL), 204);
+    assert_int_equal(fb_get64(&fb.del_base[2]), 2);
+    assert_int_equal(get(ITEMS_VA, g.full), 200);
+    assert_string_equal(ids(), IA5 "," IA6);
+
+    /* refusals */
+    assert_int_equal(http(HTTP_CLIENT_DELETE, "/v1/vaults/" VB "/items/" IB1, g.full, NULL), 401);
+    assert_error(401, H_WRITE);
+    assert_int_equal(http(HTTP_CLIENT_DELETE, "/v1/vaults/" VC "/items/" IC1, g.full, NULL), 403);
+    assert_error(403, H_SCOPE);
+    assert_int_equal(http(HTTP_CLIENT_DELETE, ITEMS_VA "/" IX, g.full, NULL), 404);
+    assert_error(404, "item not found");
+    assert_int_equal(http(HTTP_CLIENT_DELETE, ITEMS_VA "/BAD", g.full, NULL), 400);
+    assert_error(400, "Invalid Item UUID");
+    assert_int_equal(fb_get(&fb.deletes), 3);
+    fb_assert_no_problem();
+}
+
+/* A write-only token writes, and its answers carry no values, codes or entropy; what was
+ * sealed holds them all. */
+static void test_write_only_writes(void **state)
+{
+    char id[ID_LEN + 1];
+    json_t *det;
+
+    (void)state;
+    unlock_writes();
+    assert_int_equal(send_json(HTTP_CLIENT_POST, ITEMS_VA, g.wo,
+                               json_pack("{s:s, s:s, s:[{s:s, s:b}, {s:s, s:s, s:s}, {s:s, s:s}]}",
+                                         "title", "From CI", "category", "LOGIN", "fields", "id",
+                                         "password", "generate", 1, "id", "otp", "type", "OTP",
+                                         "value", OTP_VALUE, "id", "username", "value", "ci")),
+                     200);
+    assert_int_equal(json_integer_value(json_object_get(J(), "version")), 1);
+    assert_string_equal(json_string_value(json_object_get(J(), "title")), "From CI");
+    assert_redacted(J());
+    assert_non_null(field_of(J(), "password"));
+    assert_string_equal(field_str(J(), "otp", "type"), "OTP");
+    assert_null(strstr(body(), "GEZDGNBV"));
+    (void)snprintf(id, sizeof(id), "%s", fb_str(fb.item));
+    assert_string_equal(id, json_string_value(json_object_get(J(), "id")));
+    det = fb_part(1);
+    assert_int_equal(strlen(field_str(det, "password", "value")), 32); /* the default recipe */
+    assert_true(json_is_number(json_object_get(field_of(det, "password"), "entropy")));
+    assert_string_equal(field_str(det, "otp", "value"), OTP_VALUE);
+    assert_string_equal(field_str(det, "username", "value"), "ci");
+    json_decref(det);
+    /* readable by the full token, not by the writer */
+    expect_error(P(ITEMS_VA "/%s", id), g.wo, 403, H_READ);
+    assert_int_equal(get(P(ITEMS_VA "/%s", id), g.full), 200);
+    assert_string_equal(field_str(J(), "username", "value"), "ci");
+    assert_int_equal(strlen(json_string_value(json_object_get(field_of(J(), "otp"), "totp"))), 6);
+
+    /* PUT and PATCH: redacted answers too */
+    assert_int_equal(
+        send_json(HTTP_CLIENT_PUT, ITEMS_VA "/" IA1, g.wo,
+                  json_pack("{s:s, s:s, s:[{s:s, s:s}, {s:s, s:s, s:s}]}", "title", "Rotated",
+                            "category", "LOGIN", "fields", "id", "password", "value", "rotated-pw",
+                            "id", "otp", "type", "OTP", "value", OTP_VALUE)),
+        200);
+    assert_int_equal(json_integer_value(json_object_get(J(), "version")), 1);
+    assert_redacted(J());
+    assert_null(strstr(body(), "rotated-pw"));
+    assert_int_equal(send_text(HTTP_CLIENT_PATCH, ITEMS_VA "/" IA1, g.wo,
+                               "[{\"op\":\"replace\",\"path\":\"/title\",\"value\":\"Again\"}]"),
+                     200);
+    assert_int_equal(json_integer_value(json_object_get(J(), "version")), 3);
+    assert_redacted(J());
+    assert_null(strstr(body(), "rotated-pw"));
+    assert_null(strstr(body(), "alice"));
+    /* an empty PATCH does not read either */
+    assert_int_equal(send_text(HTTP_CLIENT_PATCH, ITEMS_VA "/" IA1, g.wo, "[]"), 200);
+    assert_redacted(J());
+    assert_int_equal(get(ITEMS_VA "/" IA1, g.full), 200);
+    assert_string_equal(field_str(J(), "password", "value"), "rotated-pw");
+    assert_string_equal(json_string_value(json_object_get(J(), "title")), "Again");
+    /* DELETE */
+    assert_int_equal(http(HTTP_CLIENT_DELETE, ITEMS_VA "/" IA1, g.wo, NULL), 204);
+    assert_int_equal(fb_get(&fb.puts), 3);
+    assert_int_equal(fb_get(&fb.deletes), 1);
+    fb_assert_no_problem();
+}
+
+/* Sync's refusals map to the client's answer; nothing is written. */
+static void test_write_sync_errors(void **state)
+{
+    static const struct {
+        enum fb_act act;
+        int status;
+        const char *message;
+    } cases[] = {
+        {FB_502, 502, FB_MSG_502}, {FB_503, 500, FB_MSG_503}, {FB_504, 504, FB_MSG_504},
+        {FB_404, 404, FB_MSG_404}, {FB_403, 403, FB_MSG_403},
+    };
+    static const enum fb_act hang[] = {FB_HANG};
+    size_t i;
+    int64_t t;
+    int nput = 0, ndel = 0;
+
+    (void)state;
+    unlock_writes();
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        fb_script(&cases[i].act, 1);
+        assert_int_equal(send_json(HTTP_CLIENT_POST, ITEMS_VA, g.full,
+                                   json_pack("{s:s, s:s}", "title", "t", "category", "LOGIN")),
+                         cases[i].status);
+        assert_error(cases[i].status, cases[i].message);
+        fb_script(&cases[i].act, 1);
+        assert_int_equal(send_json(HTTP_CLIENT_PUT, ITEMS_VA "/" IA2, g.full, body_ia2("t", 0)),
+                         cases[i].status);
+        assert_error(cases[i].status, cases[i].message);
+        fb_script(&cases[i].act, 1);
+        assert_int_equal(http(HTTP_CLIENT_DELETE, ITEMS_VA "/" IA2, g.full, NULL), cases[i].status);
+        assert_error(cases[i].status, cases[i].message);
+        nput += 2;
+        ndel++;
+        assert_int_equal(fb_get(&fb.puts), nput);
+        assert_int_equal(fb_get(&fb.deletes), ndel);
+    }
+    /* nothing was written */
+    assert_int_equal(get(ITEMS_VA, g.full), 200);
+    assert_string_equal(ids(), IA1 "," IA2 "," IA5 "," IA6);
+    assert_int_equal(get(ITEMS_VA "/" IA2, g.full), 200);
+    assert_int_equal(json_integer_value(json_object_get(J(), "version")), 1);
+    assert_string_equal(json_string_value(json_object_get(J(), "title")), "API Key");
+
+    /* sync does not answer: 504 once the bus call runs out (OP_SYNC_TIMEOUT + 1 s) */
+    fb_script(hang, 1);
+    t = now_ms();
+    assert_int_equal(send_json(HTTP_CLIENT_PUT, ITEMS_VA "/" IA2, g.full, body_ia2("t", 0)), 504);
+    t = now_ms() - t;
+    assert_error(504, H_SYNC_TIMEOUT);
+    assert_true(t >= 1800 && t < 4000);
+    /* the bus is usable again at once */
+    assert_int_equal(send_json(HTTP_CLIENT_PUT, ITEMS_VA "/" IA2, g.full, body_ia2("After", 0)),
+                     200);
+    assert_int_equal(get(ITEMS_VA "/" IA2, g.full), 200);
+    assert_int_equal(json_integer_value(json_object_get(J(), "version")), 2);
+    t = now_ms();
+    while (fb_get(&fb.hanging)) {
+        assert_true(now_ms() - t < 3000);
+        nap(10);
+    }
+    fb_assert_no_problem();
+}
+
+/* No sync process on the bus: 502, nothing written. */
+static void test_write_no_sync(void **state)
+{
+    (void)state;
+    unlock_api();
+    assert_int_equal(send_json(HTTP_CLIENT_POST, ITEMS_VA, g.full,
+                               json_pack("{s:s, s:s}", "title", "t", "category", "LOGIN")),
+                     502);
+    assert_error(502, H_NO_SYNC);
+    assert_int_equal(send_json(HTTP_CLIENT_PUT, ITEMS_VA "/" IA2, g.full, body_ia2("t", 0)), 502);
+    assert_error(502, H_NO_SYNC);
+    assert_int_equal(send_text(HTTP_CLIENT_PATCH, ITEMS_VA "/" IA2, g.full,
+                               "[{\"op\":\"replace\",\"path\":\"/title\",\"value\":\"x\"}]"),
+                     502);
+    assert_error(502, H_NO_SYNC);
+    assert_int_equal(http(HTTP_CLIENT_DELETE, ITEMS_VA "/" IA2, g.full, NULL), 502);
+    assert_error(502, H_NO_SYNC);
+    assert_int_equal(get(ITEMS_VA, g.full), 200);
+    assert_string_equal(ids(), IA1 "," IA2 "," IA5 "," IA6);
+    assert_int_equal(get(ITEMS_VA "/" IA2, g.full), 200);
+    assert_int_equal(json_integer_value(json_object_get(J(), "version")), 1);
+}
+
+/* Writes leave CREATE / UPDATE / DELETE entries with the item's version; the api tells sync
+ * that entries wait (op "activity"). */
+static void test_write_activity(void **state)
+{
+    static const enum fb_act conflict[] = {FB_409_MOVED};
+    const char *ua = HTTP_CLIENT_USER_AGENT;
+    char id[ID_LEN + 1];
+    const json_t *e;
+    int64_t start;
+
+    (void)state;
+    unlock_writes();
+    assert_int_equal(send_json(HTTP_CLIENT_POST, ITEMS_VA, g.full,
+                               json_pack("{s:s, s:s}", "title", "t", "category", "LOGIN")),
+                     200);
+    (void)snprintf(id, sizeof(id), "%s", json_string_value(json_object_get(J(), "id")));
+    assert_int_equal(send_json(HTTP_CLIENT_PUT, P(ITEMS_VA "/%s", id), g.full,
+                               json_pack("{s:s, s:s}", "title", "t2", "category", "LOGIN")),
+                     200);
+    assert_int_equal(send_text(HTTP_CLIENT_PATCH, P(ITEMS_VA "/%s", id), g.wo,
+                               "[{\"op\":\"replace\",\"path\":\"/title\",\"value\":\"t3\"}]"),
+                     200);
+    assert_int_equal(send_json(HTTP_CLIENT_PUT, "/v1/vaults/" VB "/items/" IB1, g.full,
+                               json_pack("{s:s}", "title", "x")),
+                     401);
+    fb_script(conflict, 1);
+    assert_int_equal(http(HTTP_CLIENT_DELETE, ITEMS_VA "/" IA2, g.full, NULL), 409);
+    assert_int_equal(http(HTTP_CLIENT_DELETE, P(ITEMS_VA "/%s", id), g.full, NULL), 204);
+    assert_int_equal(send_text(HTTP_CLIENT_POST, "/v1/vaults/" VC "/items", g.full, "{}"), 403);
+
+    /* the watcher writes them and tells sync, without /v1/activity being read */
+    start = now_ms();
+    while (fb_get(&fb.activities) < 1) {
+        assert_true(now_ms() - start < 2000);
+        nap(10);
+    }
+    assert_int_equal(get("/v1/activity", g.full), 200);
+    assert_string_equal(hdr("Content-Range"), "1-8/8");
+    e = J();
+    assert_entry_as(json_array_get(e, 0), "CREATE", "SUCCESS", JTI_F, VA, id, 1, ua);
+    assert_entry_as(json_array_get(e, 1), "UPDATE", "SUCCESS", JTI_F, VA, id, 2, ua);
+    assert_entry_as(json_array_get(e, 2), "UPDATE", "SUCCESS", JTI_W, VA, id, 3, ua);
+    assert_entry_as(json_array_get(e, 3), "UPDATE", "DENY", JTI_F, VB, IB1, 0, ua);
+    assert_entry_as(json_array_get(e, 4), "DELETE", "DENY", JTI_F, VA, IA2, 1, ua);
+    assert_entry_as(json_array_get(e, 5), "DELETE", "SUCCESS", JTI_F, VA, id, 3, ua);
+    assert_entry_as(json_array_get(e, 6), "CREATE", "DENY", JTI_F, VC, NULL, 0, ua);
+    assert_entry(json_array_get(e, 7), "SUCCESS", JTI_F, "", NULL, 0, ua);
+    fb_assert_no_problem();
+}
+
+/* Writers of different items of one vault, at the same time: no spurious 409. */
+struct writer {
+    int wr_port;
+    const char *wr_item;
+    int wr_ok; /* OUT: 200s */
+};
+
+/* Thread: five PATCHes of one item with its own client. */
+static void *writer_run(void *arg)
+{
+    struct writer *w = arg;
+    struct http_client_config cc;
+    struct http_client_header hh[2] = {{"Authorization", g.full},
+                                       {"Content-Type", "application/json"}};
+    struct http_client *c = NULL;
+    char url[64], path[128], text[128];
+    int i;
+
+    (void)snprintf(url, sizeof(url), "http://127.0.0.1:%d", w->wr_port);
+    (void)snprintf(path, sizeof(path), ITEMS_VA "/%s", w->wr_item);
+    memset(&cc, 0, sizeof(cc));
+    cc.hcc_base_url = url;
+    cc.hcc_proxy = "";
+    cc.hcc_timeout_ms = 30000;
+    if (http_client_new(&c, &cc, NULL, 0) != ERR_OK)
+        return NULL;
+    for (i = 0; i < 5; i++) {
+        struct http_client_request rq;
+        struct http_client_response resp;
+
+        (void)snprintf(text, sizeof(text),
+                       "[{\"op\":\"replace\",\"path\":\"/title\",\"value\":\"%s %d\"}]", w->wr_item,
+                       i);
+        memset(&rq, 0, sizeof(rq));
+        rq.hq_method = HTTP_CLIENT_PATCH;
+        rq.hq_path = path;
+        rq.hq_headers = hh;
+        rq.hq_nheaders = 2;
+        rq.hq_body = text;
+        rq.hq_body_len = strlen(text);
+        if (http_client_request(c, &rq, &resp) == ERR_OK) {
+            w->wr_ok += resp.hr_status == 200;
+            http_client_response_free(&resp);
+        }
+    }
+    http_client_free(c);
+    return NULL;
+}
+
+/* Two threads PATCH two items of VA five times each at once: every write is 200. */
+static void test_write_parallel(void **state)
+{
+    struct writer w[2] = {{0, IA1, 0}, {0, IA2, 0}};
+    pthread_t th[2];
+    int i;
+
+    (void)state;
+    unlock_writes();
+    for (i = 0; i < 2; i++) {
+        w[i].wr_port = api_port(g.api);
+        assert_int_equal(pthread_create(&th[i], NULL, writer_run, &w[i]), 0);
+    }
+    for (i = 0; i < 2; i++)
+        assert_int_equal(pthread_join(th[i], NULL), 0);
+    assert_int_equal(w[0].wr_ok, 5);
+    assert_int_equal(w[1].wr_ok, 5);
+    assert_int_equal(fb_get(&fb.puts), 10);
+    assert_int_equal(get(ITEMS_VA "/" IA1, g.full), 200);
+    assert_int_equal(json_integer_value(json_object_get(J(), "version")), 6);
+    assert_string_equal(json_string_value(json_object_get(J(), "title")), IA1 " 4");
+    assert_int_equal(get(ITEMS_VA "/" IA2, g.full), 200);
+    assert_int_equal(json_integer_value(json_object_get(J(), "version")), 6);
+    fb_assert_no_problem();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -2296,6 +3716,23 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_stop_flushes_activity, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_no_sync_process, fx_setup, fx_teardown),
         cmocka_unit_test_prestate_setup_teardown(test_bus_unlock, fx_setup, fx_teardown, &p_bus),
+        cmocka_unit_test_prestate_setup_teardown(test_write_create, fx_setup, fx_teardown, &p_bus),
+        cmocka_unit_test_prestate_setup_teardown(test_write_create_refusals, fx_setup, fx_teardown,
+                                                 &p_bus),
+        cmocka_unit_test_prestate_setup_teardown(test_write_put, fx_setup, fx_teardown, &p_bus),
+        cmocka_unit_test_prestate_setup_teardown(test_write_put_conflict, fx_setup, fx_teardown,
+                                                 &p_bus),
+        cmocka_unit_test_prestate_setup_teardown(test_write_patch, fx_setup, fx_teardown, &p_bus),
+        cmocka_unit_test_prestate_setup_teardown(test_write_delete, fx_setup, fx_teardown, &p_bus),
+        cmocka_unit_test_prestate_setup_teardown(test_write_only_writes, fx_setup, fx_teardown,
+                                                 &p_bus),
+        cmocka_unit_test_prestate_setup_teardown(test_write_sync_errors, fx_setup, fx_teardown,
+                                                 &p_bus),
+        cmocka_unit_test_setup_teardown(test_write_no_sync, fx_setup, fx_teardown),
+        cmocka_unit_test_prestate_setup_teardown(test_write_activity, fx_setup, fx_teardown,
+                                                 &p_bus),
+        cmocka_unit_test_prestate_setup_teardown(test_write_parallel, fx_setup, fx_teardown,
+                                                 &p_bus),
     };
     int rc;
 
