@@ -11,6 +11,9 @@ hub_test_init
 jqr() { printf '%s' "$1" | jq -r "$2" 2>/dev/null || true; }
 kid_of() { printf '%s' "$1" | cut -d. -f1 | tr '_-' '/+' | base64 -d 2>/dev/null | jq -r .kid; }
 status_with() { curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $1" "$API_URL/v1/vaults"; }
+# status_is TOKEN CODE: true when a request with TOKEN answers CODE now (wait_for calls it
+# again and again; a "$(...)" in wait_for's arguments would be evaluated only once).
+status_is() { test "$(status_with "$1")" = "$2"; }
 hub_start "$T/hub" || { not_ok "the hub starts"; finish; }
 hub_account_init || { not_ok "account init"; finish; }
 cli vault create alpha --format json
@@ -32,13 +35,12 @@ if grep -qF "$(kid_of "$TNEW")" "$T/srv.json"; then
 else
     ok "the new key is not in the credentials file (it comes through sync)"
 fi
-wait_for "a token of the rotated-in key is accepted once synced" 15 \
-    test "$(status_with "$TNEW")" = 200
+wait_for "a token of the rotated-in key is accepted once synced" 15 status_is "$TNEW" 200
 expect_eq "the old key's token still works" 200 "$(status_with "$TOLD")"
 
 cli account retire-signing-key "$(kid_of "$TOLD")"
 expect_eq "account retire-signing-key" 0 "$RC"
-if ! wait_for "the retired key's token is refused" 15 test "$(status_with "$TOLD")" = 401; then
+if ! wait_for "the retired key's token is refused" 15 status_is "$TOLD" 401; then
     echo "# diagnostics: sync and api logs (tail), hub changes"
     tail -n 5 "$SYNC_LOG" "$API_LOG" | sed 's/^/#   /'
     grep -E 'signing-keys|sync/changes' "$HUB_LOG" | tail -6 | cut -c1-160 | sed 's/^/#   /'
