@@ -21,8 +21,9 @@ build: deps
 	@cmake -S . -B $(BUILD) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
 
+# Starts hub, sync and api on ./sesame-data (sesame up) and prints the OP_CONNECT_* exports.
 run: build
-	./$(BUILD)/sesame version
+	./$(BUILD)/sesame up
 
 # The whole gate, as CI runs it: source checks, the fuzz drivers build, unit + fuzz-corpus
 # + integration tests, then all of them again under ASan+UBSan.

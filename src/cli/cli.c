@@ -18,7 +18,7 @@ static int cli_cmd_version(int argc, char **argv);
 static int cli_cmd_help(int argc, char **argv);
 
 static const struct cli_command cli_commands[] = {
-    {"up", "run hub, sync and api together on a local data directory (quick start)", NULL},
+    {"up", "run hub, sync and api together on a local data directory (quick start)", cli_cmd_up},
     {"hub", "run the hub: the zero-knowledge source of truth Connect servers sync from", hub_main},
     {"sync", "run the Connect sync process", sync_main},
     {"api", "run the Connect API process (1Password Connect REST API v1)", api_main},

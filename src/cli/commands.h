@@ -30,4 +30,7 @@ int cli_cmd_connect(int argc, char **argv);
 /* `sesame activity`: cli_activity.c */
 int cli_cmd_activity(int argc, char **argv);
 
+/* `sesame up`: hub, sync and api supervised on one local data directory; cli_up.c */
+int cli_cmd_up(int argc, char **argv);
+
 #endif

@@ -25,7 +25,7 @@ for cmd in sync api; do
     expect_eq "$cmd with an unknown flag exits 2" 2 "$rc"
 done
 
-for cmd in up read run inject; do
+for cmd in read run inject; do
     err=$("$SESAME" "$cmd" 2>&1 >/dev/null); rc=$?
     expect_eq "$cmd exits 2 for now" 2 "$rc"
     expect_eq "$cmd says it is not yet available" "sesame: '$cmd' is not yet available in this version" "$err"
