@@ -479,6 +479,11 @@ enum err api_index_patch(struct api_index **out, const struct api_index *prev, c
                 av->av_items[av->av_nitems++] = it; /* created: the newest is listed last */
             }
             it = NULL;
+            /* every change bumps the vault's content version (the volume's exact value
+               arrives with the watcher's next reload) */
+            av->av_meta.vm_content_version++;
+            if (m && m->im_updated_at > av->av_meta.vm_updated_at)
+                av->av_meta.vm_updated_at = m->im_updated_at;
             av->av_meta.vm_items = 0;
             for (j = 0; j < av->av_nitems; j++)
                 av->av_meta.vm_items += av->av_items[j]->ai_state[0] == '\0';
