@@ -302,6 +302,16 @@ enum err api_index_build(struct api_index **out, struct volume *v, const struct 
             continue;
         }
         ix->ix_nvaults++;
+        {
+            /* what this server has shown never goes backwards: a write patched into the
+               previous generation may be ahead of the volume's count for a moment */
+            const struct api_vault *pv = api_index_vault(prev, av->av_meta.vm_id);
+
+            if (pv && pv->av_meta.vm_content_version > av->av_meta.vm_content_version)
+                av->av_meta.vm_content_version = pv->av_meta.vm_content_version;
+            if (pv && pv->av_meta.vm_updated_at > av->av_meta.vm_updated_at)
+                av->av_meta.vm_updated_at = pv->av_meta.vm_updated_at;
+        }
         rc = ix_vault_items(av, v, api_index_vault(prev, av->av_meta.vm_id));
         if (rc != ERR_OK)
             goto out;
@@ -464,9 +474,14 @@ enum err api_index_patch(struct api_index **out, const struct api_index *prev, c
         if (rc != ERR_OK)
             goto out;
         if (strcmp(av->av_meta.vm_id, vault) == 0) {
+            int changed = 1;
+
             for (j = 0; j < av->av_nitems && strcmp(av->av_items[j]->ai_id, item) != 0; j++)
                 ;
-            if (j < av->av_nitems) {
+            if ((it && j < av->av_nitems && av->av_items[j]->ai_version >= it->ai_version) ||
+                (!it && j == av->av_nitems)) {
+                changed = 0; /* the watcher already loaded this write from the volume */
+            } else if (j < av->av_nitems) {
                 ix_item_unref(av->av_items[j]);
                 if (it) {
                     av->av_items[j] = it; /* changed in place: the listing order stays */
@@ -478,12 +493,14 @@ enum err api_index_patch(struct api_index **out, const struct api_index *prev, c
             } else if (it) {
                 av->av_items[av->av_nitems++] = it; /* created: the newest is listed last */
             }
-            it = NULL;
-            /* every change bumps the vault's content version (the volume's exact value
-               arrives with the watcher's next reload) */
-            av->av_meta.vm_content_version++;
-            if (m && m->im_updated_at > av->av_meta.vm_updated_at)
-                av->av_meta.vm_updated_at = m->im_updated_at;
+            if (changed) {
+                it = NULL;
+                /* every change bumps the vault's content version (the volume's exact value
+                   arrives with the watcher's next reload) */
+                av->av_meta.vm_content_version++;
+                if (m && m->im_updated_at > av->av_meta.vm_updated_at)
+                    av->av_meta.vm_updated_at = m->im_updated_at;
+            }
             av->av_meta.vm_items = 0;
             for (j = 0; j < av->av_nitems; j++)
                 av->av_meta.vm_items += av->av_items[j]->ai_state[0] == '\0';
