@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Static checks of the source tree, run by `make test`:
 #   1. banned libc functions (c-style.md), in src/ and tests/;
-#   2. libsodium / OpenSSL headers only under src/crypto/;
+#   2. libsodium / OpenSSL / GnuTLS headers only under src/crypto/;
 #   3. clang-format conformance (.clang-format).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -19,9 +19,9 @@ if [ -n "$hits" ]; then
     fail=1
 fi
 
-hits=$(grep -nE '#[[:space:]]*include[[:space:]]*[<"](sodium|openssl/)' "${files[@]}" | grep -v '^src/crypto/')
+hits=$(grep -nE '#[[:space:]]*include[[:space:]]*[<"](sodium|openssl/|gnutls/)' "${files[@]}" | grep -v '^src/crypto/')
 if [ -n "$hits" ]; then
-    echo "check-source: libsodium/OpenSSL headers outside src/crypto/:"
+    echo "check-source: libsodium/OpenSSL/GnuTLS headers outside src/crypto/:"
     echo "$hits"
     fail=1
 fi

@@ -289,6 +289,7 @@ static void api_free(struct api *a)
 
     if (!a)
         return;
+    http_server_stop(a->ap_plain_srv);
     http_server_stop(a->ap_srv);
     (void)api_activity_write(a);
     bus_client_free(a->ap_bus);
@@ -323,10 +324,17 @@ enum err api_start(struct api **out, const struct api_options *opt, char *errmsg
     const struct jwk *uk;
     struct api *a;
     enum err rc;
+    int tls = cf->cf_tls_cert_file && cf->cf_tls_key_file;
 
     *out = NULL;
     if (errcap)
         errmsg[0] = '\0';
+    if (cf->cf_tls_letsencrypt) {
+        (void)snprintf(errmsg, errcap,
+                       "api: OP_TLS_USE_LETSENCRYPT / OP_TLS_DOMAIN alone (Let's Encrypt) is not "
+                       "supported: give OP_TLS_CERT_FILE and OP_TLS_KEY_FILE");
+        return ERR_CONFIG;
+    }
     a = mem_calloc(1, sizeof(*a));
     if (!a)
         return ERR_NOMEM;
@@ -382,7 +390,9 @@ enum err api_start(struct api **out, const struct api_options *opt, char *errmsg
     http_server_config_init(&hc);
     hc.hc_name = "api";
     hc.hc_addr = opt->ao_http_addr ? opt->ao_http_addr : "0.0.0.0";
-    hc.hc_port = (int)cf->cf_http_port;
+    hc.hc_port = (int)(tls ? cf->cf_https_port : cf->cf_http_port);
+    hc.hc_tls_cert_file = tls ? cf->cf_tls_cert_file : NULL;
+    hc.hc_tls_key_file = tls ? cf->cf_tls_key_file : NULL;
     hc.hc_routes = api_routes;
     hc.hc_nroutes = api_nroutes;
     hc.hc_context = a;
@@ -396,9 +406,23 @@ enum err api_start(struct api **out, const struct api_options *opt, char *errmsg
         hc.hc_max_header_bytes = cf->cf_max_header_bytes;
     rc = http_server_start(&a->ap_srv, &hc);
     if (rc != ERR_OK) {
-        (void)snprintf(errmsg, errcap, "api: cannot listen on port %u (%s)", cf->cf_http_port,
-                       err_name(rc));
+        (void)snprintf(errmsg, errcap, "api: cannot %s on port %d (%s)",
+                       tls ? "serve HTTPS" : "listen", hc.hc_port, err_name(rc));
         goto fail;
+    }
+    if (tls) {
+        hc.hc_name = "api-http";
+        hc.hc_port = (int)cf->cf_http_port;
+        hc.hc_tls_cert_file = hc.hc_tls_key_file = NULL;
+        hc.hc_routes = api_plain_routes;
+        hc.hc_nroutes = api_plain_nroutes;
+        hc.hc_threads = 2;
+        rc = http_server_start(&a->ap_plain_srv, &hc);
+        if (rc != ERR_OK) {
+            (void)snprintf(errmsg, errcap, "api: cannot listen on port %u (%s)", cf->cf_http_port,
+                           err_name(rc));
+            goto fail;
+        }
     }
     if (pthread_create(&a->ap_watcher, NULL, api_watcher, a) != 0) {
         (void)snprintf(errmsg, errcap, "api: cannot start the watcher thread");
@@ -413,10 +437,22 @@ fail:
     return rc;
 }
 
-/* Returns the HTTP port. */
+/* Returns the API's port. */
 int api_port(const struct api *a)
 {
     return http_server_port(a->ap_srv);
+}
+
+/* Returns the plain HTTP port of a TLS api, or 0. */
+int api_plain_port(const struct api *a)
+{
+    return a->ap_plain_srv ? http_server_port(a->ap_plain_srv) : 0;
+}
+
+/* Reloads the TLS files. See api.h. */
+enum err api_tls_reload(struct api *a, char *errmsg, size_t errcap)
+{
+    return http_server_tls_reload(a->ap_srv, errmsg, errcap);
 }
 
 /* Stops the api (see api.h). */

@@ -150,7 +150,8 @@ struct api {
     struct credentials *ap_cred;
     struct volume *ap_volume;
     char ap_volume_dir[CONFIG_MAX_PATH + 1];
-    struct http_server *ap_srv;
+    struct http_server *ap_srv;       /* the API: HTTPS when TLS is configured */
+    struct http_server *ap_plain_srv; /* TLS only: probes on OP_HTTP_PORT; else NULL */
     unsigned char *ap_bus_key;
     struct bus_client *ap_bus;
     struct api_keyset *ap_keyset;     /* token-signing keys in force (under ap_mu) */
@@ -322,5 +323,7 @@ void api_index_note_write(struct api *a, const char *vault, const char *item,
 /* The route table. */
 extern const struct http_route api_routes[];
 extern const size_t api_nroutes;
+extern const struct http_route api_plain_routes[]; /* the plain port of a TLS api */
+extern const size_t api_plain_nroutes;
 
 #endif

@@ -2,8 +2,10 @@
  * api_main.c - `sesame api [--http-addr HOST] [--port-file FILE]`: Connect's API
  * container. Configuration is Connect's environment (docs/configuration.md): OP_SESSION,
  * OP_HTTP_PORT, XDG_DATA_HOME, OP_BUS_PORT / OP_BUS_PEERS, OP_SYNC_TIMEOUT,
- * OP_MAX_INLINE_FILE_SIZE_KB, OP_LOG_LEVEL. Runs until SIGINT or SIGTERM; logs are JSON
- * lines on stderr.
+ * OP_MAX_INLINE_FILE_SIZE_KB, OP_LOG_LEVEL, and OP_TLS_CERT_FILE / OP_TLS_KEY_FILE /
+ * OP_HTTPS_PORT for HTTPS (SIGHUP reads the two files again). Runs until SIGINT or
+ * SIGTERM; logs are JSON lines on stderr. --port-file gets the API's port (the HTTPS one
+ * with TLS).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -86,6 +88,7 @@ int api_main(int argc, char **argv)
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set, &old);
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = SIG_IGN;
@@ -103,17 +106,34 @@ int api_main(int argc, char **argv)
         fprintf(stderr, "sesame: %s\n", errmsg[0] ? errmsg : err_message(e));
         goto out;
     }
-    log_info("api: listening on port %d (Connect API %s), data %s, locked until the first "
-             "valid token",
-             api_port(a), "v1", cf.cf_data_dir);
+    if (api_plain_port(a))
+        log_info("api: serving HTTPS on port %d (Connect API %s; probes also over HTTP on port "
+                 "%d), data %s, locked until the first valid token",
+                 api_port(a), "v1", api_plain_port(a), cf.cf_data_dir);
+    else
+        log_info("api: listening on port %d (Connect API %s), data %s, locked until the first "
+                 "valid token",
+                 api_port(a), "v1", cf.cf_data_dir);
     if (port_file && cli_port_file_write(port_file, api_port(a)) != 0) {
         fprintf(stderr, "sesame: api: cannot write the port file (%s)\n", strerrorname_np(errno));
         api_stop(a);
         pthread_sigmask(SIG_SETMASK, &old, NULL);
         goto out;
     }
-    while (sigwait(&set, &sig) != 0 || (sig != SIGINT && sig != SIGTERM))
-        ;
+    for (;;) {
+        if (sigwait(&set, &sig) != 0)
+            continue;
+        if (sig == SIGINT || sig == SIGTERM)
+            break;
+        if (sig != SIGHUP)
+            continue;
+        if (!api_plain_port(a))
+            log_info("api: SIGHUP: no TLS configured, nothing to reload");
+        else if (api_tls_reload(a, errmsg, sizeof(errmsg)) == ERR_OK)
+            log_info("api: SIGHUP: TLS certificate and key reloaded");
+        else
+            log_error("api: SIGHUP: TLS reload failed, the old certificate stays: %s", errmsg);
+    }
     log_info("api: stopping (signal %d)", sig);
     api_stop(a);
     pthread_sigmask(SIG_SETMASK, &old, NULL);

@@ -1012,3 +1012,35 @@ const struct http_route api_routes[] = {
 };
 
 const size_t api_nroutes = sizeof(api_routes) / sizeof(api_routes[0]);
+
+/* Any API route on the plain HTTP port of a TLS server. */
+static enum err h_https_only(struct http_request *req, struct http_response *resp)
+{
+    (void)req;
+    return http_respond_error(resp, ERR_FORBIDDEN,
+                              "this Connect server serves its API over HTTPS only (OP_HTTPS_PORT)");
+}
+
+/*
+ * The plain HTTP port when TLS is on: the probes and metrics, as Connect's charts expect
+ * them on OP_HTTP_PORT; every API path answers 403 and points to HTTPS.
+ */
+const struct http_route api_plain_routes[] = {
+    {"GET", "/heartbeat", h_heartbeat},
+    {"GET", "/health", h_health},
+    {"GET", "/metrics", h_metrics},
+    {"GET", "/v1/activity", h_https_only},
+    {"GET", "/v1/vaults", h_https_only},
+    {"GET", "/v1/vaults/{vaultUuid}", h_https_only},
+    {"GET", "/v1/vaults/{vaultUuid}/items", h_https_only},
+    {"POST", "/v1/vaults/{vaultUuid}/items", h_https_only},
+    {"GET", "/v1/vaults/{vaultUuid}/items/{itemUuid}", h_https_only},
+    {"PUT", "/v1/vaults/{vaultUuid}/items/{itemUuid}", h_https_only},
+    {"PATCH", "/v1/vaults/{vaultUuid}/items/{itemUuid}", h_https_only},
+    {"DELETE", "/v1/vaults/{vaultUuid}/items/{itemUuid}", h_https_only},
+    {"GET", "/v1/vaults/{vaultUuid}/items/{itemUuid}/files", h_https_only},
+    {"GET", "/v1/vaults/{vaultUuid}/items/{itemUuid}/files/{fileUuid}", h_https_only},
+    {"GET", "/v1/vaults/{vaultUuid}/items/{itemUuid}/files/{fileUuid}/content", h_https_only},
+};
+
+const size_t api_plain_nroutes = sizeof(api_plain_routes) / sizeof(api_plain_routes[0]);

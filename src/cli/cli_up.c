@@ -1,5 +1,5 @@
 /*
- * cli_up.c - `sesame up [--data DIR] [--port PORT]`: the quick start. Runs a hub, a
+ * cli_up.c - `sesame up [--data DIR] [--port PORT] [--tls]`: the quick start. Runs a hub, a
  * Connect sync process and a Connect api process on one local data directory (default
  * ./sesame-data, mode 0700) and supervises them until SIGINT or SIGTERM.
  *
@@ -11,6 +11,10 @@
  * starts), and prints how to use the server. A child that exits is logged and restarted
  * after a backoff; children's output goes to DIR/logs/{hub,sync,api,setup}.log.
  * DIR/up.lock (flock) keeps a second `sesame up` off the same directory.
+ *
+ * --tls (first run; remembered by DIR/tls/): a local CA (DIR/tls/ca.pem) signs a hub and
+ * an api certificate for localhost/127.0.0.1; the hub and the api serve HTTPS, the
+ * credentials file pins the hub's certificate, and the printed lines trust the CA.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -32,7 +36,9 @@
 #include "common/alloc.h"
 #include "common/limits.h"
 #include "common/log.h"
+#include "common/codec.h"
 #include "crypto/crypto.h"
+#include "crypto/tls.h"
 #include "http/client.h"
 
 extern char **environ;
@@ -50,6 +56,9 @@ extern char **environ;
 #define UP_ANNOUNCE_WAIT_MS 30000L /* print the block anyway after this */
 #define UP_TOKEN_MAX        16384  /* bytes of DIR/token */
 #define UP_ENV_MAX          16     /* variables set for one child */
+#define UP_CA_DAYS          3650   /* the local CA of --tls */
+#define UP_CERT_DAYS        825    /* its hub and api certificates */
+#define UP_CERT_SANS        "DNS:localhost,IP:127.0.0.1,IP:::1"
 
 enum up_role { UP_HUB = 0, UP_SYNC, UP_API, UP_NROLES };
 
@@ -71,8 +80,10 @@ struct up {
     int u_api_port;          /* requested, then the port the api got */
     int u_hub_port;          /* 0 until known */
     char u_hub_url[64];
-    int u_stop;                 /* SIGINT/SIGTERM seen */
-    int u_announced;            /* the block was printed */
+    int u_tls;                                  /* DIR/tls/ holds the CA and certificates: HTTPS */
+    char u_hub_fp[2 * TLS_FINGERPRINT_LEN + 1]; /* the hub certificate's SHA-256 (hex) */
+    int u_stop;                                 /* SIGINT/SIGTERM seen */
+    int u_announced;                            /* the block was printed */
     int u_fail_said[UP_NROLES]; /* the start failure line of hub / api was printed */
     int u_unlocked;             /* the current api generation got its first request answered */
     long long u_unlock_ms;      /* next unlock attempt */
@@ -100,6 +111,7 @@ static const char *const up_env_strip[] = {
     "SESAME_HUB",
     "SESAME_HUB_ADDR",
     "SESAME_HUB_DATA",
+    "SESAME_HUB_CA_FILE",
     "SESAME_HUB_DATABASE_URL",
     "SESAME_HUB_TLS_CERT",
     "SESAME_HUB_TLS_KEY",
@@ -118,7 +130,7 @@ static long long up_now_ms(void)
 /* Prints a usage error (one line) and returns CLI_EXIT_USAGE. */
 static int up_usage(const char *what)
 {
-    fprintf(stderr, "sesame: up: %s (usage: sesame up [--data DIR] [--port PORT])\n", what);
+    fprintf(stderr, "sesame: up: %s (usage: sesame up [--data DIR] [--port PORT] [--tls])\n", what);
     return CLI_EXIT_USAGE;
 }
 
@@ -351,6 +363,14 @@ static void up_status_text(int status, char *out, size_t cap)
         (void)snprintf(out, cap, "status %d", status);
 }
 
+/* Builds "NAME=<dir>/<rel>" into out (UP_PATH_MAX + 32 bytes). Returns 0 or -1. */
+static int up_env_path(const struct up *u, char *out, const char *name, const char *rel)
+{
+    int n = snprintf(out, UP_PATH_MAX + 32, "%s=%s/%s", name, u->u_dir, rel);
+
+    return n < 0 || n >= UP_PATH_MAX + 32 ? -1 : 0;
+}
+
 /*
  * Starts child role (hub, sync or api) with its arguments, environment and log file, after
  * removing its port file. Returns 0, or -1 (logged; the caller schedules a retry).
@@ -359,7 +379,8 @@ static int up_child_start(struct up *u, enum up_role role)
 {
     struct up_child *c = &u->u_child[role];
     char pf[UP_PATH_MAX], hubdata[UP_PATH_MAX], addr[64], creds[UP_PATH_MAX + 16];
-    char xdg[UP_PATH_MAX + 16], port[32], pfname[32];
+    char xdg[UP_PATH_MAX + 16], port[32], pfname[32], hport[32];
+    char tcert[UP_PATH_MAX + 32], tkey[UP_PATH_MAX + 32];
     const char *adds[UP_ENV_MAX] = {NULL};
     const char *args[12] = {NULL};
     int fd, n, rc = -1;
@@ -380,6 +401,13 @@ static int up_child_start(struct up *u, enum up_role role)
         args[5] = hubdata;
         args[6] = "--port-file";
         args[7] = pf;
+        if (u->u_tls) {
+            if (up_env_path(u, tcert, "SESAME_HUB_TLS_CERT", "tls/hub.pem") != 0 ||
+                up_env_path(u, tkey, "SESAME_HUB_TLS_KEY", "tls/hub.key") != 0)
+                return -1;
+            adds[0] = tcert;
+            adds[1] = tkey;
+        }
     } else {
         n = snprintf(creds, sizeof(creds), "OP_SESSION=%s/1password-credentials.json", u->u_dir);
         if (n < 0 || (size_t)n >= sizeof(creds))
@@ -391,6 +419,17 @@ static int up_child_start(struct up *u, enum up_role role)
         adds[0] = creds;
         adds[1] = xdg;
         adds[2] = port;
+        if (role == UP_API && u->u_tls) {
+            /* HTTPS on the asked port; the probes over HTTP on any free one. */
+            (void)snprintf(port, sizeof(port), "OP_HTTP_PORT=0");
+            (void)snprintf(hport, sizeof(hport), "OP_HTTPS_PORT=%d", u->u_api_port);
+            if (up_env_path(u, tcert, "OP_TLS_CERT_FILE", "tls/api.pem") != 0 ||
+                up_env_path(u, tkey, "OP_TLS_KEY_FILE", "tls/api.key") != 0)
+                return -1;
+            adds[3] = hport;
+            adds[4] = tcert;
+            adds[5] = tkey;
+        }
         args[1] = role == UP_API ? "api" : "sync";
         args[2] = "--http-addr";
         args[3] = "127.0.0.1";
@@ -498,8 +537,8 @@ static int up_child_poll_ready(struct up *u, enum up_role role)
  */
 static int up_setup_run(struct up *u, const char **args, int out_fd, int log_fd)
 {
-    char hub[96], kit[UP_PATH_MAX + 32];
-    const char *adds[3] = {hub, kit, NULL};
+    char hub[96], kit[UP_PATH_MAX + 32], ca[UP_PATH_MAX + 32];
+    const char *adds[4] = {hub, kit, NULL, NULL};
     long long end = up_now_ms() + UP_SETUP_TIMEOUT_MS;
     int n, status = 0;
     pid_t pid;
@@ -510,6 +549,11 @@ static int up_setup_run(struct up *u, const char **args, int out_fd, int log_fd)
     n = snprintf(kit, sizeof(kit), "SESAME_ACCOUNT_KIT=%s/account-kit.json", u->u_dir);
     if (n < 0 || (size_t)n >= sizeof(kit))
         return -1;
+    if (u->u_tls) {
+        if (up_env_path(u, ca, "SESAME_HUB_CA_FILE", "tls/ca.pem") != 0)
+            return -1;
+        adds[2] = ca;
+    }
     pid = up_spawn(u, args, adds, out_fd, log_fd);
     if (pid < 0)
         return -1;
@@ -541,8 +585,8 @@ static int up_setup(struct up *u)
                             "Demo",       "--category", "LOGIN",         "--title",
                             "Demo login", "--field",    "username=demo", "--generate-password",
                             NULL};
-    const char *a_server[] = {NULL,      "connect", "server", "create", "local",
-                              "--vault", "Demo",    "--out",  creds,    NULL};
+    const char *a_server[] = {NULL,   "connect", "server", "create", "local", "--vault",
+                              "Demo", "--out",   creds,    NULL,     NULL,    NULL};
     const char *a_token[] = {NULL,       "connect", "token",   "create",  "up",
                              "--server", "local",   "--vault", "Demo:rw", NULL};
     struct {
@@ -557,6 +601,10 @@ static int up_setup(struct up *u)
     size_t i;
     struct stat st;
 
+    if (u->u_tls) { /* the credentials file pins the hub's certificate */
+        a_server[9] = "--tls-fingerprint";
+        a_server[10] = u->u_hub_fp;
+    }
     if (up_path(u, kit, "account-kit.json") != 0 ||
         up_path(u, creds, "1password-credentials.json") != 0 || up_path(u, tok, "token") != 0 ||
         up_path(u, tmp, "token.tmp") != 0)
@@ -679,13 +727,19 @@ static int up_unlock(const struct up *u)
     struct http_client_response resp;
     struct http_client_config cfg;
     struct http_client *c = NULL;
-    char url[64], *token = NULL;
+    char url[64], ca[UP_PATH_MAX], *token = NULL;
     int status = 0;
 
     memset(&resp, 0, sizeof(resp));
     memset(&cfg, 0, sizeof(cfg));
-    (void)snprintf(url, sizeof(url), "http://127.0.0.1:%d", u->u_child[UP_API].uc_port);
+    (void)snprintf(url, sizeof(url), "%s://127.0.0.1:%d", u->u_tls ? "https" : "http",
+                   u->u_child[UP_API].uc_port);
     cfg.hcc_base_url = url;
+    if (u->u_tls) {
+        if (up_path(u, ca, "tls/ca.pem") != 0)
+            return 0;
+        cfg.hcc_ca_file = ca;
+    }
     cfg.hcc_connect_timeout_ms = 2000;
     cfg.hcc_timeout_ms = 5000;
     cfg.hcc_proxy = "";
@@ -707,6 +761,25 @@ out:
 /* Prints how to use the running server on stdout. */
 static void up_announce(const struct up *u)
 {
+    if (u->u_tls) {
+        printf(
+            "Sesame is running over TLS (hub, sync and api; data in %s; local CA %s/tls/ca.pem)."
+            " In another shell:\n"
+            "  export OP_CONNECT_HOST=https://127.0.0.1:%d\n"
+            "  export OP_CONNECT_TOKEN=$(cat %s/token)\n"
+            "  export NODE_EXTRA_CA_CERTS=%s/tls/ca.pem   # for Node.js clients\n"
+            "  curl --cacert %s/tls/ca.pem -H \"Authorization: Bearer $OP_CONNECT_TOKEN\" "
+            "$OP_CONNECT_HOST/v1/vaults\n"
+            "Admin commands (sesame vault \xe2\x80\xa6, sesame item \xe2\x80\xa6, sesame connect "
+            "\xe2\x80\xa6):\n"
+            "  export SESAME_HUB=%s SESAME_ACCOUNT_KIT=%s/account-kit.json "
+            "SESAME_HUB_CA_FILE=%s/tls/ca.pem\n"
+            "Ctrl-C stops all three.\n",
+            u->u_dir, u->u_dir, u->u_api_port, u->u_dir, u->u_dir, u->u_dir, u->u_hub_url, u->u_dir,
+            u->u_dir);
+        fflush(stdout);
+        return;
+    }
     printf("Sesame is running (hub, sync and api; data in %s). In another shell:\n"
            "  export OP_CONNECT_HOST=http://127.0.0.1:%d\n"
            "  export OP_CONNECT_TOKEN=$(cat %s/token)\n"
@@ -778,8 +851,66 @@ static int up_wait_hub(struct up *u)
     return 0;
 }
 
+/*
+ * Decides whether this directory runs over TLS (DIR/tls/ca.pem exists, or --tls on a
+ * first run), makes the CA and the certificates that are missing, and reads the hub
+ * certificate's fingerprint. Returns 0, or -1 after one line on stderr.
+ */
+static int up_tls_prepare(struct up *u, int first, int want)
+{
+    static const char *const names[][2] = {{"tls/hub.pem", "tls/hub.key"},
+                                           {"tls/api.pem", "tls/api.key"}};
+    char ca[UP_PATH_MAX], cakey[UP_PATH_MAX], crt[UP_PATH_MAX], key[UP_PATH_MAX];
+    char cn[96];
+    unsigned char fp[TLS_FINGERPRINT_LEN];
+    size_t i;
+    enum err e;
+
+    if (up_path(u, ca, "tls/ca.pem") != 0 || up_path(u, cakey, "tls/ca.key") != 0 ||
+        up_path(u, crt, "tls") != 0) {
+        fprintf(stderr, "sesame: up: the data directory path is too long\n");
+        return -1;
+    }
+    u->u_tls = access(ca, F_OK) == 0;
+    if (!u->u_tls && want && !first) {
+        fprintf(stderr,
+                "sesame: up: %s was set up without TLS; --tls works on a new data directory "
+                "(give another --data)\n",
+                u->u_dir);
+        return -1;
+    }
+    if (!u->u_tls && !want)
+        return 0;
+    u->u_tls = 1;
+    if (mkdir(crt, 0700) != 0 && errno != EEXIST) {
+        fprintf(stderr, "sesame: up: cannot create %s (%s)\n", crt, strerrorname_np(errno));
+        return -1;
+    }
+    (void)snprintf(cn, sizeof(cn), "Sesame local CA %08x", crypto_random_uniform(UINT32_MAX));
+    e = access(ca, F_OK) == 0 ? ERR_OK : tls_ca_create(ca, cakey, cn, UP_CA_DAYS);
+    for (i = 0; e == ERR_OK && i < sizeof(names) / sizeof(names[0]); i++) {
+        if (up_path(u, crt, names[i][0]) != 0 || up_path(u, key, names[i][1]) != 0)
+            e = ERR_BAD_INPUT;
+        else if (access(crt, F_OK) != 0)
+            e = tls_cert_issue(ca, cakey, crt, key, "localhost", UP_CERT_SANS, UP_CERT_DAYS);
+    }
+    if (e != ERR_OK) {
+        fprintf(stderr, "sesame: up: cannot make the TLS certificates in %s/tls (%s)\n", u->u_dir,
+                err_name(e));
+        return -1;
+    }
+    if (up_path(u, crt, "tls/hub.pem") != 0 || tls_cert_fingerprint_file(crt, fp) != ERR_OK ||
+        codec_hex_encode(u->u_hub_fp, sizeof(u->u_hub_fp), fp, sizeof(fp)) != ERR_OK) {
+        fprintf(stderr, "sesame: up: cannot read %s\n", crt);
+        return -1;
+    }
+    if (first)
+        log_info("up: TLS: local CA %s, certificates for localhost and 127.0.0.1", ca);
+    return 0;
+}
+
 /* Parses argv into *dir and *port. Returns CLI_EXIT_OK, or a usage exit after the message. */
-static int up_args(int argc, char **argv, const char **dir, int *port, int *help)
+static int up_args(int argc, char **argv, const char **dir, int *port, int *help, int *tls)
 {
     int i;
 
@@ -789,6 +920,10 @@ static int up_args(int argc, char **argv, const char **dir, int *port, int *help
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
             *help = 1;
             return CLI_EXIT_OK;
+        }
+        if (strcmp(a, "--tls") == 0) {
+            *tls = 1;
+            continue;
         }
         if (strcmp(a, "--data") == 0 || strcmp(a, "--port") == 0) {
             if (i + 1 >= argc)
@@ -817,18 +952,19 @@ int cli_cmd_up(int argc, char **argv)
     char path[UP_PATH_MAX];
     struct sigaction sa;
     struct up *u = NULL;
-    int rc, help = 0, lock_fd = -1, first, phase, i, port = UP_DEFAULT_PORT;
+    int rc, help = 0, lock_fd = -1, first, phase, i, port = UP_DEFAULT_PORT, want_tls = 0;
     sigset_t old;
     ssize_t n;
 
-    rc = up_args(argc, argv, &dir, &port, &help);
+    rc = up_args(argc, argv, &dir, &port, &help, &want_tls);
     if (rc != CLI_EXIT_OK)
         return rc;
     if (help) {
-        printf("usage: sesame up [--data DIR] [--port PORT]\n"
+        printf("usage: sesame up [--data DIR] [--port PORT] [--tls]\n"
                "Runs a hub, a Connect sync and a Connect api on DIR (default ./%s) and the\n"
                "api on 127.0.0.1:PORT (default %d); the first run creates a Demo vault and a\n"
-               "token. Ctrl-C stops all three.\n",
+               "token. --tls (first run) makes a local CA and serves everything over HTTPS.\n"
+               "Ctrl-C stops all three.\n",
                UP_DEFAULT_DIR, UP_DEFAULT_PORT);
         return CLI_EXIT_OK;
     }
@@ -883,6 +1019,8 @@ int cli_cmd_up(int argc, char **argv)
     if (up_path(u, path, "hub.addr") == 0 && up_port_file_read(path, 1, &u->u_hub_port))
         log_info("up: the hub keeps port %d (%s)", u->u_hub_port, path);
     first = up_path(u, path, "token") != 0 || access(path, F_OK) != 0;
+    if (up_tls_prepare(u, first, want_tls) != 0)
+        goto out;
 
     sigemptyset(&u->u_sigs);
     sigaddset(&u->u_sigs, SIGINT);
@@ -906,7 +1044,8 @@ int cli_cmd_up(int argc, char **argv)
             goto stop;
         }
     }
-    (void)snprintf(u->u_hub_url, sizeof(u->u_hub_url), "http://127.0.0.1:%d", u->u_hub_port);
+    (void)snprintf(u->u_hub_url, sizeof(u->u_hub_url), "%s://127.0.0.1:%d",
+                   u->u_tls ? "https" : "http", u->u_hub_port);
     if (first && up_setup(u) != 0) {
         rc = u->u_stop ? CLI_EXIT_OK : CLI_EXIT_FAIL;
         goto stop;

@@ -131,6 +131,9 @@ static const struct config_def config_defs[CONFIG__COUNT] = {
     [CONFIG_SESAME_HUB_TLS_KEY] = {.cd_name = "SESAME_HUB_TLS_KEY",
                                    .cd_kind = CK_PATH,
                                    .cd_off = OFF(cf_hub_tls_key)},
+    [CONFIG_SESAME_HUB_CA_FILE] = {.cd_name = "SESAME_HUB_CA_FILE",
+                                   .cd_kind = CK_PATH,
+                                   .cd_off = OFF(cf_hub_ca_file)},
     [CONFIG_SESAME_BUS_SOCKET] = {.cd_name = "SESAME_BUS_SOCKET",
                                   .cd_kind = CK_PATH,
                                   .cd_off = OFF(cf_bus_socket)},
@@ -667,9 +670,10 @@ static enum err config_apply(struct config *cf, const struct config_def *d, cons
     case CK_SECRET:
         return config_set_str(cf, d, v);
     case CK_PORT:
-        /* OP_HTTP_PORT=0: any free port (Sesame only: tests, `sesame up`; --port-file says
+        /* OP_HTTP(S)_PORT=0: any free port (Sesame only: tests, `sesame up`; --port-file says
            which) */
-        if (d == &config_defs[CONFIG_OP_HTTP_PORT] && len == 1 && v[0] == '0') {
+        if ((d == &config_defs[CONFIG_OP_HTTP_PORT] || d == &config_defs[CONFIG_OP_HTTPS_PORT]) &&
+            len == 1 && v[0] == '0') {
             *(unsigned *)member = 0;
             return ERR_OK;
         }

@@ -51,6 +51,7 @@ enum config_var {
     CONFIG_SESAME_ACCOUNT_KIT,
     CONFIG_SESAME_HUB_TLS_CERT,
     CONFIG_SESAME_HUB_TLS_KEY,
+    CONFIG_SESAME_HUB_CA_FILE,
     CONFIG_SESAME_BUS_SOCKET,
     CONFIG_SESAME_RATE_LIMIT_RPS,
     CONFIG_SESAME_MAX_BODY_BYTES,
@@ -98,6 +99,7 @@ struct config {
     char *cf_account_kit;              /* SESAME_ACCOUNT_KIT, or NULL */
     char *cf_hub_tls_cert;             /* SESAME_HUB_TLS_CERT, or NULL */
     char *cf_hub_tls_key;              /* SESAME_HUB_TLS_KEY, or NULL */
+    char *cf_hub_ca_file;              /* SESAME_HUB_CA_FILE: CAs to trust for an https hub */
     char *cf_bus_socket;               /* SESAME_BUS_SOCKET, or NULL (derived by the caller) */
     unsigned long cf_rate_limit_rps;   /* SESAME_RATE_LIMIT_RPS; 0 disables */
     unsigned long cf_max_body_bytes;   /* SESAME_MAX_BODY_BYTES */

@@ -26,6 +26,7 @@
 #include "common/log.h"
 #include "crypto/crypto.h"
 #include "crypto/hash.h"
+#include "crypto/tls.h"
 #include "json/objects.h"
 
 #define HTTP_CLIENT_BEARER_PREFIX "Authorization: Bearer "
@@ -44,6 +45,7 @@ struct http_client {
     size_t cl_bearer_len;            /* strlen(cl_bearer) */
     char cl_errbuf[CURL_ERROR_SIZE]; /* curl's detail of the last failure */
     int cl_cancelled;                /* atomic: http_client_cancel was called */
+    unsigned char cl_cert_fp[TLS_FINGERPRINT_LEN]; /* the pinned certificate's SHA-256 */
 };
 
 /* State of one transfer, seen by the curl callbacks. */
@@ -339,6 +341,15 @@ out:
         }                                                                                          \
     } while (0)
 
+/* CURLOPT_SSL_CTX_FUNCTION: the certificate pin (hcc_cert_sha256) on each new context. */
+static CURLcode http_client_on_ssl_ctx(CURL *curl, void *ssl_ctx, void *userptr)
+{
+    struct http_client *c = userptr;
+
+    (void)curl;
+    return tls_client_pin_cert(ssl_ctx, c->cl_cert_fp) == ERR_OK ? CURLE_OK : CURLE_SSL_CERTPROBLEM;
+}
+
 /* Creates a client; see client.h. */
 enum err http_client_new(struct http_client **out, const struct http_client_config *cfg,
                          char *errmsg, size_t errcap)
@@ -385,6 +396,23 @@ enum err http_client_new(struct http_client **out, const struct http_client_conf
     if (cfg->hcc_pin && !https) {
         rc = err_msgf(ERR_CONFIG, errmsg, errcap, "a pinned key needs an https:// base URL");
         goto out;
+    }
+    if (cfg->hcc_cert_sha256) {
+        size_t n = 0;
+
+        if (strnlen(cfg->hcc_cert_sha256, 2 * TLS_FINGERPRINT_LEN + 1) != 2 * TLS_FINGERPRINT_LEN ||
+            codec_hex_decode(c->cl_cert_fp, sizeof(c->cl_cert_fp), &n, cfg->hcc_cert_sha256,
+                             2 * TLS_FINGERPRINT_LEN) != ERR_OK ||
+            n != TLS_FINGERPRINT_LEN) {
+            rc = err_msgf(ERR_CONFIG, errmsg, errcap,
+                          "the certificate fingerprint must be 64 hex digits (SHA-256)");
+            goto out;
+        }
+        if (!https) {
+            rc = err_msgf(ERR_CONFIG, errmsg, errcap,
+                          "a certificate fingerprint needs an https:// base URL");
+            goto out;
+        }
     }
     if (cfg->hcc_ca_file && (!*cfg->hcc_ca_file || access(cfg->hcc_ca_file, R_OK) != 0)) {
         rc = err_msgf(ERR_CONFIG, errmsg, errcap, "the CA file cannot be read");
@@ -438,6 +466,19 @@ enum err http_client_new(struct http_client **out, const struct http_client_conf
             HC_SETOPT(c->cl_curl, CURLOPT_SSL_VERIFYPEER, 0L);
             HC_SETOPT(c->cl_curl, CURLOPT_SSL_VERIFYHOST, 0L);
         }
+    }
+    if (cfg->hcc_cert_sha256) {
+        /*
+         * The certificate itself is the trust anchor: tls_client_pin_cert replaces the
+         * chain check with "is it exactly this certificate", so the name need not match
+         * either (a hub addressed by IP or through a tunnel).
+         */
+        HC_SETOPT(c->cl_curl, CURLOPT_SSL_CTX_FUNCTION, http_client_on_ssl_ctx);
+        HC_SETOPT(c->cl_curl, CURLOPT_SSL_CTX_DATA, (void *)c);
+        HC_SETOPT(c->cl_curl, CURLOPT_SSL_VERIFYPEER, 1L);
+        HC_SETOPT(c->cl_curl, CURLOPT_SSL_VERIFYHOST, 0L);
+        /* A session resumed from another context would skip the check: none are kept. */
+        HC_SETOPT(c->cl_curl, CURLOPT_SSL_SESSIONID_CACHE, 0L);
     }
     if (cfg->hcc_proxy)
         HC_SETOPT(c->cl_curl, CURLOPT_PROXY, cfg->hcc_proxy);
@@ -794,7 +835,7 @@ static enum err http_client_map_curl(CURLcode cc, const char **what)
         *what = "TLS handshake failed";
         return ERR_UPSTREAM;
     case CURLE_PEER_FAILED_VERIFICATION:
-        *what = "the server certificate is not trusted";
+        *what = "the server certificate is not trusted (or not the pinned one)";
         return ERR_UPSTREAM;
     case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
         *what = "the server public key does not match the pinned key";

@@ -44,6 +44,9 @@ struct http_client_config {
     size_t hcc_max_body;         /* response body cap; 0: HTTP_CLIENT_DEFAULT_MAX_BODY_BYTES */
     const char *hcc_ca_file;     /* PEM bundle to trust instead of the system store; NULL */
     const char *hcc_pin;         /* "sha256//<base64 SHA-256 of the SPKI>"[;...]; NULL */
+    const char *hcc_cert_sha256; /* 64 hex digits: accept exactly the server certificate
+                                    with this SHA-256 and no other (the credentials file's
+                                    hub.tlsFingerprint); https only; NULL */
     const char *hcc_proxy;       /* NULL: curl's environment variables; "": none; else URL */
 };
 
@@ -88,7 +91,8 @@ void http_client_global_cleanup(void);
  * a host, without user:password, query or fragment; a trailing '/' is dropped. *out is
  * NULL on entry and on error; the caller frees a client with http_client_free(). errmsg
  * (errcap bytes, may be NULL) says what was wrong. Returns ERR_OK, ERR_CONFIG (bad base
- * URL, timeout, pin, CA file or proxy; or http_client_global_init() not called) or
+ * URL, timeout, pin, certificate fingerprint, CA file or proxy; or
+ * http_client_global_init() not called) or
  * ERR_NOMEM.
  */
 enum err http_client_new(struct http_client **out, const struct http_client_config *cfg,

@@ -38,6 +38,7 @@
 #include "common/buf.h"
 #include "common/ids.h"
 #include "common/limits.h"
+#include "crypto/tls.h"
 #include "http/query.h"
 
 _Static_assert(HTTP_DEFERRED >= ERR__COUNT, "HTTP_DEFERRED must not be an enum err value");
@@ -135,6 +136,7 @@ struct http_server {
     size_t hs_nwaiting;
     size_t hs_inflight; /* requests created and not completed */
     int hs_stopping;
+    int hs_tls; /* holds a tls_server_install reference */
 };
 
 /* ---- small helpers ---- */
@@ -1199,6 +1201,8 @@ static void http_server_free(struct http_server *srv)
         mem_free((void *)(uintptr_t)srv->hs_headers[i].hh_value);
     }
     router_free(srv->hs_router);
+    if (srv->hs_tls)
+        tls_server_release();
     mem_free(srv);
 }
 
@@ -1251,22 +1255,36 @@ enum err http_server_start(struct http_server **out, const struct http_server_co
 {
     struct http_server *srv;
     pthread_condattr_t ca;
-    char msg[ROUTER_ERRMSG_MAX];
+    struct MHD_OptionItem tls_opts[3];
+    char msg[ROUTER_ERRMSG_MAX], tls_msg[256];
+    void (*tls_cb)(void);
     unsigned threads, flags;
     int v6 = 0;
     enum err rc;
 
     *out = NULL;
+    memset(tls_opts, 0, sizeof(tls_opts));
+    tls_opts[0].option = MHD_OPTION_END;
     srv = mem_calloc(1, sizeof(*srv));
     if (!srv)
         return ERR_NOMEM;
     srv->hs_listen_fd = -1;
     (void)snprintf(srv->hs_name, sizeof(srv->hs_name), "%s",
                    cfg->hc_name && cfg->hc_name[0] ? cfg->hc_name : "http");
-    if (cfg->hc_tls_cert_pem || cfg->hc_tls_key_pem) {
-        log_msg(LOG_ERROR, NULL, "http[%s]: TLS is not implemented yet", srv->hs_name);
-        rc = ERR_CONFIG;
-        goto out;
+    if (cfg->hc_tls_cert_file || cfg->hc_tls_key_file) {
+        rc = tls_server_install(cfg->hc_tls_cert_file, cfg->hc_tls_key_file, tls_msg,
+                                sizeof(tls_msg));
+        if (rc != ERR_OK) {
+            log_msg(LOG_ERROR, NULL, "http[%s]: %s", srv->hs_name, tls_msg);
+            goto out;
+        }
+        srv->hs_tls = 1;
+        tls_cb = tls_server_cert_callback();
+        memcpy(&tls_opts[0].ptr_value, &tls_cb, sizeof(tls_opts[0].ptr_value));
+        tls_opts[0].option = MHD_OPTION_HTTPS_CERT_CALLBACK;
+        tls_opts[1].option = MHD_OPTION_HTTPS_PRIORITIES;
+        tls_opts[1].ptr_value = (void *)(uintptr_t)tls_server_priorities();
+        tls_opts[2].option = MHD_OPTION_END;
     }
     rc = http_server_configure(srv, cfg);
     if (rc != ERR_OK)
@@ -1308,6 +1326,8 @@ enum err http_server_start(struct http_server **out, const struct http_server_co
     flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
     if (v6)
         flags |= MHD_USE_IPv6;
+    if (srv->hs_tls)
+        flags |= MHD_USE_TLS;
     /* SIGPIPE: MHD suppresses it itself on the threads it starts (MSG_NOSIGNAL), and
      * MHD_OPTION_SIGPIPE_HANDLED_BY_APP is only valid without an internal thread. */
     srv->hs_daemon = MHD_start_daemon(
@@ -1322,20 +1342,36 @@ enum err http_server_start(struct http_server **out, const struct http_server_co
          * http_begin; the pool is twice that, for MHD's bookkeeping and the reply. */
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)2 * srv->hs_max_header,
         MHD_OPTION_URI_LOG_CALLBACK, http_on_uri, srv, MHD_OPTION_NOTIFY_COMPLETED,
-        http_on_completed, srv, MHD_OPTION_STRICT_FOR_CLIENT, 1, MHD_OPTION_END);
+        http_on_completed, srv, MHD_OPTION_STRICT_FOR_CLIENT, 1, MHD_OPTION_ARRAY, tls_opts,
+        MHD_OPTION_END);
     if (!srv->hs_daemon) {
         log_msg(LOG_ERROR, NULL, "http[%s]: libmicrohttpd would not start", srv->hs_name);
         rc = ERR_IO;
         goto out;
     }
     srv->hs_listen_fd = -1; /* MHD owns it now */
-    log_msg(LOG_INFO, NULL, "http[%s]: listening on port %d", srv->hs_name, srv->hs_port);
+    log_msg(LOG_INFO, NULL, "http[%s]: listening on port %d%s", srv->hs_name, srv->hs_port,
+            srv->hs_tls ? " (https)" : "");
     *out = srv;
     srv = NULL;
 out:
     if (srv)
         http_server_free(srv);
     return rc;
+}
+
+/* Reloads the TLS files. See server.h. */
+enum err http_server_tls_reload(struct http_server *srv, char *errmsg, size_t errcap)
+{
+    if (!srv || !srv->hs_tls)
+        return err_msgf(ERR_CONFIG, errmsg, errcap, "this server does not serve TLS");
+    return tls_server_reload(errmsg, errcap);
+}
+
+/* Returns 1 for an HTTPS server. */
+int http_server_is_tls(const struct http_server *srv)
+{
+    return srv && srv->hs_tls;
 }
 
 /* Returns the listening port. */

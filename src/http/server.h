@@ -77,8 +77,12 @@ struct http_server_config {
      */
     void (*hc_on_complete)(void *ctx, const char *route, const char *method, int status,
                            int64_t elapsed_us);
-    const char *hc_tls_cert_pem; /* TLS (a later issue): setting either is ERR_CONFIG today */
-    const char *hc_tls_key_pem;
+    /*
+     * TLS (crypto/tls.h): both set = HTTPS only on this port, TLS 1.2+ with AEAD ciphers;
+     * PEM files, the certificate chain leaf first. One set of files per process.
+     */
+    const char *hc_tls_cert_file;
+    const char *hc_tls_key_file;
 };
 
 struct http_server;
@@ -91,11 +95,21 @@ void http_server_config_init(struct http_server_config *cfg);
 /*
  * Binds the listening socket, compiles the routes and starts the server threads.
  * Returns ERR_OK (*out owned by the caller, stopped with http_server_stop), ERR_CONFIG
- * (bad address, port, limit, route table or header; TLS requested), ERR_IO (the socket
+ * (bad address, port, limit, route table or header; unusable TLS files), ERR_IO (the socket
  * could not be bound or MHD would not start) or ERR_NOMEM. The reason is logged.
  */
 enum err http_server_start(struct http_server **out,
                            const struct http_server_config *cfg) SESAME_WUR;
+
+/*
+ * Reads the TLS certificate and key files again (SIGHUP): later handshakes use them; on
+ * error the old ones stay and errmsg says why. Returns ERR_OK, ERR_CONFIG (not a TLS
+ * server, or unusable files) or ERR_NOMEM.
+ */
+enum err http_server_tls_reload(struct http_server *srv, char *errmsg, size_t errcap) SESAME_WUR;
+
+/* Returns 1 when srv serves HTTPS. */
+int http_server_is_tls(const struct http_server *srv);
 
 /* Returns the TCP port the server listens on (the real one when 0 was asked for). */
 int http_server_port(const struct http_server *srv);

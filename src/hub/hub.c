@@ -581,6 +581,8 @@ enum err hub_start(struct hub **out, const struct hub_options *opt, char *errmsg
     cfg.hc_nroutes = sizeof(hub_routes) / sizeof(hub_routes[0]);
     cfg.hc_context = h;
     cfg.hc_max_body_bytes = HUB_MAX_BODY_BYTES;
+    cfg.hc_tls_cert_file = opt->ho_tls_cert;
+    cfg.hc_tls_key_file = opt->ho_tls_key;
     if (opt->ho_threads)
         cfg.hc_threads = opt->ho_threads;
     e = http_server_start(&srv, &cfg);
@@ -600,6 +602,12 @@ enum err hub_start(struct hub **out, const struct hub_options *opt, char *errmsg
 int hub_port(const struct hub *h)
 {
     return h && h->hb_srv ? http_server_port(h->hb_srv) : 0;
+}
+
+/* Reloads the TLS files; see hub.h. */
+enum err hub_tls_reload(struct hub *h, char *errmsg, size_t errcap)
+{
+    return http_server_tls_reload(h ? h->hb_srv : NULL, errmsg, errcap);
 }
 
 /* Stops a hub (see hub.h). */

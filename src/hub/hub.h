@@ -21,6 +21,8 @@ struct hub_options {
     const char *ho_store_url; /* store_open URL or path (e.g. DIR/hub.db) */
     int ho_open_registration; /* accept account registrations after the first */
     unsigned ho_threads;      /* handler threads; 0: HTTP_THREADS */
+    const char *ho_tls_cert;  /* SESAME_HUB_TLS_CERT: PEM chain; with ho_tls_key, HTTPS */
+    const char *ho_tls_key;   /* SESAME_HUB_TLS_KEY: PEM private key */
 };
 
 struct hub;
@@ -34,6 +36,12 @@ enum err hub_start(struct hub **out, const struct hub_options *opt, char *errmsg
 
 /* Returns the TCP port the hub listens on. */
 int hub_port(const struct hub *h);
+
+/*
+ * Reads the TLS certificate and key files again (SIGHUP). Returns ERR_OK, or ERR_CONFIG /
+ * ERR_NOMEM with errmsg (not serving TLS, unusable files: the old ones stay).
+ */
+enum err hub_tls_reload(struct hub *h, char *errmsg, size_t errcap) SESAME_WUR;
 
 /* Stops the HTTP server (requests in flight finish), closes the store, frees h. NULL is fine. */
 void hub_stop(struct hub *h);

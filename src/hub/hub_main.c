@@ -3,8 +3,9 @@
  * [--open-registration]`: runs the hub on DIR/hub.db until SIGINT or SIGTERM.
  * Environment: SESAME_HUB_ADDR (default 127.0.0.1:7700), SESAME_HUB_DATA (default
  * ./sesame-hub), SESAME_HUB_DATABASE_URL (when set, the store URL instead of DIR/hub.db;
- * never printed: it may hold a password). Port 0 picks a free port; --port-file F receives
- * it (then a newline), written atomically once the hub listens. Logs are JSON lines on
+ * never printed: it may hold a password), SESAME_HUB_TLS_CERT and SESAME_HUB_TLS_KEY
+ * (both: HTTPS only; SIGHUP reads the two files again). Port 0 picks a free port; --port-file F
+ * receives it (then a newline), written atomically once the hub listens. Logs are JSON lines on
  * stderr.
  */
 #include <errno.h>
@@ -89,7 +90,8 @@ int hub_main(int argc, char **argv)
 {
     const char *addr = getenv("SESAME_HUB_ADDR"), *data = getenv("SESAME_HUB_DATA");
     const char *db_url = getenv("SESAME_HUB_DATABASE_URL");
-    const char *port_file = NULL;
+    const char *port_file = NULL, *tls_cert = getenv("SESAME_HUB_TLS_CERT");
+    const char *tls_key = getenv("SESAME_HUB_TLS_KEY");
     char host[CONFIG_MAX_HOST_LEN + 1], db[HUB_PATH_MAX], errmsg[512];
     struct hub_options opt;
     struct sigaction sa;
@@ -143,11 +145,16 @@ int hub_main(int argc, char **argv)
     opt.ho_host = strcmp(host, "localhost") == 0 ? "127.0.0.1" : host;
     opt.ho_port = port;
     opt.ho_store_url = db_url && *db_url ? db_url : db;
+    opt.ho_tls_cert = tls_cert && *tls_cert ? tls_cert : NULL;
+    opt.ho_tls_key = tls_key && *tls_key ? tls_key : NULL;
+    if (!opt.ho_tls_cert != !opt.ho_tls_key)
+        return hub_usage("SESAME_HUB_TLS_CERT and SESAME_HUB_TLS_KEY: set both or neither");
 
     /* SIGINT/SIGTERM are blocked in every thread and waited for here. */
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set, &old);
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = SIG_IGN;
@@ -159,7 +166,8 @@ int hub_main(int argc, char **argv)
         fprintf(stderr, "sesame: %s\n", errmsg[0] ? errmsg : err_message(e));
         return CLI_EXIT_FAIL;
     }
-    log_info("hub: listening on %s port %d, database %s%s", opt.ho_host, hub_port(h),
+    log_info("hub: listening on %s port %d%s, database %s%s", opt.ho_host, hub_port(h),
+             opt.ho_tls_cert ? " (https)" : "",
              opt.ho_store_url == db_url ? "from SESAME_HUB_DATABASE_URL" : db,
              opt.ho_open_registration ? ", registration open" : "");
     if (port_file && cli_port_file_write(port_file, hub_port(h)) != 0) {
@@ -175,8 +183,18 @@ int hub_main(int argc, char **argv)
     while (!hub_signalled) {
         int sig = 0;
 
-        if (sigwait(&set, &sig) == 0 && (sig == SIGINT || sig == SIGTERM))
+        if (sigwait(&set, &sig) != 0)
+            continue;
+        if (sig == SIGINT || sig == SIGTERM) {
             hub_signalled = sig;
+        } else if (sig == SIGHUP && !opt.ho_tls_cert) {
+            log_info("hub: SIGHUP: no TLS configured, nothing to reload");
+        } else if (sig == SIGHUP) {
+            if (hub_tls_reload(h, errmsg, sizeof(errmsg)) == ERR_OK)
+                log_info("hub: SIGHUP: TLS certificate and key reloaded");
+            else
+                log_error("hub: SIGHUP: TLS reload failed, the old certificate stays: %s", errmsg);
+        }
     }
     log_info("hub: stopping (signal %d)", (int)hub_signalled);
     hub_stop(h);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "common/alloc.h"
@@ -48,9 +49,9 @@ struct sync_service {
     int sv_sync_asked;  /* a full pass asked (bus "sync") */
     struct sync_service_status sv_st;
     /* the engine's log state (engine thread only) */
-    enum err sv_logged_err;     /* the failure last logged, ERR_OK after a success */
+    uint64_t sv_logged_err;     /* the kind of failure last logged, 0 after a success */
     int64_t sv_logged_at;       /* when (monotonic ms) */
-    enum err sv_act_logged_err; /* the same, for activity uploads */
+    uint64_t sv_act_logged_err; /* the same, for activity uploads */
     int64_t sv_act_logged_at;
     int64_t sv_pruned_at; /* when uploaded activity was last pruned (ms) */
 };
@@ -133,15 +134,23 @@ static void svc_refresh_meta(struct sync_service *s)
 }
 
 /*
- * Returns 1 when a failure of kind e should be logged at warn: a new kind (a change of
- * state), or the same one again after SVC_LOG_REPEAT_S. *kind and *at are the log state.
+ * Returns 1 when failure e with message msg should be logged at warn: a new kind (another
+ * error, or another message once numbers are ignored: "cannot connect" then "certificate
+ * not the pinned one" are two kinds), or the same one again after SVC_LOG_REPEAT_S.
+ * *kind (0: none) and *at are the log state.
  */
-static int svc_should_warn(enum err e, enum err *kind, int64_t *at)
+static int svc_should_warn(enum err e, const char *msg, uint64_t *kind, int64_t *at)
 {
+    uint64_t k = 1469598103934665603ull ^ (uint64_t)e;
     int64_t now = svc_now_ms();
 
-    if (e != *kind || now - *at >= (int64_t)SVC_LOG_REPEAT_S * 1000) {
-        *kind = e;
+    for (; msg && *msg; msg++) {
+        if (*msg < '0' || *msg > '9')
+            k = (k ^ (unsigned char)*msg) * 1099511628211ull;
+    }
+    k |= 1; /* never 0 */
+    if (k != *kind || now - *at >= (int64_t)SVC_LOG_REPEAT_S * 1000) {
+        *kind = k;
         *at = now;
         return 1;
     }
@@ -310,11 +319,12 @@ static int svc_upload_activity(struct sync_service *s, struct hubclient *hc)
         pthread_mutex_unlock(&s->sv_mu);
     }
     if (e != ERR_OK) {
-        if (svc_should_warn(e, &s->sv_act_logged_err, &s->sv_act_logged_at))
+        if (svc_should_warn(e, from_hub ? hubclient_errmsg(hc) : NULL, &s->sv_act_logged_err,
+                            &s->sv_act_logged_at))
             log_warn("sync: uploading activity failed (%s): %s; retried after the next pass",
                      err_name(e), from_hub ? hubclient_errmsg(hc) : "reading the volume");
     } else {
-        s->sv_act_logged_err = ERR_OK;
+        s->sv_act_logged_err = 0;
     }
     pthread_mutex_unlock(&s->sv_act_mu);
     return more;
@@ -347,7 +357,7 @@ static void svc_record(struct sync_service *s, enum err e, const struct sync_ctx
         st->sst_failures = 0;
         st->sst_backoff_ms = 0;
         st->sst_last_error[0] = '\0';
-        s->sv_logged_err = ERR_OK;
+        s->sv_logged_err = 0;
         return;
     }
     st->sst_connected = 0;
@@ -357,7 +367,7 @@ static void svc_record(struct sync_service *s, enum err e, const struct sync_ctx
                    ctx->sc_errmsg[0] ? ctx->sc_errmsg : err_message(e));
     if (__atomic_load_n(&s->sv_stop, __ATOMIC_ACQUIRE))
         log_debug("%s (%s); stopping", st->sst_last_error, err_name(e));
-    else if (svc_should_warn(e, &s->sv_logged_err, &s->sv_logged_at))
+    else if (svc_should_warn(e, st->sst_last_error, &s->sv_logged_err, &s->sv_logged_at))
         log_warn("%s (%s); retrying with backoff", st->sst_last_error, err_name(e));
     else
         log_debug("%s (%s); attempt %llu", st->sst_last_error, err_name(e),
@@ -455,11 +465,11 @@ enum err sync_service_new(struct sync_service **out, const struct sync_service_c
     if (cfg->ssc_poll_wait_s > HUBCLIENT_MAX_WAIT)
         return err_msgf(ERR_BAD_INPUT, errmsg, errcap, "sync: the long-poll wait is over %u s",
                         HUBCLIENT_MAX_WAIT);
-    if (credentials_tls_fingerprint(cfg->ssc_cred))
+    url = cfg->ssc_hub_url ? cfg->ssc_hub_url : credentials_hub_url(cfg->ssc_cred);
+    if (credentials_tls_fingerprint(cfg->ssc_cred) && url && strncasecmp(url, "https://", 8) != 0)
         return err_msgf(ERR_CONFIG, errmsg, errcap,
                         "the credentials file pins the hub's TLS certificate "
-                        "(hub.tlsFingerprint), which this version of sync cannot check yet");
-    url = cfg->ssc_hub_url ? cfg->ssc_hub_url : credentials_hub_url(cfg->ssc_cred);
+                        "(hub.tlsFingerprint) but the hub URL is not https://");
     s = mem_calloc(1, sizeof(*s));
     if (!s)
         return err_msgf(ERR_NOMEM, errmsg, errcap, "out of memory");
@@ -499,6 +509,10 @@ enum err sync_service_new(struct sync_service **out, const struct sync_service_c
     hcc.hcc_base_url = s->sv_hub_url;
     hcc.hcc_timeout_ms = cfg->ssc_request_timeout_ms;
     hcc.hcc_proxy = cfg->ssc_proxy;
+    /* A pinned certificate is the only one accepted, whoever signed it (the CA file would
+     * add nothing); else the CA file, else the system's store. */
+    hcc.hcc_cert_sha256 = credentials_tls_fingerprint(cfg->ssc_cred);
+    hcc.hcc_ca_file = hcc.hcc_cert_sha256 ? NULL : cfg->ssc_ca_file;
     e = http_client_new(&s->sv_http, &hcc, errmsg, errcap);
     if (e == ERR_OK) /* the writes' own client: never behind the engine's long-poll */
         e = http_client_new(&s->sv_whttp, &hcc, errmsg, errcap);

@@ -51,6 +51,8 @@ struct sync_service_config {
     const char *ssc_volume_dir;   /* the data directory, for /health */
     const char *ssc_hub_url;      /* NULL: credentials_hub_url(ssc_cred) */
     const char *ssc_proxy;        /* the HTTP client's hcc_proxy (NULL: curl's env) */
+    const char *ssc_ca_file;      /* SESAME_HUB_CA_FILE: CAs for an https hub (NULL: the
+                                     system's); unused when the credentials pin the hub */
     unsigned ssc_poll_wait_s;     /* 1..HUBCLIENT_MAX_WAIT; 0: SYNC_SERVICE_POLL_WAIT_S */
     unsigned ssc_backoff_min_ms;  /* 0: SYNC_SERVICE_BACKOFF_MIN_MS */
     unsigned ssc_backoff_max_ms;  /* 0: SYNC_SERVICE_BACKOFF_MAX_MS */

@@ -164,6 +164,7 @@ static int sm_start(struct sm_state *st, const char *addr, int port)
     sc.ssc_cred = st->ss_cred;
     sc.ssc_volume_dir = st->ss_cf.cf_data_dir;
     sc.ssc_hub_url = st->ss_cf.cf_hub_url; /* SESAME_HUB, else the credentials file's */
+    sc.ssc_ca_file = st->ss_cf.cf_hub_ca_file;
     if (sync_service_new(&st->ss_svc, &sc, errmsg, sizeof(errmsg)) != ERR_OK) {
         fprintf(stderr, "sesame: sync: %s\n", errmsg);
         return 0;

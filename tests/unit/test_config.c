@@ -162,7 +162,8 @@ static const struct row rows[] = {
     {{"OP_HTTP_PORT="}, NULL, C_UINT, M(cf_http_port), 8080, NULL},
     {{"OP_HTTP_PORT=0"}, NULL, C_UINT, M(cf_http_port), 0, NULL}, /* any free port */
     {{"OP_HTTP_PORT=00"}, E_PORT("OP_HTTP_PORT"), C_NONE, 0, 0, NULL},
-    {{"OP_HTTPS_PORT=0"}, E_PORT("OP_HTTPS_PORT"), C_NONE, 0, 0, NULL},
+    {{"OP_HTTPS_PORT=0"}, NULL, C_UINT, M(cf_https_port), 0, NULL}, /* any free port */
+    {{"OP_HTTPS_PORT=00"}, E_PORT("OP_HTTPS_PORT"), C_NONE, 0, 0, NULL},
     {{"OP_HTTP_PORT=65536"}, E_PORT("OP_HTTP_PORT"), C_NONE, 0, 0, NULL},
     {{"OP_HTTP_PORT=80a"}, E_PORT("OP_HTTP_PORT"), C_NONE, 0, 0, NULL},
     {{"OP_HTTP_PORT= 80"}, E_PORT("OP_HTTP_PORT"), C_NONE, 0, 0, NULL},
@@ -356,6 +357,7 @@ static const struct row rows[] = {
      "/tls/hub.crt"},
     {{"SESAME_HUB_TLS_CERT=/tls/hub.crt"}, E_HUB_PAIR, C_NONE, 0, 0, NULL},
     {{"SESAME_HUB_TLS_KEY=/tls/hub.key"}, E_HUB_PAIR, C_NONE, 0, 0, NULL},
+    {{"SESAME_HUB_CA_FILE=/tls/ca.pem"}, NULL, C_STR, M(cf_hub_ca_file), 0, "/tls/ca.pem"},
     {{"SESAME_BUS_SOCKET=/home/opuser/.op/data/bus.sock"},
      NULL,
      C_STR,

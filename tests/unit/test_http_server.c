@@ -1532,12 +1532,17 @@ static void test_start_errors(void **state)
 
     (void)state;
     test_config(&cfg);
-    cfg.hc_tls_cert_pem = "-----BEGIN CERTIFICATE-----";
+    cfg.hc_tls_cert_file = "/nonexistent/cert.pem";
+    cfg.hc_tls_key_file = "/nonexistent/key.pem";
     assert_int_equal(http_server_start(&srv, &cfg), ERR_CONFIG);
     assert_null(srv);
-    all = log_wait_for("http[test]: TLS is not implemented yet");
-    assert_non_null(strstr(all, "http[test]: TLS is not implemented yet"));
+    all = log_wait_for("http[test]: cannot open the TLS certificate file (ENOENT)");
+    assert_non_null(strstr(all, "http[test]: cannot open the TLS certificate file (ENOENT)"));
     free(all);
+    test_config(&cfg);
+    cfg.hc_tls_cert_file = "/nonexistent/cert.pem"; /* the key is missing */
+    assert_int_equal(http_server_start(&srv, &cfg), ERR_CONFIG);
+    assert_null(srv);
 
     test_config(&cfg);
     cfg.hc_addr = "999.1.1.1";
