@@ -401,18 +401,30 @@ static const char *cc_server_hub_url(const struct cli_ctx *x, const char *given)
     return kit_hub_url(admin_kit(x->cx_admin));
 }
 
-/* Returns 1 if s is 64 hex digits (either case). */
-static int cc_fingerprint_ok(const char *s)
+/*
+ * Copies the fingerprint s into out (CREDENTIALS_FINGERPRINT_LEN + 1 bytes) without
+ * colons: 64 hex digits of either case, or openssl's form (32 pairs separated by ':').
+ * Returns 1 when s is one of those, else 0.
+ */
+static int cc_fingerprint_norm(const char *s, char *out)
 {
-    size_t i;
+    size_t i, n = 0, len = strnlen(s, 3 * CREDENTIALS_FINGERPRINT_LEN);
+    int colons = len == CREDENTIALS_FINGERPRINT_LEN / 2 * 3 - 1;
 
-    if (strnlen(s, CREDENTIALS_FINGERPRINT_LEN + 1) != CREDENTIALS_FINGERPRINT_LEN)
+    if (len != CREDENTIALS_FINGERPRINT_LEN && !colons)
         return 0;
-    for (i = 0; i < CREDENTIALS_FINGERPRINT_LEN; i++) {
-        if (codec_hex_digit((unsigned char)s[i]) < 0)
+    for (i = 0; i < len; i++) {
+        if (colons && i % 3 == 2) {
+            if (s[i] != ':')
+                return 0;
+        } else if (codec_hex_digit((unsigned char)s[i]) < 0) {
             return 0;
+        } else {
+            out[n++] = s[i];
+        }
     }
-    return 1;
+    out[n] = '\0';
+    return n == CREDENTIALS_FINGERPRINT_LEN;
 }
 
 /* Prints what server create made (human or JSON). */
@@ -465,6 +477,7 @@ static int cc_server_create(struct cli_ctx *x, int argc, char **argv)
     char ids[CLI_MAX_MANY][ID_LEN + 1];
     const char *lists[CLI_MAX_MANY], *singles[CLI_MAX_MANY], *pos[CLI_MAX_POS];
     const char *out_path = NULL, *server_hub = NULL, *fingerprint = NULL, *hub_url, *name;
+    char fp[CREDENTIALS_FINGERPRINT_LEN + 1];
     size_t nlists = 0, nsingles = 0, npos, nspecs = 0, ngranted = 0, i;
     const struct cli_opt opts[] = {
         {"--vaults", NULL, lists, &nlists},
@@ -511,10 +524,13 @@ static int cc_server_create(struct cli_ctx *x, int argc, char **argv)
         }
         memcpy(specs[nspecs++], singles[i], strlen(singles[i]) + 1);
     }
-    if (fingerprint && !cc_fingerprint_ok(fingerprint)) {
-        cli_usage("--tls-fingerprint must be 64 hex digits (the SHA-256 of the hub's certificate)");
+    if (fingerprint && !cc_fingerprint_norm(fingerprint, fp)) {
+        cli_usage("--tls-fingerprint must be 64 hex digits, colons allowed between pairs (the "
+                  "SHA-256 of the hub's certificate)");
         goto out;
     }
+    if (fingerprint)
+        fingerprint = fp;
     if (server_hub && !kit_hub_url_is_valid(server_hub)) {
         cli_usage("--server-hub must be an http:// or https:// URL");
         goto out;

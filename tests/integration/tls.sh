@@ -192,8 +192,14 @@ cli_ok "vault create" vault create Ops
 cli_ok "item create" item create --vault Ops --title first --field username=one
 cli_ok "server create, pinning the hub's certificate" connect server create good --vault Ops \
     --out "$T/good.json" --tls-fingerprint "$(fp_of "$C/hub1.pem")"
+# (as openssl prints it: upper case, colons between pairs)
 cli_ok "server create, pinning another certificate" connect server create bad --vault Ops \
-    --out "$T/bad.json" --tls-fingerprint "$(fp_of "$C/hub2.pem")"
+    --out "$T/bad.json" --tls-fingerprint \
+    "$(openssl x509 -in "$C/hub2.pem" -noout -fingerprint -sha256 | cut -d= -f2)"
+expect_eq "the credentials file holds the fingerprint in lower case without colons" \
+    "$(fp_of "$C/hub2.pem")" "$(jq -r .hub.tlsFingerprint "$T/bad.json")"
+cli connect server create worse --vault Ops --out "$T/worse.json" --tls-fingerprint "ab:cd"
+expect_cli_error "a malformed fingerprint is a usage error" 2
 cli connect token create app --server good --vault Ops:r
 GOOD_TOKEN=$OUT
 cli connect token create app --server bad --vault Ops:r
