@@ -7,6 +7,10 @@
  * (both: HTTPS only; SIGHUP reads the two files again). Port 0 picks a free port; --port-file F
  * receives it (then a newline), written atomically once the hub listens. Logs are JSON lines on
  * stderr.
+ *
+ * Unless SESAME_HUB_DATABASE_URL is set, the hub holds an exclusive flock on DIR/hub.lock
+ * while it runs (hub_data_lock): a second hub on DIR, or `sesame hub restore`, is refused.
+ * `sesame hub backup` and `sesame hub restore` are in hub_backup.c.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,6 +27,7 @@
 #include "common/limits.h"
 #include "common/log.h"
 #include "hub/hub.h"
+#include "hub/hub_backup.h"
 
 #define HUB_PATH_MAX 4096
 
@@ -39,7 +44,7 @@ static int hub_usage(const char *what)
 {
     fprintf(stderr,
             "sesame: hub: %s (usage: sesame hub [--addr HOST:PORT] [--data DIR] "
-            "[--port-file FILE] [--open-registration])\n",
+            "[--port-file FILE] [--open-registration]; sesame hub backup|restore ...)\n",
             what);
     return CLI_EXIT_USAGE;
 }
@@ -97,9 +102,13 @@ int hub_main(int argc, char **argv)
     struct sigaction sa;
     struct hub *h = NULL;
     sigset_t set, old;
-    int i, n, port = 0;
+    int i, n, port = 0, lock_fd = -1;
     enum err e;
 
+    if (argc > 2 && strcmp(argv[2], "backup") == 0)
+        return hub_backup_main(argc, argv);
+    if (argc > 2 && strcmp(argv[2], "restore") == 0)
+        return hub_restore_main(argc, argv);
     hub_signalled = 0;
     memset(&opt, 0, sizeof(opt));
     for (i = 2; i < argc; i++) {
@@ -125,7 +134,9 @@ int hub_main(int argc, char **argv)
             port_file = a + 12;
         } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
             printf("usage: sesame hub [--addr HOST:PORT] [--data DIR] [--port-file FILE] "
-                   "[--open-registration]\n");
+                   "[--open-registration]\n"
+                   "       sesame hub backup [--data DIR] --out FILE\n"
+                   "       sesame hub restore [--data DIR] --from FILE\n");
             return CLI_EXIT_OK;
         } else {
             return hub_usage("unknown argument");
@@ -149,6 +160,13 @@ int hub_main(int argc, char **argv)
     opt.ho_tls_key = tls_key && *tls_key ? tls_key : NULL;
     if (!opt.ho_tls_cert != !opt.ho_tls_key)
         return hub_usage("SESAME_HUB_TLS_CERT and SESAME_HUB_TLS_KEY: set both or neither");
+    if (opt.ho_store_url == db) {
+        e = hub_data_lock(data, &lock_fd, errmsg, sizeof(errmsg));
+        if (e != ERR_OK) {
+            fprintf(stderr, "sesame: hub: %s\n", errmsg);
+            return CLI_EXIT_FAIL;
+        }
+    }
 
     /* SIGINT/SIGTERM are blocked in every thread and waited for here. */
     sigemptyset(&set);
@@ -164,6 +182,8 @@ int hub_main(int argc, char **argv)
     if (e != ERR_OK) {
         pthread_sigmask(SIG_SETMASK, &old, NULL);
         fprintf(stderr, "sesame: %s\n", errmsg[0] ? errmsg : err_message(e));
+        if (lock_fd >= 0)
+            (void)close(lock_fd);
         return CLI_EXIT_FAIL;
     }
     log_info("hub: listening on %s port %d%s, database %s%s", opt.ho_host, hub_port(h),
@@ -174,6 +194,8 @@ int hub_main(int argc, char **argv)
         fprintf(stderr, "sesame: hub: cannot write the port file (%s)\n", strerrorname_np(errno));
         hub_stop(h);
         pthread_sigmask(SIG_SETMASK, &old, NULL);
+        if (lock_fd >= 0)
+            (void)close(lock_fd);
         return CLI_EXIT_FAIL;
     }
     memset(&sa, 0, sizeof(sa));
@@ -200,5 +222,7 @@ int hub_main(int argc, char **argv)
     hub_stop(h);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     log_info("hub: stopped");
+    if (lock_fd >= 0)
+        (void)close(lock_fd); /* after the store is closed: a restore may start now */
     return CLI_EXIT_OK;
 }

@@ -227,6 +227,32 @@ void store_set_commit_hook(struct store *s,
 /* Returns the account's highest change seq; 0 if it has none, is unknown, or on error. */
 uint64_t store_last_seq(struct store *s, const char *account);
 
+/* ---- Backup ----------------------------------------------------------------------------- */
+
+/* What store_backup_to copied. */
+struct store_backup_info {
+    int64_t bi_schema_version; /* the copy's schema version (PRAGMA user_version) */
+    uint64_t bi_bytes;         /* the copy's size in bytes */
+};
+
+/*
+ * Copies the SQLite hub database src_url_or_path (a path or "sqlite:PATH"; it must exist -
+ * never created - and be a Sesame hub database whose schema this build knows) to dest_path
+ * ONLINE: SQLite's backup API copies one consistent snapshot in a single read transaction
+ * while a hub may be running (WAL: the hub's writers are not blocked; it needs no store
+ * handle). The copy goes to dest_path.tmp (created 0600 with O_EXCL), is switched to a
+ * rollback journal (one self-contained file, no -wal beside it), must pass
+ * PRAGMA integrity_check, is fsynced, renamed to dest_path - which is never replaced - and
+ * the directory fsynced. On failure dest_path.tmp is removed and dest_path untouched.
+ * info (may be NULL) receives what was copied. A PostgreSQL URL gives ERR_CONFIG (pg_dump
+ * is its backup tool). Every failure writes one line to errmsg. Returns ERR_OK, ERR_CONFIG,
+ * ERR_NOT_FOUND (no database at the source path), ERR_CONFLICT (dest_path or
+ * dest_path.tmp exists), ERR_IO, ERR_NOMEM or ERR_STORAGE (not a hub database, a newer
+ * schema, a failed copy or integrity check).
+ */
+enum err store_backup_to(const char *src_url_or_path, const char *dest_path,
+                         struct store_backup_info *info, char *errmsg, size_t errcap) SESAME_WUR;
+
 /* ---- Accounts and signing keys -------------------------------------------------------- */
 
 /*

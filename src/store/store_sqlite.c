@@ -3444,3 +3444,347 @@ enum err store_session_purge(struct store *s, size_t *removed)
         *removed = changed > 0 ? (size_t)changed : 0;
     return e;
 }
+
+/* ---- Backup ------------------------------------------------------------------------------ */
+
+#define BACKUP_BUSY_TRIES    200 /* retries of a backup step the source's lock refused */
+#define BACKUP_BUSY_SLEEP_MS 50  /* between them */
+#define BACKUP_TEXT_MAX      256 /* a pragma's one-line answer */
+
+/*
+ * Reads the first column of the first row of a constant query into out (cap bytes,
+ * truncated, control characters made spaces; "" when no row). Unlike conn_query_int it logs
+ * nothing: the backup's errors are the caller's one line. Returns the SQLite result code.
+ */
+static int backup_query_text(sqlite3 *db, const char *sql, char *out, size_t cap)
+{
+    sqlite3_stmt *st = NULL;
+    int rc;
+
+    out[0] = '\0';
+    rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+            const unsigned char *t = sqlite3_column_text(st, 0);
+
+            char *p;
+
+            (void)snprintf(out, cap, "%s", t ? (const char *)t : "");
+            for (p = out; *p; p++) { /* one line: integrity_check answers span several */
+                if ((unsigned char)*p < 0x20)
+                    *p = ' ';
+            }
+            rc = SQLITE_OK;
+        } else if (rc == SQLITE_DONE) {
+            rc = SQLITE_OK;
+        }
+    }
+    (void)sqlite3_finalize(st);
+    return rc;
+}
+
+/* As backup_query_text, for an integer answer. */
+static int backup_query_int(sqlite3 *db, const char *sql, int64_t *out)
+{
+    sqlite3_stmt *st = NULL;
+    int rc;
+
+    *out = 0;
+    rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+            *out = (int64_t)sqlite3_column_int64(st, 0);
+            rc = SQLITE_OK;
+        }
+    }
+    (void)sqlite3_finalize(st);
+    return rc;
+}
+
+/*
+ * Opens path (which must exist: never created) for the backup with the hub's defensive
+ * settings. *out receives the connection (sqlite3_close it) or NULL.
+ */
+static enum err backup_open(const char *path, sqlite3 **out, char *errmsg, size_t errcap)
+{
+    sqlite3 *db = NULL;
+    int rc;
+
+    *out = NULL;
+    rc = sqlite3_open_v2(path, &db,
+                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_busy_timeout(db, STORE_BUSY_TIMEOUT_MS);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_db_config(db, SQLITE_DBCONFIG_DEFENSIVE, 1, (int *)NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_exec(db, "PRAGMA trusted_schema = OFF", NULL, NULL, NULL);
+    if (rc != SQLITE_OK) {
+        enum err e =
+            err_msgf((rc & 0xff) == SQLITE_NOMEM ? ERR_NOMEM : ERR_STORAGE, errmsg, errcap,
+                     "cannot open %s: %s", path, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+
+        (void)sqlite3_close(db);
+        return e;
+    }
+    *out = db;
+    return ERR_OK;
+}
+
+/*
+ * Checks that db (named path in messages) is a Sesame hub database with a schema this build
+ * knows (1..STORE_SCHEMA_VERSION) and sets *version. ERR_OK or ERR_STORAGE.
+ */
+static enum err backup_check_header(sqlite3 *db, const char *path, int64_t *version, char *errmsg,
+                                    size_t errcap)
+{
+    int64_t app = 0;
+    int rc;
+
+    rc = backup_query_int(db, "PRAGMA user_version", version);
+    if (rc == SQLITE_OK)
+        rc = backup_query_int(db, "PRAGMA application_id", &app);
+    if (rc != SQLITE_OK)
+        return err_msgf(ERR_STORAGE, errmsg, errcap, "cannot read %s: %s", path,
+                        sqlite3_errmsg(db));
+    if (app != STORE_APPLICATION_ID || *version < 1)
+        return err_msgf(ERR_STORAGE, errmsg, errcap, "%s is not a Sesame hub database", path);
+    if (*version > STORE_SCHEMA_VERSION)
+        return err_msgf(ERR_STORAGE, errmsg, errcap,
+                        "%s has schema version %" PRId64
+                        ", newer than this build supports (%d): use a newer Sesame",
+                        path, *version, STORE_SCHEMA_VERSION);
+    return ERR_OK;
+}
+
+/*
+ * Copies every page of src's main database into dst in one step, so that the copy is one
+ * snapshot (in WAL mode the read transaction does not block the hub's writers). A step the
+ * source's lock refuses is retried for about BACKUP_BUSY_TRIES * BACKUP_BUSY_SLEEP_MS.
+ */
+static enum err backup_copy(sqlite3 *src, sqlite3 *dst, char *errmsg, size_t errcap)
+{
+    sqlite3_backup *b;
+    int rc, frc, tries = 0;
+
+    b = sqlite3_backup_init(dst, "main", src, "main");
+    if (!b)
+        return err_msgf(ERR_STORAGE, errmsg, errcap, "cannot start the backup: %s",
+                        sqlite3_errmsg(dst));
+    for (;;) {
+        rc = sqlite3_backup_step(b, -1);
+        if (rc == SQLITE_DONE || rc == SQLITE_OK)
+            break;
+        if (((rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED) ||
+            ++tries >= BACKUP_BUSY_TRIES)
+            break;
+        (void)sqlite3_sleep(BACKUP_BUSY_SLEEP_MS);
+    }
+    frc = sqlite3_backup_finish(b);
+    if (rc != SQLITE_DONE)
+        return err_msgf((rc & 0xff) == SQLITE_NOMEM ? ERR_NOMEM : ERR_STORAGE, errmsg, errcap,
+                        "the backup failed: %s", sqlite3_errstr(rc));
+    if (frc != SQLITE_OK)
+        return err_msgf(ERR_STORAGE, errmsg, errcap, "the backup failed: %s", sqlite3_errmsg(dst));
+    return ERR_OK;
+}
+
+/* fsyncs the file or directory at path (opened read-only). */
+static enum err backup_fsync_path(const char *path, int dir, char *errmsg, size_t errcap)
+{
+    char ebuf[128];
+    int fd, rc;
+
+    fd = open(path, O_RDONLY | O_CLOEXEC | (dir ? O_DIRECTORY : O_NOFOLLOW));
+    if (fd < 0)
+        return err_msgf(ERR_IO, errmsg, errcap, "cannot open %s to sync it: %s", path,
+                        strerror_r(errno, ebuf, sizeof(ebuf)));
+    rc = fsync(fd);
+    if (rc != 0)
+        (void)err_msgf(ERR_IO, errmsg, errcap, "cannot sync %s: %s", path,
+                       strerror_r(errno, ebuf, sizeof(ebuf)));
+    (void)close(fd);
+    return rc == 0 ? ERR_OK : ERR_IO;
+}
+
+/* Removes path and the journal / WAL / shm files SQLite may have left beside it. */
+static void backup_remove(const char *path)
+{
+    static const char *const suffix[] = {"", "-journal", "-wal", "-shm"};
+    char name[CONFIG_MAX_PATH + 16];
+    size_t i;
+
+    for (i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
+        int n = snprintf(name, sizeof(name), "%s%s", path, suffix[i]);
+
+        if (n > 0 && (size_t)n < sizeof(name))
+            (void)unlink(name);
+    }
+}
+
+/*
+ * Renames from to to unless to exists (never replaced): renameat2(RENAME_NOREPLACE), or
+ * link + unlink on a file system without it. ERR_OK, ERR_CONFLICT (to exists), ERR_IO.
+ */
+static enum err backup_rename_noreplace(const char *from, const char *to, char *errmsg,
+                                        size_t errcap)
+{
+    char ebuf[128];
+
+    if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0)
+        return ERR_OK;
+    if (errno == EINVAL || errno == ENOSYS) {
+        if (link(from, to) == 0) {
+            (void)unlink(from);
+            return ERR_OK;
+        }
+    }
+    if (errno == EEXIST)
+        return err_msgf(ERR_CONFLICT, errmsg, errcap, "%s exists: refusing to overwrite it", to);
+    return err_msgf(ERR_IO, errmsg, errcap, "cannot rename %s to %s: %s", from, to,
+                    strerror_r(errno, ebuf, sizeof(ebuf)));
+}
+
+/*
+ * Copies the SQLite hub database online (see store.h). Owns and frees everything it opens;
+ * on failure the temporary copy is removed and dest_path is untouched.
+ */
+enum err store_backup_to(const char *src_url_or_path, const char *dest_path,
+                         struct store_backup_info *info, char *errmsg, size_t errcap)
+{
+    sqlite3 *src = NULL, *dst = NULL;
+    char tmp[CONFIG_MAX_PATH + 8], text[BACKUP_TEXT_MAX], ebuf[128];
+    const char *path, *slash;
+    int64_t version = 0, copy_version = 0, pages = 0, page_size = 0;
+    int fd, n, tmp_made = 0, rc;
+    struct stat sb;
+    enum err e = ERR_OK;
+
+    if (errmsg && errcap)
+        errmsg[0] = '\0';
+    if (info)
+        memset(info, 0, sizeof(*info));
+    if (!src_url_or_path || !*src_url_or_path)
+        return err_msgf(ERR_CONFIG, errmsg, errcap, "no database given");
+    if (!dest_path || !*dest_path)
+        return err_msgf(ERR_CONFIG, errmsg, errcap, "no output file given");
+    if (strncmp(src_url_or_path, "postgresql://", 13) == 0 ||
+        strncmp(src_url_or_path, "postgres://", 11) == 0)
+        return err_msgf(ERR_CONFIG, errmsg, errcap,
+                        "the hub database is PostgreSQL: back it up with pg_dump");
+    path = src_url_or_path;
+    if (strncmp(path, "sqlite:", 7) == 0)
+        path += 7;
+    else if (has_url_scheme(path))
+        return err_msgf(ERR_CONFIG, errmsg, errcap,
+                        "unsupported database URL (use a path, sqlite:PATH or postgresql://)");
+    if (!*path || strcmp(path, ":memory:") == 0)
+        return err_msgf(ERR_CONFIG, errmsg, errcap, "the database must be a file path");
+    if (strnlen(path, CONFIG_MAX_PATH) >= CONFIG_MAX_PATH ||
+        strnlen(dest_path, CONFIG_MAX_PATH) >= CONFIG_MAX_PATH)
+        return err_msgf(ERR_CONFIG, errmsg, errcap, "a path is too long");
+
+    /* The source must exist (a backup never creates a hub database). */
+    if (stat(path, &sb) != 0) {
+        if (errno == ENOENT)
+            return err_msgf(ERR_NOT_FOUND, errmsg, errcap, "no hub database at %s", path);
+        return err_msgf(ERR_IO, errmsg, errcap, "cannot read %s: %s", path,
+                        strerror_r(errno, ebuf, sizeof(ebuf)));
+    }
+    if (!S_ISREG(sb.st_mode))
+        return err_msgf(ERR_IO, errmsg, errcap, "%s is not a regular file", path);
+
+    /* The destination must not exist; its temporary file is created here, 0600, exclusively. */
+    if (lstat(dest_path, &sb) == 0)
+        return err_msgf(ERR_CONFLICT, errmsg, errcap, "%s exists: refusing to overwrite it",
+                        dest_path);
+    if (errno != ENOENT)
+        return err_msgf(ERR_IO, errmsg, errcap, "cannot write %s: %s", dest_path,
+                        strerror_r(errno, ebuf, sizeof(ebuf)));
+    n = snprintf(tmp, sizeof(tmp), "%s.tmp", dest_path);
+    if (n < 0 || (size_t)n >= sizeof(tmp))
+        return err_msgf(ERR_CONFIG, errmsg, errcap, "a path is too long");
+    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) {
+        if (errno == EEXIST)
+            return err_msgf(ERR_CONFLICT, errmsg, errcap,
+                            "%s exists (another backup is running, or one was interrupted: "
+                            "remove it)",
+                            tmp);
+        return err_msgf(ERR_IO, errmsg, errcap, "cannot create %s: %s", tmp,
+                        strerror_r(errno, ebuf, sizeof(ebuf)));
+    }
+    (void)close(fd);
+    tmp_made = 1;
+
+    /* Copy one snapshot, then make the copy one self-contained file and check it. */
+    e = backup_open(path, &src, errmsg, errcap);
+    if (e == ERR_OK)
+        e = backup_check_header(src, path, &version, errmsg, errcap);
+    if (e == ERR_OK)
+        e = backup_open(tmp, &dst, errmsg, errcap);
+    if (e == ERR_OK)
+        e = backup_copy(src, dst, errmsg, errcap);
+    if (e != ERR_OK)
+        goto out;
+    rc = backup_query_text(dst, "PRAGMA journal_mode = DELETE", text, sizeof(text));
+    if (rc != SQLITE_OK || strcmp(text, "delete") != 0) {
+        e = err_msgf(ERR_STORAGE, errmsg, errcap, "cannot finish the copy %s: %s", tmp,
+                     rc != SQLITE_OK ? sqlite3_errmsg(dst) : text);
+        goto out;
+    }
+    rc = backup_query_text(dst, "PRAGMA integrity_check", text, sizeof(text));
+    if (rc != SQLITE_OK || strcmp(text, "ok") != 0) {
+        e = err_msgf(ERR_STORAGE, errmsg, errcap, "the copy fails its integrity check: %s",
+                     rc != SQLITE_OK ? sqlite3_errmsg(dst) : text);
+        goto out;
+    }
+    e = backup_check_header(dst, tmp, &copy_version, errmsg, errcap);
+    if (e == ERR_OK && copy_version != version)
+        e = err_msgf(ERR_STORAGE, errmsg, errcap, "the copy's schema version differs");
+    if (e == ERR_OK && (backup_query_int(dst, "PRAGMA page_count", &pages) != SQLITE_OK ||
+                        backup_query_int(dst, "PRAGMA page_size", &page_size) != SQLITE_OK))
+        e = err_msgf(ERR_STORAGE, errmsg, errcap, "cannot read the copy: %s", sqlite3_errmsg(dst));
+    if (e != ERR_OK)
+        goto out;
+    rc = sqlite3_close(dst);
+    dst = NULL;
+    if (rc != SQLITE_OK) {
+        e = err_msgf(ERR_STORAGE, errmsg, errcap, "cannot close the copy %s: %s", tmp,
+                     sqlite3_errstr(rc));
+        goto out;
+    }
+
+    /* Durable, then published under its name, then the name made durable. */
+    e = backup_fsync_path(tmp, 0, errmsg, errcap);
+    if (e == ERR_OK)
+        e = backup_rename_noreplace(tmp, dest_path, errmsg, errcap);
+    if (e != ERR_OK)
+        goto out;
+    tmp_made = 0;
+    slash = strrchr(dest_path, '/');
+    if (!slash) {
+        e = backup_fsync_path(".", 1, errmsg, errcap);
+    } else if (slash == dest_path) {
+        e = backup_fsync_path("/", 1, errmsg, errcap);
+    } else {
+        char dir[CONFIG_MAX_PATH];
+
+        (void)snprintf(dir, sizeof(dir), "%.*s", (int)(slash - dest_path), dest_path);
+        e = backup_fsync_path(dir, 1, errmsg, errcap);
+    }
+    if (e == ERR_OK && info) {
+        info->bi_schema_version = version;
+        info->bi_bytes = (uint64_t)pages * (uint64_t)page_size;
+    }
+out:
+    if (dst)
+        (void)sqlite3_close(dst);
+    if (src)
+        (void)sqlite3_close(src);
+    if (tmp_made)
+        backup_remove(tmp);
+    return e;
+}
