@@ -605,14 +605,18 @@ static enum err hub_fail(struct sync_ctx *ctx, enum err e, const char *what)
                     hubclient_errmsg(ctx->sc_hub));
 }
 
-/* Reads the state, pulls the vaults to pull and applies them in one transaction. */
-static enum err run_state(struct sync_ctx *ctx)
+/*
+ * Reads the state, pulls the vaults to pull and applies them in one transaction; with
+ * force (or when the hub's last seq is below the volume's) everything is dropped and
+ * pulled again.
+ */
+static enum err run_state(struct sync_ctx *ctx, int force)
 {
     struct pulls pl;
     json_t *state = NULL;
     const json_t *g;
     uint64_t ours = 0, theirs = 0;
-    int resync = 0;
+    int resync = force;
     size_t i;
     enum err e;
 
@@ -625,7 +629,7 @@ static enum err run_state(struct sync_ctx *ctx)
         (void)err_msgf(e, ctx->sc_errmsg, sizeof(ctx->sc_errmsg), "sync: reading the volume");
         goto out;
     }
-    if (j_u64(state, "lastSeq", &theirs, 0) && theirs < ours) {
+    if (!resync && j_u64(state, "lastSeq", &theirs, 0) && theirs < ours) {
         log_warn("sync: the hub's last seq is below the volume's: resyncing from the start");
         resync = 1;
     }
@@ -697,10 +701,15 @@ static enum err pull_page_grants(struct sync_ctx *ctx, const json_t *page, struc
     return ERR_OK;
 }
 
-/* Applies pages from the volume's last seq until more is false; the first waits wait_s. */
+/*
+ * Applies pages from the volume's last seq until more is false; the first waits wait_s.
+ * A page whose lastSeq is below the volume's (a hub restored from an older backup while
+ * this sync kept polling) turns into a full pass, which drops and pulls everything again:
+ * otherwise the changes the restored hub numbers again would be skipped.
+ */
 static enum err run_changes(struct sync_ctx *ctx, unsigned wait_s)
 {
-    uint64_t since = 0, next = 0, pages;
+    uint64_t since = 0, next = 0, pages, theirs = 0;
     int more = 1;
     enum err e;
 
@@ -715,6 +724,18 @@ static enum err run_changes(struct sync_ctx *ctx, unsigned wait_s)
         e = hubclient_changes(ctx->sc_hub, since, ctx->sc_page_limit, pages ? 0 : wait_s, &page);
         if (e != ERR_OK)
             return hub_fail(ctx, e, "reading the change feed");
+        if (j_u64(page, "lastSeq", &theirs, 0) && theirs < since) {
+            json_decref(page);
+            log_warn("sync: the change feed's last seq is below the volume's (a restored hub)");
+            e = run_state(ctx, 1);
+            if (e != ERR_OK)
+                return e;
+            e = volume_last_seq(ctx->sc_volume, &since);
+            if (e != ERR_OK)
+                return err_msgf(e, ctx->sc_errmsg, sizeof(ctx->sc_errmsg),
+                                "sync: reading the volume");
+            continue;
+        }
         e = pull_page_grants(ctx, page, &pl);
         if (e == ERR_OK)
             e = sync_apply_changes(ctx->sc_volume, page, pl.pl_snaps, pl.pl_n, &next, &more,
@@ -802,7 +823,7 @@ enum err sync_run_once(struct sync_ctx *ctx)
         if (e != ERR_OK)
             return hub_fail(ctx, e, "authenticating to the hub");
     }
-    e = run_state(ctx);
+    e = run_state(ctx, 0);
     if (e == ERR_OK)
         e = run_changes(ctx, 0);
     if (e == ERR_OK)

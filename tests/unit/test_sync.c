@@ -750,6 +750,19 @@ static void test_run_once(void **state)
         assert_vault_mirrored(V2, 1);
         assert_item_mirrored(V2, I3, 2);
         assert_int_equal(token_state(TK), VOLUME_TOKEN_REVOKED);
+
+        /* the same seen by a poll (no full pass in between): the poll resyncs too */
+        r = json_loads(text, 0, NULL);
+        assert_non_null(r);
+        assert_int_equal(sync_apply_changes(g.vol, r, NULL, 0, NULL, NULL, msg, sizeof(msg)),
+                         ERR_OK);
+        json_decref(r);
+        assert_int_equal(vol_last_seq(), hub_last_seq() + 1000);
+        assert_int_equal(sync_poll(&g.ctx, 0), ERR_OK);
+        assert_int_equal(vol_last_seq(), hub_last_seq());
+        assert_vault_mirrored(V2, 1);
+        assert_item_mirrored(V2, I3, 2);
+        assert_int_equal(token_state(TK), VOLUME_TOKEN_REVOKED);
     }
 
     /* server_delete (applied directly: the hub drops the server's sessions with it, so
