@@ -31,6 +31,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "cli/cli.h"
 #include "cli/commands.h"
 #include "common/alloc.h"
@@ -185,6 +187,31 @@ static int up_port_file_read(const char *path, int after_colon, int *port)
         p++;
     }
     ok = up_port_parse(p, port);
+    return ok;
+}
+
+/*
+ * Reads the hub's port from the URL in DIR/1password-credentials.json (when DIR/hub.addr
+ * was lost: the credentials file names the hub sync must find). Returns 1 with *port set,
+ * else 0.
+ */
+static int up_hub_port_from_credentials(const struct up *u, int *port)
+{
+    char path[UP_PATH_MAX];
+    const char *url, *colon;
+    json_t *j;
+    int ok = 0;
+
+    *port = 0;
+    if (up_path(u, path, "1password-credentials.json") != 0)
+        return 0;
+    j = json_load_file(path, JSON_REJECT_DUPLICATES, NULL);
+    url = json_string_value(json_object_get(json_object_get(j, "hub"), "url"));
+    colon = url ? strrchr(url, ':') : NULL;
+    if (colon &&
+        (strncmp(url, "http://127.0.0.1:", 17) == 0 || strncmp(url, "https://127.0.0.1:", 18) == 0))
+        ok = up_port_parse(colon + 1, port) && *port > 0;
+    json_decref(j);
     return ok;
 }
 
@@ -1018,6 +1045,9 @@ int cli_cmd_up(int argc, char **argv)
         u->u_child[i].uc_backoff_ms = UP_BACKOFF_MIN_MS;
     if (up_path(u, path, "hub.addr") == 0 && up_port_file_read(path, 1, &u->u_hub_port))
         log_info("up: the hub keeps port %d (%s)", u->u_hub_port, path);
+    else if (up_hub_port_from_credentials(u, &u->u_hub_port))
+        log_warn("up: %s is missing: the hub takes port %d again, from the credentials file", path,
+                 u->u_hub_port);
     first = up_path(u, path, "token") != 0 || access(path, F_OK) != 0;
     if (up_tls_prepare(u, first, want_tls) != 0)
         goto out;
@@ -1037,7 +1067,7 @@ int cli_cmd_up(int argc, char **argv)
         rc = CLI_EXIT_OK;
         goto stop;
     }
-    if (!u->u_hub_port) {
+    if (!u->u_hub_port || up_path(u, path, "hub.addr") != 0 || access(path, F_OK) != 0) {
         u->u_hub_port = u->u_child[UP_HUB].uc_port;
         if (up_hub_addr_write(u, u->u_hub_port) != 0) {
             fprintf(stderr, "sesame: up: cannot write %s/hub.addr\n", u->u_dir);

@@ -138,11 +138,14 @@ s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(1); time.sleep(60)' "$BUSY" &
 HOLDER=$!
 HUB_PIDS+=("$HOLDER")
 sleep 0.3
+rm -f "$D/hub.addr" # lost: the hub must come back on the port the credentials file names
 up_start up3 "$BUSY"
 said() { grep -q "^sesame: up: the api could not start (is port $BUSY in use?); see $D/logs/api.log; retrying$" "$T/up3.err"; }
 wait_within "an api port in use gives one clear stderr line" 15 said
 sleep 1
 expect_eq "the line is printed once" 1 "$(grep -c 'the api could not start' "$T/up3.err")"
+expect_eq "a lost hub.addr is rewritten with the hub's old port" "127.0.0.1:$HUBPORT" "$(cat "$D/hub.addr")"
+expect_match "... and up says where the port came from" "hub.addr is missing: the hub takes port $HUBPORT again" "$(cat "$T/up3.err")"
 expect_eq "up keeps running while the api cannot start" 1 "$(kill -0 "$UP_PID" 2>/dev/null && echo 1 || echo 0)"
 expect_match "the api is restarted with a backoff" 'restarting in (500|1000|2000) ms' "$(cat "$T/up3.err")"
 up_stop
