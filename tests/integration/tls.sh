@@ -16,6 +16,7 @@ set -uo pipefail
 . "$(dirname "$0")/lib.bash"
 . "$(dirname "$0")/connect_lib.bash"
 . "$(dirname "$0")/sdk_lib.bash"
+. "$(dirname "$0")/up_lib.bash"
 
 if [ -z "$HUBREQ" ] || [ ! -x "$HUBREQ" ]; then hub_test_init; fi
 sdk_install
@@ -31,27 +32,9 @@ served_fp() {
 
 # ================================ 1. sesame up --tls =======================================
 D="$T/d"
-UP_PID=
-up_start() {
-    "$SESAME" up --data "$D" --port "$2" --tls >"$T/$1.out" 2>"$T/$1.err" &
-    UP_PID=$!
-    HUB_PIDS+=("$UP_PID")
-}
-up_stop() {
-    local i rc=0
-    kill -TERM "$UP_PID" 2>/dev/null || true
-    for i in $(seq 1 200); do
-        kill -0 "$UP_PID" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -0 "$UP_PID" 2>/dev/null && { kill -KILL "$UP_PID" 2>/dev/null; rc=124; }
-    wait "$UP_PID" 2>/dev/null || rc=$?
-    return "$rc"
-}
-announced() { grep -q '^Ctrl-C stops all three\.$' "$T/$1.out" 2>/dev/null; }
 
 PORT=$(free_port)
-up_start up1 "$PORT"
+up_start up1 "$PORT" --tls
 wait_within "up --tls: the first run prints the block" 60 announced up1 ||
     { sed 's/^/#   /' "$T/up1.err" | tail -20; finish; exit 1; }
 HUBPORT=$(cut -d: -f2 "$D/hub.addr" | tr -d '\n')
@@ -135,7 +118,7 @@ up_stop
 expect_eq "up --tls: SIGTERM stops it with status 0" 0 "$?"
 
 PORT=$(free_port)
-up_start up2 "$PORT"
+up_start up2 "$PORT" # without --tls: the directory remembers
 wait_within "up --tls: the second run prints the block again" 20 announced up2 ||
     { tail -5 "$T/up2.err" "$D/logs/api.log" | sed 's/^/#   /'; }
 expect_eq "up --tls: the second run reuses the token" "" "$(cmp "$T/token.first" "$D/token" 2>&1)"

@@ -7,36 +7,10 @@
 set -uo pipefail
 . "$(dirname "$0")/lib.bash"
 . "$(dirname "$0")/connect_lib.bash"
+. "$(dirname "$0")/up_lib.bash"
 
 hub_test_init
 D="$T/d"
-UP_PID=
-
-# up_start NAME PORT: starts `sesame up --data $D --port PORT` in the background, output in
-# $T/NAME.out / $T/NAME.err; sets UP_PID.
-up_start() {
-    "$SESAME" up --data "$D" --port "$2" >"$T/$1.out" 2>"$T/$1.err" &
-    UP_PID=$!
-    HUB_PIDS+=("$UP_PID")
-}
-
-# up_stop: SIGTERM to `up`; waits at most 20 s; returns its exit status (124: still there).
-up_stop() {
-    local i rc=0
-    kill -TERM "$UP_PID" 2>/dev/null || true
-    for i in $(seq 1 200); do
-        kill -0 "$UP_PID" 2>/dev/null || break
-        sleep 0.1
-    done
-    if kill -0 "$UP_PID" 2>/dev/null; then
-        kill -KILL "$UP_PID" 2>/dev/null || true
-        rc=124
-    fi
-    wait "$UP_PID" 2>/dev/null || rc=$?
-    return "$rc"
-}
-
-announced() { grep -q '^Ctrl-C stops all three\.$' "$T/$1.out" 2>/dev/null; }
 no_child_left() { ! pgrep -f "$D/" >/dev/null; }
 api_pid() { pgrep -f "$D/api.port" | head -n 1; }
 vaults() { TOKEN=$(cat "$D/token") ccurl "http://127.0.0.1:$PORT/v1/vaults"; }
