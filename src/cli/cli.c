@@ -27,9 +27,10 @@ static const struct cli_command cli_commands[] = {
     {"item", "create, read, edit and delete items", cli_cmd_item},
     {"connect", "manage Connect servers and their tokens", cli_cmd_connect},
     {"activity", "show the activity collected from Connect servers", cli_cmd_activity},
-    {"read", "print one secret from a Connect server: sesame read op://vault/item/field", NULL},
-    {"run", "run a command with op:// references in its environment resolved", NULL},
-    {"inject", "fill op:// references into a template", NULL},
+    {"read", "print one secret from a Connect server: sesame read op://vault/item/field",
+     cli_cmd_read},
+    {"run", "run a command with op:// references in its environment resolved", cli_cmd_run},
+    {"inject", "fill op:// references into a template", cli_cmd_inject},
     {"version", "print the version", cli_cmd_version},
     {"help", "show this help", cli_cmd_help},
 };

@@ -289,44 +289,13 @@ enum err cli_target(struct buf *out, const char *prefix, const char *id1, const 
     return rc;
 }
 
-/*
- * Writes len bytes of data to a new file at path with mode 0600: refuses an existing path
- * (O_EXCL, no symlink followed), fsyncs the file and its directory, and removes what it
- * created on failure. Returns ERR_OK, ERR_CONFLICT (exists) or ERR_IO, with errmsg.
- */
-enum err cli_write_new_file(const char *path, const char *data, size_t len, char *errmsg,
-                            size_t errcap)
+/* Fsyncs the directory holding path (best effort). */
+static void cli_fsync_dir_of(const char *path)
 {
     char dir[CONFIG_MAX_PATH + 1];
-    const char *slash;
-    size_t off = 0;
-    int fd, dfd, saved;
+    const char *slash = strrchr(path, '/');
+    int dfd;
 
-    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        if (errno == EEXIST)
-            return err_msgf(ERR_CONFLICT, errmsg, errcap,
-                            "%s already exists; refusing to overwrite it", path);
-        return err_msgf(ERR_IO, errmsg, errcap, "cannot create %s (%s)", path,
-                        strerrorname_np(errno) ? strerrorname_np(errno) : "error");
-    }
-    if (fchmod(fd, 0600) != 0)
-        goto fail;
-    while (off < len) {
-        ssize_t n = write(fd, data + off, len - off);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            goto fail;
-        off += (size_t)n;
-    }
-    if (fsync(fd) != 0)
-        goto fail;
-    if (close(fd) != 0) {
-        fd = -1;
-        goto fail;
-    }
-    slash = strrchr(path, '/');
     if (slash && (size_t)(slash - path) < sizeof(dir)) {
         memcpy(dir, path, (size_t)(slash - path));
         dir[slash - path] = '\0';
@@ -340,6 +309,50 @@ enum err cli_write_new_file(const char *path, const char *data, size_t len, char
         (void)fsync(dfd);
         close(dfd);
     }
+}
+
+/* Writes len bytes to fd, retrying short writes. Returns 0, or -1 with errno set. */
+static int cli_write_fd_all(int fd, const char *data, size_t len)
+{
+    size_t off = 0;
+
+    while (off < len) {
+        ssize_t n = write(fd, data + off, len - off);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -1;
+        off += (size_t)n;
+    }
+    return 0;
+}
+
+/*
+ * Writes len bytes of data to a new file at path with mode 0600: refuses an existing path
+ * (O_EXCL, no symlink followed), fsyncs the file and its directory, and removes what it
+ * created on failure. Returns ERR_OK, ERR_CONFLICT (exists) or ERR_IO, with errmsg.
+ */
+enum err cli_write_new_file(const char *path, const char *data, size_t len, char *errmsg,
+                            size_t errcap)
+{
+    int fd, saved;
+
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        if (errno == EEXIST)
+            return err_msgf(ERR_CONFLICT, errmsg, errcap,
+                            "%s already exists; refusing to overwrite it", path);
+        return err_msgf(ERR_IO, errmsg, errcap, "cannot create %s (%s)", path,
+                        strerrorname_np(errno) ? strerrorname_np(errno) : "error");
+    }
+    if (fchmod(fd, 0600) != 0 || cli_write_fd_all(fd, data, len) != 0 || fsync(fd) != 0)
+        goto fail;
+    if (close(fd) != 0) {
+        fd = -1;
+        goto fail;
+    }
+    cli_fsync_dir_of(path);
     return ERR_OK;
 fail:
     saved = errno;
@@ -375,4 +388,50 @@ int cli_port_file_write(const char *path, int port)
         return -1;
     }
     return 0;
+}
+
+/* Writes a file atomically. See cli_util.h. */
+enum err cli_write_file_atomic(const char *path, const char *data, size_t len, int overwrite,
+                               char *errmsg, size_t errcap)
+{
+    char tmp[CONFIG_MAX_PATH + 32];
+    enum err e = ERR_IO;
+    int fd, n;
+
+    n = snprintf(tmp, sizeof(tmp), "%s.sesame-XXXXXX", path);
+    if (n < 0 || (size_t)n >= sizeof(tmp))
+        return err_msgf(ERR_IO, errmsg, errcap, "the output path is too long");
+    fd = mkostemp(tmp, O_CLOEXEC);
+    if (fd < 0)
+        return err_msgf(ERR_IO, errmsg, errcap, "cannot create a file beside %s (%s)", path,
+                        strerrorname_np(errno) ? strerrorname_np(errno) : "error");
+    if (fchmod(fd, 0600) != 0 || cli_write_fd_all(fd, data, len) != 0 || fsync(fd) != 0)
+        goto fail;
+    n = close(fd);
+    fd = -1;
+    if (n != 0)
+        goto fail;
+    if (overwrite) {
+        if (rename(tmp, path) != 0)
+            goto fail;
+    } else {
+        if (link(tmp, path) != 0) {
+            if (errno == EEXIST) {
+                (void)unlink(tmp);
+                return err_msgf(ERR_CONFLICT, errmsg, errcap,
+                                "%s already exists; refusing to overwrite it (--force)", path);
+            }
+            goto fail;
+        }
+        (void)unlink(tmp);
+    }
+    cli_fsync_dir_of(path);
+    return ERR_OK;
+fail:
+    e = err_msgf(ERR_IO, errmsg, errcap, "cannot write %s (%s)", path,
+                 strerrorname_np(errno) ? strerrorname_np(errno) : "error");
+    if (fd >= 0)
+        close(fd);
+    (void)unlink(tmp);
+    return e;
 }

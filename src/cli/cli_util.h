@@ -109,6 +109,15 @@ enum err cli_write_new_file(const char *path, const char *data, size_t len, char
                             size_t errcap) SESAME_WUR;
 
 /*
+ * Writes len bytes of data to path with mode 0600, atomically: a new temporary file beside
+ * it (fsynced), then renamed over path (overwrite) or linked to it (refusing an existing
+ * path), then the directory fsynced; readers see the old file or the whole new one, never
+ * a part. Returns ERR_OK, ERR_CONFLICT (exists, without overwrite) or ERR_IO, with errmsg.
+ */
+enum err cli_write_file_atomic(const char *path, const char *data, size_t len, int overwrite,
+                               char *errmsg, size_t errcap) SESAME_WUR;
+
+/*
  * Writes "PORT\n" to path atomically (a temporary file beside it, fsync, rename): the
  * --port-file of `sesame hub`, `sesame sync` and `sesame api`, read by tests and by
  * `sesame up`. Returns 0, or -1 with errno set.

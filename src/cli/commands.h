@@ -33,4 +33,13 @@ int cli_cmd_activity(int argc, char **argv);
 /* `sesame up`: hub, sync and api supervised on one local data directory; cli_up.c */
 int cli_cmd_up(int argc, char **argv);
 
+/* `sesame read REF`: one secret from a Connect server; cli_read.c */
+int cli_cmd_read(int argc, char **argv);
+
+/* `sesame inject`: a template with its secret references filled in; cli_read.c */
+int cli_cmd_inject(int argc, char **argv);
+
+/* `sesame run -- CMD`: CMD with the references of its environment resolved; cli_run.c */
+int cli_cmd_run(int argc, char **argv);
+
 #endif

@@ -25,11 +25,16 @@ for cmd in sync api; do
     expect_eq "$cmd with an unknown flag exits 2" 2 "$rc"
 done
 
-for cmd in read run inject; do
-    err=$("$SESAME" "$cmd" 2>&1 >/dev/null); rc=$?
-    expect_eq "$cmd exits 2 for now" 2 "$rc"
-    expect_eq "$cmd says it is not yet available" "sesame: '$cmd' is not yet available in this version" "$err"
-done
+# the client commands (tests/integration/client.sh has the rest)
+err=$("$SESAME" read 2>&1 >/dev/null); rc=$?
+expect_eq "read without a reference exits 2 with one line" \
+    "2 sesame: read: give a secret reference, op://vault/item/field" "$rc $err"
+err=$("$SESAME" run 2>&1 >/dev/null); rc=$?
+expect_eq "run without a command exits 2 with one line" \
+    "2 sesame: run: give the command to run after --" "$rc $err"
+err=$(env -u OP_CONNECT_HOST "$SESAME" inject 2>&1 >/dev/null </dev/null); rc=$?
+expect_eq "inject without OP_CONNECT_HOST exits 1 with one line" \
+    "1 sesame: inject: OP_CONNECT_HOST is not set (the URL of the Connect server)" "$rc $err"
 
 for cmd in account vault item connect; do
     "$SESAME" "$cmd" >/dev/null 2>&1; rc=$?

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # readme.sh - the README's five-minute tour works when pasted: starts `sesame up` (as
 # `make run` does, on a free port and a temporary data directory), then runs the README's
-# shell blocks marked <!-- tour:curl -->, <!-- tour:js --> and <!-- tour:cli --> exactly as
+# shell blocks marked <!-- tour:curl -->, <!-- tour:js -->, <!-- tour:run --> and
+# <!-- tour:cli --> exactly as
 # written, with only these substitutions: the port 8080 -> the free port, sesame-data ->
 # the temporary data directory, ./build/sesame -> the binary under test, and (tour:js)
 # `npm install <spec>` -> a link to the SDK that sdk_lib.bash installed, after checking
@@ -23,7 +24,7 @@ block() {
         want && /^```/ { if (inb) exit; inb = 1; next }
         inb { print }' "$README"
 }
-for b in curl js cli; do
+for b in curl js run cli; do
     expect_eq "the README has a tour:$b block" 1 "$([ -n "$(block "$b")" ] && echo 1 || echo 0)"
 done
 
@@ -63,6 +64,15 @@ OUT=$(cd "$W" && env OP_CONNECT_HOST="http://127.0.0.1:$PORT" OP_CONNECT_TOKEN="
     bash -eo pipefail -c "$js" 2>&1) || RC=$?
 expect_eq "tour:js exits 0" 0 "$RC"
 expect_eq "tour:js prints what the README says" "Demo Demo login demo" "$OUT"
+
+# tour:run
+export OP_CONNECT_HOST="http://127.0.0.1:$PORT"
+OP_CONNECT_TOKEN=$(cat "$D/token")
+export OP_CONNECT_TOKEN
+run_block run
+expect_eq "tour:run exits 0" 0 "$RC"
+expect_eq "tour:run prints what the README says" "demo
+connecting with <concealed by sesame>" "$OUT"
 
 # tour:cli, with the admin variables sesame up printed.
 eval "$(grep -m1 '^  export SESAME_HUB=' "$T/up.out")"
