@@ -291,6 +291,9 @@ static void api_free(struct api *a)
         return;
     http_server_stop(a->ap_plain_srv);
     http_server_stop(a->ap_srv);
+    ratelimit_free(a->ap_rl_ip);
+    ratelimit_free(a->ap_rl_token);
+    ratelimit_free(a->ap_rl_fail);
     (void)api_activity_write(a);
     bus_client_free(a->ap_bus);
     bus_key_free(a->ap_bus_key);
@@ -343,6 +346,10 @@ enum err api_start(struct api **out, const struct api_options *opt, char *errmsg
     pthread_mutex_init(&a->ap_metrics_mu, NULL);
     pthread_cond_init(&a->ap_cond, NULL);
     a->ap_cfg = cf;
+    if (api_ratelimit_init(a) != ERR_OK) {
+        rc = ERR_NOMEM;
+        goto fail;
+    }
     rc = credentials_parse(&a->ap_cred, opt->ao_credentials_json, opt->ao_credentials_len, msg,
                            sizeof(msg));
     if (rc != ERR_OK) {

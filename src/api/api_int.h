@@ -16,6 +16,7 @@
 
 #include "api/api.h"
 #include "bus/bus.h"
+#include "common/ratelimit.h"
 #include "common/buf.h"
 #include "common/err.h"
 #include "common/ids.h"
@@ -150,6 +151,9 @@ struct api {
     struct credentials *ap_cred;
     struct volume *ap_volume;
     char ap_volume_dir[CONFIG_MAX_PATH + 1];
+    struct ratelimit *ap_rl_ip;       /* requests per client address (NULL: no limits) */
+    struct ratelimit *ap_rl_token;    /* requests per token */
+    struct ratelimit *ap_rl_fail;     /* failed authentications per client address */
     struct http_server *ap_srv;       /* the API: HTTPS when TLS is configured */
     struct http_server *ap_plain_srv; /* TLS only: probes on OP_HTTP_PORT; else NULL */
     unsigned char *ap_bus_key;
@@ -217,6 +221,7 @@ struct api_principal {
     char ap_account[ID_LEN + 1]; /* uppercase */
     struct token_vault ap_vaults[TOKEN_MAX_VAULTS];
     size_t ap_nvaults;
+    unsigned ap_retry_after; /* ERR_RATE_LIMITED: seconds for Retry-After (kept on error) */
 };
 
 /* The token-signing keys in force: the credentials' and the volume's, minus retired ones. */
@@ -286,6 +291,24 @@ enum err api_metrics_render(struct api *a, struct buf *out) SESAME_WUR;
 
 #define API_WRITE_ATTEMPTS 5 /* tries of a write racing other writers (no client version) */
 #define API_HTTP_THREADS   8 /* handler threads of the api's HTTP server */
+
+/*
+ * Rate limits (SESAME_RATE_LIMIT_RPS = R requests per second per token; 0 disables all):
+ * a token may burst to API_RL_BURST_FACTOR * R; a client address gets API_RL_IP_FACTOR
+ * times the token's rate and burst; failed authentications from one address refill at
+ * API_RL_FAIL_RPS with a burst of API_RL_FAIL_BURST, and an address that spent them gets
+ * 429 before its token is even looked at.
+ */
+#define API_RL_BURST_FACTOR 2
+#define API_RL_IP_FACTOR    2
+#define API_RL_FAIL_RPS     5
+#define API_RL_FAIL_BURST   50
+
+/*
+ * Makes the rate limiters of a from its configuration (none when the rate is 0).
+ * Returns ERR_OK or ERR_NOMEM.
+ */
+enum err api_ratelimit_init(struct api *a) SESAME_WUR;
 
 /*
  * Seals content as version base_version + 1 of item (vault av; category) and has sync

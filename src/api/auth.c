@@ -276,15 +276,28 @@ enum err api_auth_request(struct api *a, struct http_request *req, struct api_pr
     struct api_keyset *ks = NULL;
     enum token_reason why = TOKEN_OK;
     unsigned char hash[HASH_SHA256_BYTES];
-    const char *tok;
+    const char *tok, *ip;
+    unsigned retry = 0;
     size_t len;
     enum err rc;
 
     memset(p, 0, sizeof(*p));
     memset(&c, 0, sizeof(c));
+    ip = http_request_client_ip(req);
+    if (a->ap_rl_ip) {
+        int64_t now = http_clock_ms();
+
+        /* Before any work on the token: the address's own budget, then its failures. */
+        if (!ratelimit_take(a->ap_rl_ip, ip, strlen(ip), 1, now, &p->ap_retry_after) ||
+            !ratelimit_take(a->ap_rl_fail, ip, strlen(ip), 0, now, &p->ap_retry_after)) {
+            log_msg(LOG_WARN, scope, "api: rate limited (client address)");
+            return ERR_RATE_LIMITED;
+        }
+    }
     if (!h || strncasecmp(h, "Bearer ", 7) != 0) {
         log_msg(LOG_WARN, scope, "api: request without a bearer token");
-        return ERR_UNAUTHORIZED;
+        rc = ERR_UNAUTHORIZED;
+        goto failed;
     }
     tok = h + 7;
     while (*tok == ' ')
@@ -294,7 +307,8 @@ enum err api_auth_request(struct api *a, struct http_request *req, struct api_pr
         len--;
     if (len == 0 || len > JWS_MAX_TOKEN_BYTES) {
         log_msg(LOG_WARN, scope, "api: bearer token empty or too long");
-        return ERR_UNAUTHORIZED;
+        rc = ERR_UNAUTHORIZED;
+        goto failed;
     }
     ks = auth_keyset_get(a);
     if (!ks) {
@@ -303,6 +317,12 @@ enum err api_auth_request(struct api *a, struct http_request *req, struct api_pr
     }
     if (hash_sha256(hash, tok, len) != ERR_OK) {
         rc = ERR_INTERNAL;
+        goto out;
+    }
+    if (a->ap_rl_token &&
+        !ratelimit_take(a->ap_rl_token, hash, sizeof(hash), 1, http_clock_ms(), &retry)) {
+        log_msg(LOG_WARN, scope, "api: rate limited (token)");
+        rc = ERR_RATE_LIMITED;
         goto out;
     }
     if (auth_cached(a, hash, ks->ks_serial, p)) {
@@ -355,6 +375,11 @@ enum err api_auth_request(struct api *a, struct http_request *req, struct api_pr
 out:
     token_claims_clear(&c);
     auth_keyset_unref(ks);
+failed:
+    if (rc == ERR_UNAUTHORIZED && a->ap_rl_fail)
+        (void)ratelimit_take(a->ap_rl_fail, ip, strlen(ip), 1, http_clock_ms(), NULL);
+    if (rc == ERR_RATE_LIMITED)
+        p->ap_retry_after = retry ? retry : p->ap_retry_after;
     return rc;
 }
 
@@ -367,4 +392,19 @@ unsigned api_auth_access(const struct api_principal *p, const char *vault)
         if (strcmp(p->ap_vaults[i].tv_id, vault) == 0)
             return p->ap_vaults[i].tv_access;
     return 0;
+}
+
+/* Makes the rate limiters. See api_int.h. */
+enum err api_ratelimit_init(struct api *a)
+{
+    double r = (double)a->ap_cfg->cf_rate_limit_rps;
+
+    if (r <= 0)
+        return ERR_OK;
+    if (ratelimit_new(&a->ap_rl_token, r, API_RL_BURST_FACTOR * r) != ERR_OK ||
+        ratelimit_new(&a->ap_rl_ip, API_RL_IP_FACTOR * r,
+                      API_RL_IP_FACTOR * API_RL_BURST_FACTOR * r) != ERR_OK ||
+        ratelimit_new(&a->ap_rl_fail, API_RL_FAIL_RPS, API_RL_FAIL_BURST) != ERR_OK)
+        return ERR_NOMEM;
+    return ERR_OK;
 }

@@ -23,6 +23,7 @@
 #include "json/item.h"
 
 #define H_TOKEN_MSG     "Invalid bearer token"
+#define H_RATE_MSG      "Too many requests: slow down and retry after the time in Retry-After"
 #define H_SCOPE_MSG     "Authorization: token does not have access to vault"
 #define H_READ_MSG      "Authorization: token does not have read access to vault"
 #define H_WRITE_MSG     "Unauthorized Request, token does not have write access to the Vault"
@@ -81,6 +82,28 @@ static enum err h_path_id(struct http_request *req, struct http_response *resp, 
 }
 
 /*
+ * Answers a refused authentication (api_auth_request's error rc): 401 with Connect's
+ * message, 429 with Retry-After, 500 while not ready; returns the error to return.
+ */
+static enum err h_auth_refused(struct http_response *resp, enum err rc,
+                               const struct api_principal *p)
+{
+    char secs[16];
+
+    if (rc == ERR_UNAUTHORIZED)
+        return http_respond_error(resp, rc, H_TOKEN_MSG);
+    if (rc == ERR_NOT_READY)
+        return http_respond_error(resp, rc, API_NOT_READY_MSG);
+    if (rc == ERR_RATE_LIMITED) {
+        (void)snprintf(secs, sizeof(secs), "%u", p->ap_retry_after ? p->ap_retry_after : 1);
+        if (http_response_header(resp, "Retry-After", secs) != ERR_OK)
+            return ERR_NOMEM;
+        return http_respond_error(resp, rc, H_RATE_MSG);
+    }
+    return rc;
+}
+
+/*
  * The common steps of a /v1 handler up to readiness (see the top of this file); need is
  * the access bit the request needs on its vault (0 for requests without one). Returns
  * ERR_OK with x filled (x->hx_ix set), HTTP_DEFERRED (waiting for sync), or an error
@@ -97,11 +120,8 @@ static enum err h_begin_as(struct h_ctx *x, struct http_request *req, struct htt
     x->hx_action = action;
     rc = api_auth_request(a, req, &x->hx_p);
     if (rc != ERR_OK) {
+        rc = h_auth_refused(resp, rc, &x->hx_p);
         memset(&x->hx_p, 0, sizeof(x->hx_p));
-        if (rc == ERR_UNAUTHORIZED)
-            return http_respond_error(resp, rc, H_TOKEN_MSG);
-        if (rc == ERR_NOT_READY)
-            return http_respond_error(resp, rc, API_NOT_READY_MSG);
         return rc;
     }
     if ((rc = h_path_id(req, resp, "vaultUuid", H_VAULT_ID_MSG, &x->hx_vault)) != ERR_OK ||
@@ -311,9 +331,8 @@ static enum err h_activity(struct http_request *req, struct http_response *resp)
     x.hx_action = ACTIVITY_READ;
     rc = api_auth_request(x.hx_api, req, &x.hx_p);
     if (rc != ERR_OK) {
+        rc = h_auth_refused(resp, rc, &x.hx_p);
         memset(&x.hx_p, 0, sizeof(x.hx_p));
-        if (rc == ERR_UNAUTHORIZED)
-            rc = http_respond_error(resp, rc, H_TOKEN_MSG);
         return h_end(&x, req, rc);
     }
     if ((rc = h_query_num(req, resp, "limit", API_ACTIVITY_PAGE, &limit)) != ERR_OK ||
