@@ -375,7 +375,7 @@ int cli_port_file_write(const char *path, int port)
         return -1;
     }
     n = snprintf(line, sizeof(line), "%d\n", port);
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0)
         return -1;
     ok = write(fd, line, (size_t)n) == n && fsync(fd) == 0;
