@@ -10,7 +10,7 @@ JOBS         ?= $(shell nproc)
 FUZZ_SECONDS ?= 60
 CMAKE_GEN    := -G Ninja
 
-.PHONY: all deps build run test check unit asan fuzz-build fuzz bench format clean
+.PHONY: all deps build run test check unit asan torture fuzz-build fuzz bench soak format clean
 
 all: build
 
@@ -27,7 +27,7 @@ run: build
 
 # The whole gate, as CI runs it: source checks, the fuzz drivers build, unit + fuzz-corpus
 # + integration tests, then all of them again under ASan+UBSan.
-test: deps check fuzz-build unit asan
+test: deps check fuzz-build fuzz-short unit asan
 
 check:
 	@scripts/check-source.sh
@@ -39,6 +39,15 @@ asan: deps
 	@cmake -S . -B $(ASAN_BUILD) $(CMAKE_GEN) -DSESAME_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
 	@cmake --build $(ASAN_BUILD) -j $(JOBS)
 	ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS)
+	scripts/torture.sh $(ASAN_BUILD) 25
+
+# Allocation-failure torture over the pure modules' unit tests, in the ASan build: every
+# allocation made to fail in turn (TORTURE_POINTS spread evenly when a test makes more).
+TORTURE_POINTS ?= 2000
+torture: deps
+	@cmake -S . -B $(ASAN_BUILD) $(CMAKE_GEN) -DSESAME_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
+	@cmake --build $(ASAN_BUILD) -j $(JOBS)
+	scripts/torture.sh $(ASAN_BUILD) $(TORTURE_POINTS)
 
 fuzz-build: deps
 	@CC=clang-14 cmake -S . -B $(FUZZ_BUILD) $(CMAKE_GEN) -DSESAME_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
@@ -48,10 +57,20 @@ fuzz-build: deps
 fuzz: fuzz-build
 	scripts/fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
+# The short pass of the gate (make test): every driver for 10 s; fails on any finding.
+fuzz-short: fuzz-build
+	scripts/fuzz.sh $(FUZZ_BUILD) 10
+
 # Measures a real hub + sync + api (docs/benchmarks.md): read throughput, latency, memory
 # under polling, propagation and start-up. BENCH_ITEMS=1000 BENCH_SECONDS=20 BENCH_CONC=8.
 bench: build
 	scripts/bench/run.sh $(BUILD)
+
+# A long run of hub + sync + api under an operator-like polling load with a trickle of
+# writes: RSS must stay flat after the warm-up and every answer be right
+# (docs/reliability.md). SOAK_MINUTES=30 SOAK_ITEMS=1000; knobs in scripts/soak/run.sh.
+soak: build
+	scripts/soak/run.sh $(BUILD)
 
 format:
 	@find src tests -name '*.[ch]' -print0 | xargs -0 clang-format -i

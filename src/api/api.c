@@ -411,6 +411,8 @@ enum err api_start(struct api **out, const struct api_options *opt, char *errmsg
         hc.hc_max_body_bytes = cf->cf_max_body_bytes;
     if (cf->cf_max_header_bytes)
         hc.hc_max_header_bytes = cf->cf_max_header_bytes;
+    if (cf->cf_http_timeout_s)
+        hc.hc_timeout_seconds = (unsigned)cf->cf_http_timeout_s;
     rc = http_server_start(&a->ap_srv, &hc);
     if (rc != ERR_OK) {
         (void)snprintf(errmsg, errcap, "api: cannot %s on port %d (%s)",

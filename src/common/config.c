@@ -155,6 +155,12 @@ static const struct config_def config_defs[CONFIG__COUNT] = {
                                         .cd_def = HTTP_MAX_HEADER_BYTES,
                                         .cd_min = CONFIG_MIN_HEADER_BYTES,
                                         .cd_max = CONFIG_MAX_HEADER_BYTES},
+    [CONFIG_SESAME_HTTP_TIMEOUT_SECONDS] = {.cd_name = "SESAME_HTTP_TIMEOUT_SECONDS",
+                                            .cd_kind = CK_UINT,
+                                            .cd_off = OFF(cf_http_timeout_s),
+                                            .cd_def = HTTP_TIMEOUT_SECONDS,
+                                            .cd_min = 1,
+                                            .cd_max = CONFIG_MAX_HTTP_TIMEOUT_SECONDS},
 };
 
 /*

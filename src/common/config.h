@@ -56,6 +56,7 @@ enum config_var {
     CONFIG_SESAME_RATE_LIMIT_RPS,
     CONFIG_SESAME_MAX_BODY_BYTES,
     CONFIG_SESAME_MAX_HEADER_BYTES,
+    CONFIG_SESAME_HTTP_TIMEOUT_SECONDS,
     CONFIG__COUNT
 };
 
@@ -104,6 +105,7 @@ struct config {
     unsigned long cf_rate_limit_rps;   /* SESAME_RATE_LIMIT_RPS; 0 disables */
     unsigned long cf_max_body_bytes;   /* SESAME_MAX_BODY_BYTES */
     unsigned long cf_max_header_bytes; /* SESAME_MAX_HEADER_BYTES */
+    unsigned long cf_http_timeout_s;   /* SESAME_HTTP_TIMEOUT_SECONDS */
 
     /* Bookkeeping */
     unsigned char cf_set[CONFIG__COUNT];       /* 1 where the variable was set (non-empty) */

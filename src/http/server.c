@@ -22,6 +22,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
+#include <malloc.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -109,6 +110,19 @@ struct http_request {
     struct http_request *rq_wprev, *rq_wnext;
 };
 
+/*
+ * One open connection (MHD_OPTION_NOTIFY_CONNECTION), on the server's list under
+ * hs_mutex: the timer thread closes one whose request headers have not all arrived within
+ * the header deadline (a slowloris client resets MHD's idle timeout with every byte).
+ */
+struct http_conn {
+    struct http_conn *hc_prev, *hc_next;
+    int hc_fd;
+    int hc_in_request;   /* headers complete, request not yet finished */
+    int hc_cut;          /* shut down by us */
+    int64_t hc_since_ms; /* connection opened, or its last request finished */
+};
+
 struct http_server {
     struct MHD_Daemon *hs_daemon;
     int hs_listen_fd; /* ours until MHD owns it; -1 when closed or owned */
@@ -137,6 +151,14 @@ struct http_server {
     size_t hs_inflight; /* requests created and not completed */
     int hs_stopping;
     int hs_tls; /* holds a tls_server_install reference */
+    /* connections (under hs_mutex) */
+    struct http_conn *hs_conns;
+    size_t hs_nconns;
+    size_t hs_nconns_high; /* high-water mark since the last heap trim */
+    size_t hs_max_conns;   /* over this, a new connection is answered 503 and closed */
+    unsigned hs_header_ms; /* a request's headers must arrive within this */
+    uint64_t hs_cut_slow;  /* connections closed for slow headers */
+    uint64_t hs_cut_full;  /* connections refused at the limit */
 };
 
 /* ---- small helpers ---- */
@@ -746,6 +768,8 @@ static void *http_on_uri(void *cls, const char *uri, struct MHD_Connection *conn
     return rq;
 }
 
+static void http_conn_mark(struct http_server *srv, struct MHD_Connection *conn, int in_request);
+
 /* MHD_OPTION_NOTIFY_COMPLETED: logs the request and frees it. */
 static void http_on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                               enum MHD_RequestTerminationCode toe)
@@ -754,7 +778,6 @@ static void http_on_completed(void *cls, struct MHD_Connection *conn, void **con
     struct http_request *rq = *con_cls;
     long long ms;
 
-    (void)conn;
     if (!rq)
         return;
     *con_cls = NULL;
@@ -778,6 +801,7 @@ static void http_on_completed(void *cls, struct MHD_Connection *conn, void **con
         srv->hs_on_complete(srv->hs_context, route ? route->hr_pattern : "", rq->rq_method, done,
                             http_clock_us() - rq->rq_start_us);
     }
+    http_conn_mark(srv, conn, 0);
     pthread_mutex_lock(&srv->hs_mutex);
     http_wait_unlink(srv, rq);
     srv->hs_inflight--;
@@ -961,6 +985,124 @@ static enum MHD_Result http_run(struct http_request *rq)
     return http_queue(rq);
 }
 
+/* Returns the struct http_conn MHD keeps for conn, or NULL. */
+static struct http_conn *http_conn_of(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+    return ci ? ci->socket_context : NULL;
+}
+
+/* The answer to a connection over the limit (plain HTTP only: TLS would need a handshake). */
+static const char http_busy[] =
+    "HTTP/1.1 503 Service Unavailable\r\n"
+    "Content-Type: application/json\r\n"
+    "Content-Length: 60\r\n"
+    "Connection: close\r\n"
+    "Retry-After: 1\r\n\r\n"
+    "{\"status\":503,\"message\":\"Too many connections, retry later\"}";
+
+/*
+ * MHD_OPTION_NOTIFY_CONNECTION: tracks open connections. A connection over hs_max_conns
+ * gets 503 (plain HTTP) and is shut down at once, so that a client at the limit is refused
+ * rather than left waiting in the listen backlog.
+ */
+static void http_on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                               enum MHD_ConnectionNotificationCode toe)
+{
+    struct http_server *srv = cls;
+    struct http_conn *hc = *socket_context;
+    const union MHD_ConnectionInfo *ci;
+
+    if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+        if (!hc)
+            return;
+        pthread_mutex_lock(&srv->hs_mutex);
+        if (hc->hc_prev)
+            hc->hc_prev->hc_next = hc->hc_next;
+        else
+            srv->hs_conns = hc->hc_next;
+        if (hc->hc_next)
+            hc->hc_next->hc_prev = hc->hc_prev;
+        srv->hs_nconns--;
+        pthread_mutex_unlock(&srv->hs_mutex);
+        mem_free(hc);
+        *socket_context = NULL;
+        return;
+    }
+    ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    hc = mem_calloc(1, sizeof(*hc));
+    if (!hc || !ci) {
+        mem_free(hc);
+        return; /* untracked: MHD's own limits and idle timeout still apply */
+    }
+    hc->hc_fd = ci->connect_fd;
+    hc->hc_since_ms = http_clock_ms();
+    pthread_mutex_lock(&srv->hs_mutex);
+    hc->hc_next = srv->hs_conns;
+    if (srv->hs_conns)
+        srv->hs_conns->hc_prev = hc;
+    srv->hs_conns = hc;
+    srv->hs_nconns++;
+    pthread_cond_broadcast(&srv->hs_cond); /* the timer now has a deadline to watch */
+    if (srv->hs_nconns > srv->hs_nconns_high)
+        srv->hs_nconns_high = srv->hs_nconns;
+    if (srv->hs_nconns > srv->hs_max_conns) {
+        hc->hc_cut = 1;
+        srv->hs_cut_full++;
+        if (!srv->hs_tls)
+            (void)send(hc->hc_fd, http_busy, sizeof(http_busy) - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+        (void)shutdown(hc->hc_fd, SHUT_RDWR);
+    }
+    pthread_mutex_unlock(&srv->hs_mutex);
+    *socket_context = hc;
+}
+
+/* Marks conn's request as begun (headers complete) or finished. */
+static void http_conn_mark(struct http_server *srv, struct MHD_Connection *conn, int in_request)
+{
+    struct http_conn *hc = conn ? http_conn_of(conn) : NULL;
+
+    if (!hc)
+        return;
+    pthread_mutex_lock(&srv->hs_mutex);
+    hc->hc_in_request = in_request;
+    if (!in_request)
+        hc->hc_since_ms = http_clock_ms();
+    pthread_mutex_unlock(&srv->hs_mutex);
+}
+
+/*
+ * Shuts down connections whose request headers did not all arrive within the header
+ * deadline; returns when the next one is due (INT64_MAX: none). Under hs_mutex.
+ */
+static int64_t http_cut_slow(struct http_server *srv, int64_t now)
+{
+    struct http_conn *hc;
+    int64_t next = INT64_MAX;
+
+    for (hc = srv->hs_conns; hc; hc = hc->hc_next) {
+        int64_t due = hc->hc_since_ms + srv->hs_header_ms;
+
+        if (hc->hc_in_request || hc->hc_cut)
+            continue;
+        if (due <= now) {
+            hc->hc_cut = 1;
+            srv->hs_cut_slow++;
+            (void)shutdown(hc->hc_fd, SHUT_RDWR);
+        } else if (due < next) {
+            next = due;
+        }
+    }
+    if (srv->hs_nconns_high >= 512 && srv->hs_nconns * 8 < srv->hs_nconns_high) {
+        /* a crowd has gone: give the heap it left behind back to the system */
+        srv->hs_nconns_high = srv->hs_nconns;
+        (void)malloc_trim(0);
+    }
+    return next;
+}
+
 /* The MHD access handler. */
 static enum MHD_Result http_on_access(void *cls, struct MHD_Connection *conn, const char *url,
                                       const char *method, const char *version,
@@ -978,6 +1120,7 @@ static enum MHD_Result http_on_access(void *cls, struct MHD_Connection *conn, co
     *upload_data_size = 0;
     switch (rq->rq_phase) {
     case HTTP_PHASE_NEW:
+        http_conn_mark(rq->rq_srv, conn, 1);
         return http_begin(rq, method, version);
     case HTTP_PHASE_BODY:
         if (n > 0)
@@ -1015,7 +1158,7 @@ static void *http_timer_main(void *arg)
 
     pthread_mutex_lock(&srv->hs_mutex);
     while (!srv->hs_timer_exit) {
-        int64_t now = http_clock_ms(), next = INT64_MAX;
+        int64_t now = http_clock_ms(), next = http_cut_slow(srv, now);
         struct http_request *rq = srv->hs_waiting;
 
         while (rq) {
@@ -1032,9 +1175,13 @@ static void *http_timer_main(void *arg)
             }
             rq = nx;
         }
-        if (next == INT64_MAX) {
+        if (next != INT64_MAX && next - now > 1000)
+            next = now + 1000; /* connections opened meanwhile get their deadline looked at */
+        if (next == INT64_MAX && !srv->hs_conns) {
             pthread_cond_wait(&srv->hs_cond, &srv->hs_mutex);
         } else {
+            if (next == INT64_MAX)
+                next = now + 1000;
             struct timespec ts;
 
             http_ms_to_timespec(next, &ts);
@@ -1216,6 +1363,9 @@ static enum err http_server_configure(struct http_server *srv, const struct http
     srv->hs_max_body = cfg->hc_max_body_bytes ? cfg->hc_max_body_bytes : HTTP_MAX_BODY_BYTES;
     srv->hs_max_url = cfg->hc_max_url_bytes ? cfg->hc_max_url_bytes : HTTP_MAX_URL_BYTES;
     srv->hs_grace_ms = cfg->hc_stop_grace_ms ? cfg->hc_stop_grace_ms : HTTP_STOP_GRACE_MS;
+    srv->hs_max_conns = cfg->hc_max_connections ? cfg->hc_max_connections : HTTP_MAX_CONNECTIONS;
+    srv->hs_header_ms =
+        1000u * (cfg->hc_timeout_seconds ? cfg->hc_timeout_seconds : HTTP_TIMEOUT_SECONDS);
     srv->hs_on_complete = cfg->hc_on_complete;
     srv->hs_context = cfg->hc_context;
     if (srv->hs_max_header < HTTP_MIN_HEADER || srv->hs_max_header > HTTP_MAX_HEADER_CFG ||
@@ -1333,9 +1483,8 @@ enum err http_server_start(struct http_server **out, const struct http_server_co
     srv->hs_daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, http_on_access, srv, MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, srv,
         MHD_OPTION_LISTEN_SOCKET, srv->hs_listen_fd, MHD_OPTION_THREAD_POOL_SIZE, threads,
-        MHD_OPTION_CONNECTION_LIMIT,
-        cfg->hc_max_connections ? cfg->hc_max_connections : HTTP_MAX_CONNECTIONS,
-        MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)(srv->hs_max_conns + HTTP_REFUSE_MARGIN),
+        MHD_OPTION_NOTIFY_CONNECTION, http_on_connection, srv, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
         cfg->hc_max_per_ip ? cfg->hc_max_per_ip : HTTP_MAX_PER_IP, MHD_OPTION_CONNECTION_TIMEOUT,
         cfg->hc_timeout_seconds ? cfg->hc_timeout_seconds : HTTP_TIMEOUT_SECONDS,
         /* MHD's per-connection pool: headers are checked exactly against hs_max_header by

@@ -40,12 +40,16 @@ static void test_strings(void **state)
     (void)state;
     arena_init(&a, 4096);
     s = arena_strdup(&a, "hello");
+    assert_non_null(s);
     assert_string_equal(s, "hello");
     s = arena_strndup(&a, "hello world", 5);
+    assert_non_null(s);
     assert_string_equal(s, "hello");
     s = arena_printf(&a, "%s-%03d", "item", 7);
+    assert_non_null(s);
     assert_string_equal(s, "item-007");
     s = arena_calloc(&a, 4, 8);
+    assert_non_null(s);
     assert_memory_equal(s, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 32);
     arena_free(&a);
 }

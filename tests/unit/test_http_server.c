@@ -1520,6 +1520,99 @@ static void test_logging(void **state)
     http_server_stop(srv);
 }
 
+/* A client dribbling its headers is cut at the header deadline, whatever it sends. */
+static void test_slow_headers(void **state)
+{
+    struct http_server_config cfg;
+    struct http_server *srv = NULL;
+    struct cl *c = malloc(sizeof(*c)), *k = malloc(sizeof(*k));
+    struct reply *r = malloc(sizeof(*r));
+    const char *line = "GET /v1/vaults HTTP/1.1\r\nHost: t\r\nX-Slow: ";
+    int64_t t0;
+    size_t i;
+    int closed = 0;
+
+    (void)state;
+    assert_true(c && k && r);
+    test_config(&cfg);
+    cfg.hc_timeout_seconds = 1;
+    assert_int_equal(http_server_start(&srv, &cfg), ERR_OK);
+    assert_int_equal(cl_open(c, http_server_port(srv)), 0);
+    assert_int_equal(cl_send_str(c, line), 0);
+    t0 = now_ms();
+    /* one byte every 100 ms (each resets an idle timeout): cut after about a second */
+    for (i = 0; i < 40 && !closed; i++) {
+        if (cl_send(c, "a", 1) != 0) {
+            closed = 1;
+            break;
+        }
+        sleep_ms(100);
+        {
+            char b[64];
+            ssize_t n = recv(c->c_fd, b, sizeof(b), MSG_DONTWAIT);
+
+            closed = n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
+        }
+    }
+    assert_true(closed);
+    assert_true(now_ms() - t0 >= 900 && now_ms() - t0 < 3500);
+    cl_close(c);
+    /* a keep-alive connection is served across requests, each within the deadline */
+    assert_int_equal(cl_open(k, http_server_port(srv)), 0);
+    for (i = 0; i < 3; i++) {
+        assert_int_equal(cl_send_str(k, "GET /v1/vaults HTTP/1.1\r\nHost: t\r\n\r\n"), 0);
+        assert_int_equal(cl_reply(k, r, 0), 0);
+        assert_int_equal(r->r_status, 200);
+        sleep_ms(600); /* idle between requests, under the deadline */
+    }
+    cl_close(k);
+    http_server_stop(srv);
+    free(c);
+    free(k);
+    free(r);
+}
+
+/* Past the connection limit a client gets 503 and a closed connection at once. */
+static void test_connection_limit(void **state)
+{
+    struct http_server_config cfg;
+    struct http_server *srv = NULL;
+    struct cl *c = calloc(4, sizeof(*c));
+    struct reply *r = malloc(sizeof(*r));
+    int i;
+
+    (void)state;
+    assert_true(c && r);
+    test_config(&cfg);
+    cfg.hc_max_connections = 3;
+    cfg.hc_max_per_ip = 100;
+    assert_int_equal(http_server_start(&srv, &cfg), ERR_OK);
+    for (i = 0; i < 3; i++)
+        assert_int_equal(cl_open(&c[i], http_server_port(srv)), 0);
+    sleep_ms(200);
+    assert_int_equal(cl_open(&c[3], http_server_port(srv)), 0);
+    assert_int_equal(cl_reply(&c[3], r, 0), 0);
+    assert_int_equal(r->r_status, 503);
+    assert_string_equal(r->r_body,
+                        "{\"status\":503,\"message\":\"Too many connections, retry later\"}");
+    assert_header(r, "Retry-After", "1");
+    assert_int_equal(cl_closed(&c[3]), 1);
+    cl_close(&c[3]);
+    /* the three are served; once one closes, a new client is served */
+    assert_int_equal(cl_send_str(&c[0], "GET /v1/vaults HTTP/1.1\r\nHost: t\r\n\r\n"), 0);
+    assert_int_equal(cl_reply(&c[0], r, 0), 0);
+    assert_int_equal(r->r_status, 200);
+    cl_close(&c[1]);
+    sleep_ms(200);
+    get(http_server_port(srv), "/v1/vaults", r);
+    assert_int_equal(r->r_status, 200);
+    cl_close(&c[0]);
+    cl_close(&c[2]);
+    http_server_stop(srv);
+    free(c);
+    free(r);
+}
+
 static void test_start_errors(void **state)
 {
     struct http_server_config cfg;
@@ -1702,6 +1795,8 @@ int main(void)
         cmocka_unit_test_setup(test_concurrent, test_setup),
         cmocka_unit_test_setup(test_logging, test_setup),
         cmocka_unit_test_setup(test_start_errors, test_setup),
+        cmocka_unit_test_setup(test_slow_headers, test_setup),
+        cmocka_unit_test_setup(test_connection_limit, test_setup),
         cmocka_unit_test_setup(test_addresses, test_setup),
         cmocka_unit_test_setup(test_one_thread_long_poll, test_setup),
     };
