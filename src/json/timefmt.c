@@ -125,6 +125,9 @@ enum err timefmt_parse_rfc3339(int64_t *out, const char *s)
     if (*p != '\0')
         return ERR_BAD_INPUT;
     t = timefmt_days_from_civil(y, mo, d) * SECONDS_PER_DAY + (int64_t)h * 3600 + mi * 60 + sec;
+    /* the offset or a leap second may carry the instant out of years 1..9999 */
+    if (t - off < TIMEFMT_GO_ZERO || t - off > TIMEFMT_MAX_SECONDS)
+        return ERR_BAD_INPUT;
     *out = t - off;
     return ERR_OK;
 }
@@ -155,7 +158,7 @@ enum err timefmt_date_normalize(char *out, size_t cap, const char *s)
         if (errno || *end != '\0')
             return ERR_BAD_INPUT;
         /* Keep it within years 1..9999 so that it can be shown as a date. */
-        if (t < TIMEFMT_GO_ZERO || t > 253402300799LL)
+        if (t < TIMEFMT_GO_ZERO || t > TIMEFMT_MAX_SECONDS)
             return ERR_BAD_INPUT;
     }
     snprintf(out, cap, "%" PRId64, t);

@@ -16,7 +16,8 @@
 #define TIMEFMT_MIN_YEAR    1
 #define TIMEFMT_MAX_YEAR    9999
 /* Go's zero time.Time, which the Go SDK sends for unset timestamps. */
-#define TIMEFMT_GO_ZERO (-62135596800LL)
+#define TIMEFMT_GO_ZERO     (-62135596800LL)
+#define TIMEFMT_MAX_SECONDS 253402300799LL /* 9999-12-31T23:59:59Z */
 
 /* Returns days since 1970-01-01 of the proleptic Gregorian date y-m-d (no range checks). */
 int64_t timefmt_days_from_civil(int64_t y, unsigned m, unsigned d);

@@ -736,6 +736,11 @@ static enum err run_changes(struct sync_ctx *ctx, unsigned wait_s)
                                 "sync: reading the volume");
             continue;
         }
+        if (j_u64(page, "next", &next, 0) && next < since) {
+            json_decref(page);
+            return err_msgf(ERR_UPSTREAM, ctx->sc_errmsg, sizeof(ctx->sc_errmsg),
+                            "sync: the change feed went backwards");
+        }
         e = pull_page_grants(ctx, page, &pl);
         if (e == ERR_OK)
             e = sync_apply_changes(ctx->sc_volume, page, pl.pl_snaps, pl.pl_n, &next, &more,
