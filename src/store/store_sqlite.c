@@ -221,6 +221,7 @@ enum stmt_id {
     ST_VAULT_LIVE,
     ST_VAULT_UPDATE_ATTRS,
     ST_VAULT_BUMP,
+    ST_VAULT_BUMP_RET,
     ST_VAULT_DELETE,
     ST_VAULT_ITEMS_ERASE,
     ST_VAULT_FILES_DELETE,
@@ -330,6 +331,8 @@ static const char *const stmt_sql[ST__COUNT] = {
         " RETURNING type, attribute_version, content_version, created_at",
     [ST_VAULT_BUMP] = "UPDATE vaults SET content_version = content_version + 1, updated_at = ?3"
                       " WHERE account_id = ?1 AND id = ?2",
+    [ST_VAULT_BUMP_RET] = "UPDATE vaults SET content_version = content_version + 1, updated_at = ?3"
+                          " WHERE account_id = ?1 AND id = ?2 RETURNING content_version",
     [ST_VAULT_DELETE] = "UPDATE vaults SET deleted = 1, attrs_ct = X'', key_admin = X'',"
                         " content_version = content_version + 1, updated_at = ?3"
                         " WHERE account_id = ?1 AND id = ?2 AND deleted = 0"
@@ -1117,6 +1120,31 @@ static enum err change_supersede_ref(struct conn *c, const char *account, uint64
 }
 
 /* Starts a payload buffer with "{". */
+/*
+ * Bumps the content version of vault (an item of it changed) and returns the new value in
+ * *cv, which item changes carry (vaultContentVersion) so that a Connect server applying
+ * only the last of several superseded changes still ends at the hub's value.
+ */
+static enum err vault_bump(struct conn *c, const char *account, const char *vault, int64_t now,
+                           uint64_t *cv)
+{
+    sqlite3_stmt *st = NULL;
+    int row = 0;
+    enum err e;
+
+    *cv = 0;
+    e = stmt_start(c, ST_VAULT_BUMP_RET, &st, "tti", account, vault, now);
+    if (e == ERR_OK) {
+        e = stmt_step(c, st, &row);
+        if (e == ERR_OK && row)
+            *cv = col_u64(st, 0);
+        while (e == ERR_OK && row)
+            e = stmt_step(c, st, &row);
+        stmt_done(st);
+    }
+    return e;
+}
+
 static enum err pj_open(struct buf *b)
 {
     buf_init(b, STORE_PAYLOAD_MAX);
@@ -2049,7 +2077,7 @@ void store_vault_list_free(struct store_vault *v, size_t n)
 static enum err item_put_tx(struct conn *c, int64_t now, const char *account, struct store_item *it,
                             uint64_t base_version)
 {
-    uint64_t version = 0, seq = 0;
+    uint64_t version = 0, seq = 0, cv = 0;
     int64_t created = now;
     int row = 0, deleted = 0;
     sqlite3_stmt *st;
@@ -2080,7 +2108,7 @@ static enum err item_put_tx(struct conn *c, int64_t now, const char *account, st
                  it->it_state, it->it_category, it->it_overview, it->it_overview_len,
                  it->it_details, it->it_details_len, created, now, it->it_last_edited_by);
     if (e == ERR_OK)
-        e = stmt_run(c, ST_VAULT_BUMP, "tti", account, it->it_vault, now);
+        e = vault_bump(c, account, it->it_vault, now, &cv);
     if (e == ERR_OK) {
         e = pj_open(&b);
         if (e == ERR_OK)
@@ -2089,6 +2117,8 @@ static enum err item_put_tx(struct conn *c, int64_t now, const char *account, st
             e = pj_str(&b, "vault", it->it_vault);
         if (e == ERR_OK)
             e = pj_int(&b, "version", (int64_t)version);
+        if (e == ERR_OK)
+            e = pj_int(&b, "vaultContentVersion", (int64_t)cv);
         if (e == ERR_OK)
             e = pj_str(&b, "state", it->it_state);
         if (e == ERR_OK)
@@ -2273,7 +2303,7 @@ enum err store_item_delete(struct store *s, const char *account, const char *vau
 enum err store_item_delete_version(struct store *s, const char *account, const char *vault,
                                    const char *id, const char *editor, uint64_t base_version)
 {
-    uint64_t version = 0, seq = 0;
+    uint64_t version = 0, seq = 0, cv = 0;
     struct conn *c;
     sqlite3_stmt *st;
     struct buf b;
@@ -2315,7 +2345,7 @@ enum err store_item_delete_version(struct store *s, const char *account, const c
         stmt_done(st);
     }
     if (e == ERR_OK)
-        e = stmt_run(c, ST_VAULT_BUMP, "tti", account, vault, now);
+        e = vault_bump(c, account, vault, now, &cv);
     if (e == ERR_OK) {
         e = pj_open(&b);
         if (e == ERR_OK)
@@ -2324,6 +2354,8 @@ enum err store_item_delete_version(struct store *s, const char *account, const c
             e = pj_str(&b, "vault", vault);
         if (e == ERR_OK)
             e = pj_int(&b, "version", (int64_t)version);
+        if (e == ERR_OK)
+            e = pj_int(&b, "vaultContentVersion", (int64_t)cv);
         if (e == ERR_OK)
             e = pj_int(&b, "updatedAt", now);
         if (e == ERR_OK)

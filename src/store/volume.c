@@ -161,6 +161,7 @@ enum stmt_id {
     ST_VAULT_ITEMS_DELETE,
     ST_VAULT_FILES_DELETE,
     ST_VAULT_BUMP,
+    ST_VAULT_CV_AT_LEAST,
     ST_VAULT_LIST,
     ST_VAULT_GET,
     ST_VAULT_SERVED,
@@ -264,6 +265,8 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_VAULT_DELETE] = "DELETE FROM vaults WHERE id = ?1",
     [ST_VAULT_ITEMS_DELETE] = "DELETE FROM items WHERE vault_id = ?1",
     [ST_VAULT_FILES_DELETE] = "DELETE FROM files WHERE vault_id = ?1",
+    [ST_VAULT_CV_AT_LEAST] = "UPDATE vaults SET content_version = ?2 WHERE id = ?1"
+                             " AND content_version < ?2",
     [ST_VAULT_BUMP] = "UPDATE vaults SET content_version = content_version + 1,"
                       " updated_at = max(updated_at, ?2) WHERE id = ?1",
     [ST_VAULT_LIST] = "SELECT " VAULT_COLUMNS " FROM vaults v JOIN grants g ON g.vault_id = v.id"
@@ -1723,6 +1726,21 @@ enum err volume_tx_vault_delete(struct volume_tx *tx, const char *vault)
     if (!ok_lower(vault))
         return tx_result(tx, ERR_BAD_INPUT);
     return tx_result(tx, tx_drop_vault(tx, vault));
+}
+
+/* Raises a vault's content version. See volume.h. */
+enum err volume_tx_vault_content_at_least(struct volume_tx *tx, const char *vault, uint64_t cv)
+{
+    enum err e = tx_check(tx);
+
+    if (e != ERR_OK)
+        return e;
+    if (!vault || !id_is_valid(vault) || !ok_version(cv))
+        return ERR_BAD_INPUT;
+    e = stmt_run(tx->tx_conn, ST_VAULT_CV_AT_LEAST, "ti", vault, (int64_t)cv);
+    if (e == ERR_OK)
+        tx->tx_dirty = 1;
+    return tx_result(tx, e);
 }
 
 /* Runs an item change; if it applied, bumps the vault's content version. */

@@ -267,6 +267,14 @@ enum err volume_tx_grant_delete(struct volume_tx *tx, const char *vault) SESAME_
  */
 enum err volume_tx_vault_put(struct volume_tx *tx, const struct volume_vault *vv) SESAME_WUR;
 
+/*
+ * Raises the content version of vault to at least cv (the hub's value after an item
+ * change; a vault the volume does not hold is left alone). Returns ERR_OK, ERR_BAD_INPUT
+ * or ERR_STORAGE.
+ */
+enum err volume_tx_vault_content_at_least(struct volume_tx *tx, const char *vault,
+                                          uint64_t cv) SESAME_WUR;
+
 /* Removes a vault with its items, files and grant, as volume_tx_grant_delete. Idempotent. */
 enum err volume_tx_vault_delete(struct volume_tx *tx, const char *vault) SESAME_WUR;
 

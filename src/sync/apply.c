@@ -308,10 +308,16 @@ static enum err apply_change(struct volume_tx *tx, const char *kind, const json_
     char id[ID_LEN + 1], kid[VOLUME_KID_MAX + 1];
     int64_t at;
 
-    if (strcmp(kind, "item_put") == 0)
-        return put_item(tx, p);
-    if (strcmp(kind, "item_delete") == 0)
-        return delete_item(tx, p);
+    if (strcmp(kind, "item_put") == 0 || strcmp(kind, "item_delete") == 0) {
+        uint64_t cv = 0;
+        enum err e = kind[5] == 'p' ? put_item(tx, p) : delete_item(tx, p);
+
+        /* the hub's content version after this change (hubs since issue 9): several
+         * superseded changes of one item bump the hub once each, the volume once */
+        if (e == ERR_OK && j_u64(p, "vaultContentVersion", &cv, 1) && cv > 0)
+            e = volume_tx_vault_content_at_least(tx, j_str(p, "vault"), cv);
+        return e;
+    }
     if (strcmp(kind, "vault_create") == 0 || strcmp(kind, "vault_update") == 0)
         return put_vault(tx, p);
     if (strcmp(kind, "vault_delete") == 0) {

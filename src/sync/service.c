@@ -989,7 +989,14 @@ static enum err svc_hub_refusal(struct sync_service *s, enum err e, long budget_
         return svc_refuse(resp, 503,
                           "sync is stopping: the write was cut short and may or may not have "
                           "reached the hub");
-    return svc_refuse(resp, 502, "the hub could not be reached: %s; nothing was written", why);
+    /* Only a connection that was never made proves the hub did not get the write; a reset
+     * or an empty reply may come after the hub committed it (integration.faults). */
+    if (why && (strstr(why, "cannot connect") || strstr(why, "cannot resolve")))
+        return svc_refuse(resp, 502, "the hub could not be reached: %s; nothing was written", why);
+    return svc_refuse(resp, 502,
+                      "the hub's answer was lost: %s; the write may or may not have been "
+                      "applied: read the item before retrying",
+                      why);
 }
 
 /* Logs a refused write: warn when the hub failed (5xx), else debug (the api's to report). */

@@ -786,7 +786,8 @@ static void test_items(void **state)
     assert_int_equal(ch[0].ch_superseded_by, 6);
     assert_int_equal(ch[1].ch_seq, 5);
     assert_string_equal(ch[1].ch_payload,
-                        "{\"id\":\"" I2 "\",\"vault\":\"" V1 "\",\"version\":1,\"state\":\"\","
+                        "{\"id\":\"" I2 "\",\"vault\":\"" V1 "\",\"version\":1,"
+                        "\"vaultContentVersion\":3,\"state\":\"\","
                         "\"category\":\"LOGIN\",\"overview\":\"-_8\",\"details\":\"BAUG\","
                         "\"createdAt\":1700000002,\"updatedAt\":1700000002,"
                         "\"lastEditedBy\":\"" ACC "\"}");
@@ -808,6 +809,7 @@ static void test_items(void **state)
     n = read_changes(10, NULL, &ch);
     assert_int_equal(n, 1);
     assert_string_equal(ch[0].ch_payload, "{\"id\":\"" I2 "\",\"vault\":\"" V1 "\",\"version\":2,"
+                                          "\"vaultContentVersion\":9,"
                                           "\"updatedAt\":1700000009,\"lastEditedBy\":\"\"}");
     store_change_list_free(ch, n);
 }
