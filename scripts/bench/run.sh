@@ -12,38 +12,20 @@
 #   4. start-up: the api's first answer after a restart (locked -> unlocked -> served).
 # Knobs: BENCH_ITEMS (1000), BENCH_SECONDS (20), BENCH_CONC (8), BENCH_EDITS (20).
 set -euo pipefail
-BUILD=${1:-build}
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-export SESAME_BINARY="$ROOT/$BUILD/sesame" SESAME_HUBREQ="$ROOT/$BUILD/hubreq"
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+bench_init "${1:-build}"
 ITEMS=${BENCH_ITEMS:-1000}
 SECONDS_RUN=${BENCH_SECONDS:-20}
 CONC=${BENCH_CONC:-8}
 EDITS=${BENCH_EDITS:-20}
-. "$ROOT/tests/integration/lib.bash"
-. "$ROOT/tests/integration/connect_lib.bash"
-hub_test_init
-ms_now() { date +%s%3N; }
 
-hub_start "$T/hub" >/dev/null || { echo "bench: the hub does not start" >&2; exit 1; }
-hub_account_init >/dev/null
-cli vault create Bench --format json
-echo "bench: creating $ITEMS items with the admin CLI..."
-: >"$T/titles"
-t0=$(ms_now)
-for i in $(seq 1 "$ITEMS"); do
-    "$SESAME" item create --vault Bench --category LOGIN --title "item $i" --tags "bench,n$((i % 10))" \
-        --field "username=user$i" --generate-password >/dev/null
-    echo "item $i" >>"$T/titles"
-done
-t1=$(ms_now)
-echo "bench: $ITEMS items created in $(( (t1 - t0) / 1000 )) s"
-cli connect server create bench --vault Bench --out "$T/creds.json" >/dev/null
+bench_hub Bench
+bench_items Bench "$ITEMS" bench
+bench_server bench Bench
 cli connect token create bench --server bench --vault Bench:r
 TOKEN=$OUT
-connect_start sync SYNC "$T/creds.json" "$T/xdg" >/dev/null
-# One token from one address well over the default SESAME_RATE_LIMIT_RPS (1000/s): the
-# limiter stays on (its cost is measured) with a ceiling the load never reaches.
-connect_start api API "$T/creds.json" "$T/xdg" SESAME_RATE_LIMIT_RPS=1000000 >/dev/null
+bench_connect_start
 t0=$(ms_now)
 code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $TOKEN" "$API_URL/v1/vaults")
 t1=$(ms_now)
@@ -69,9 +51,7 @@ WITEMS=$(curl -s -H "Authorization: Bearer $RW" "$API_URL/v1/vaults/$ID/items" |
 node "$ROOT/scripts/bench/connect-write.mjs" "$API_URL" "$RW" "$ID" 10 4 $WITEMS
 
 connect_stop API
-# One token from one address well over the default SESAME_RATE_LIMIT_RPS (1000/s): the
-# limiter stays on (its cost is measured) with a ceiling the load never reaches.
-connect_start api API "$T/creds.json" "$T/xdg" SESAME_RATE_LIMIT_RPS=1000000 >/dev/null
+bench_api_start
 t0=$(ms_now)
 code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $TOKEN" "$API_URL/v1/vaults/$ID/items")
 t1=$(ms_now)
