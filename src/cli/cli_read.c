@@ -30,22 +30,6 @@
 #define INJECT_MAX_OUTPUT (64u << 20) /* what it becomes */
 #define INJECT_MAX_SPANS  65536       /* references and literals in one template */
 
-/* Writes len bytes to fd; returns 0 or -1. */
-static int cr_write_all(int fd, const char *p, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 /* Initialises crypto and the HTTP client and makes the resolver; prints why not. */
 static int cr_open(const char *cmd, struct resolver **r)
 {
@@ -120,8 +104,8 @@ int cli_cmd_read(int argc, char **argv)
             fprintf(stderr, "sesame: read: %s\n", msg);
             goto out;
         }
-    } else if (cr_write_all(STDOUT_FILENO, value, len) != 0 ||
-               (newline && cr_write_all(STDOUT_FILENO, "\n", 1) != 0)) {
+    } else if (cli_write_all(STDOUT_FILENO, value, len) != 0 ||
+               (newline && cli_write_all(STDOUT_FILENO, "\n", 1) != 0)) {
         fprintf(stderr, "sesame: read: cannot write to stdout (%s)\n", strerrorname_np(errno));
         goto out;
     }
@@ -129,56 +113,6 @@ int cli_cmd_read(int argc, char **argv)
 out:
     cr_close(r);
     return rc;
-}
-
-/*
- * Reads all of fd (at most INJECT_MAX_BYTES) into secure memory *out (len in *len).
- * Returns ERR_OK, ERR_TOO_LARGE, ERR_IO or ERR_NOMEM.
- */
-static enum err cr_read_all(int fd, char **out, size_t *len)
-{
-    size_t cap = 64 << 10, n = 0;
-    char *b = secmem_alloc(cap), *nb;
-    ssize_t got;
-
-    *out = NULL;
-    *len = 0;
-    if (!b)
-        return ERR_NOMEM;
-    for (;;) {
-        if (n == cap) {
-            if (cap >= INJECT_MAX_BYTES + 1) {
-                secmem_free(b);
-                return ERR_TOO_LARGE;
-            }
-            nb = secmem_alloc(cap * 2);
-            if (!nb) {
-                secmem_free(b);
-                return ERR_NOMEM;
-            }
-            memcpy(nb, b, n);
-            secmem_free(b);
-            b = nb;
-            cap *= 2;
-        }
-        got = read(fd, b + n, cap - n);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got < 0) {
-            secmem_free(b);
-            return ERR_IO;
-        }
-        if (got == 0)
-            break;
-        n += (size_t)got;
-    }
-    if (n > INJECT_MAX_BYTES) {
-        secmem_free(b);
-        return ERR_TOO_LARGE;
-    }
-    *out = b;
-    *len = n;
-    return ERR_OK;
 }
 
 /* One replacement in a template. */
@@ -304,7 +238,7 @@ int cli_cmd_inject(int argc, char **argv)
             return CLI_EXIT_FAIL;
         }
     }
-    e = cr_read_all(in ? fd : STDIN_FILENO, &text, &len);
+    e = cli_read_all_secure(in ? fd : STDIN_FILENO, INJECT_MAX_BYTES, &text, &len);
     if (fd >= 0)
         close(fd);
     if (e != ERR_OK) {
@@ -345,7 +279,7 @@ int cli_cmd_inject(int argc, char **argv)
             fprintf(stderr, "sesame: inject: %s\n", msg);
             goto out;
         }
-    } else if (cr_write_all(STDOUT_FILENO, res, pos) != 0) {
+    } else if (cli_write_all(STDOUT_FILENO, res, pos) != 0) {
         fprintf(stderr, "sesame: inject: cannot write to stdout (%s)\n", strerrorname_np(errno));
         goto out;
     }

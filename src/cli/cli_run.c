@@ -113,7 +113,6 @@ static int run_env_file(struct run_env *env, const char *path)
     struct envfile_var *vars = NULL;
     char msg[256], *text = NULL;
     size_t n = 0, len = 0, i;
-    ssize_t got;
     int fd, rc = CLI_EXIT_FAIL;
     enum err e;
 
@@ -122,23 +121,15 @@ static int run_env_file(struct run_env *env, const char *path)
         fprintf(stderr, "sesame: run: cannot open %s (%s)\n", path, strerrorname_np(errno));
         return CLI_EXIT_FAIL;
     }
-    text = secmem_alloc(ENVFILE_MAX_BYTES + 1);
-    if (!text) {
-        close(fd);
-        fprintf(stderr, "sesame: run: out of memory\n");
-        return CLI_EXIT_FAIL;
-    }
-    while (len <= ENVFILE_MAX_BYTES &&
-           (got = read(fd, text + len, ENVFILE_MAX_BYTES + 1 - len)) != 0) {
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got < 0)
-            break;
-        len += (size_t)got;
-    }
+    e = cli_read_all_secure(fd, ENVFILE_MAX_BYTES, &text, &len);
     close(fd);
-    if (len > ENVFILE_MAX_BYTES) {
+    if (e == ERR_TOO_LARGE) {
         fprintf(stderr, "sesame: run: %s is over %u KiB\n", path, ENVFILE_MAX_BYTES >> 10);
+        goto out;
+    }
+    if (e != ERR_OK) {
+        fprintf(stderr, "sesame: run: cannot read %s (%s)\n", path,
+                e == ERR_IO ? strerrorname_np(errno) : "out of memory");
         goto out;
     }
     e = envfile_parse(text, len, &vars, &n, msg, sizeof(msg));
@@ -222,22 +213,12 @@ static int run_exec_code(int err)
     return err == ENOENT || err == ENOTDIR ? 127 : 126;
 }
 
-/* emit() of mask_feed: writes to the fd in arg. */
+/* emit() of mask_feed: writes to the fd in arg; a closed reader drops the output, as a pipe. */
 static int run_emit(void *arg, const char *p, size_t n)
 {
-    int fd = *(int *)arg;
-
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return errno == EPIPE ? 0 : -1; /* a closed reader: drop the output, as a pipe */
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
+    if (cli_write_all(*(int *)arg, p, n) == 0 || errno == EPIPE)
+        return 0;
+    return -1;
 }
 
 /* Dies of sig as the child did (or exits 128 + sig). */

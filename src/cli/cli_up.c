@@ -34,6 +34,7 @@
 #include <jansson.h>
 
 #include "cli/cli.h"
+#include "cli/cli_util.h"
 #include "cli/commands.h"
 #include "common/alloc.h"
 #include "common/limits.h"
@@ -711,7 +712,6 @@ static enum err up_token_read(const struct up *u, char **out)
     char path[UP_PATH_MAX], *t = NULL;
     size_t len = 0;
     enum err e = ERR_IO;
-    ssize_t n;
     int fd = -1;
 
     *out = NULL;
@@ -720,13 +720,11 @@ static enum err up_token_read(const struct up *u, char **out)
     fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0)
         goto out;
-    t = secmem_alloc(UP_TOKEN_MAX + 1);
-    if (!t) {
-        e = ERR_NOMEM;
+    e = cli_read_all_secure(fd, UP_TOKEN_MAX - 1, &t, &len);
+    if (e != ERR_OK) {
+        e = e == ERR_TOO_LARGE ? ERR_BAD_INPUT : e;
         goto out;
     }
-    while (len < UP_TOKEN_MAX && (n = read(fd, t + len, UP_TOKEN_MAX - len)) > 0)
-        len += (size_t)n;
     while (len > 0 && (t[len - 1] == '\n' || t[len - 1] == '\r'))
         len--;
     t[len] = '\0';

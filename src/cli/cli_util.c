@@ -17,6 +17,7 @@
 #include "common/alloc.h"
 #include "common/codec.h"
 #include "common/limits.h"
+#include "crypto/crypto.h"
 #include "json/timefmt.h"
 #include "keys/keyjson.h"
 #include "keys/vaultcrypt.h"
@@ -311,21 +312,72 @@ static void cli_fsync_dir_of(const char *path)
     }
 }
 
-/* Writes len bytes to fd, retrying short writes. Returns 0, or -1 with errno set. */
-static int cli_write_fd_all(int fd, const char *data, size_t len)
+/* Writes len bytes to fd. See cli_util.h. */
+int cli_write_all(int fd, const void *data, size_t len)
 {
-    size_t off = 0;
+    const char *p = data;
 
-    while (off < len) {
-        ssize_t n = write(fd, data + off, len - off);
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
 
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
             return -1;
-        off += (size_t)n;
+        p += n;
+        len -= (size_t)n;
     }
     return 0;
+}
+
+/* Reads all of fd into secure memory. See cli_util.h. */
+enum err cli_read_all_secure(int fd, size_t max, char **out, size_t *len)
+{
+    size_t cap = max < CLI_READ_CHUNK ? max + 1 : CLI_READ_CHUNK, n = 0;
+    char *b = secmem_alloc(cap + 1), *nb;
+    ssize_t got;
+
+    *out = NULL;
+    *len = 0;
+    if (!b)
+        return ERR_NOMEM;
+    for (;;) {
+        if (n == cap) { /* full: grow, up to one byte over max (which says "too large") */
+            size_t ncap = cap > (max + 1) / 2 ? max + 1 : 2 * cap;
+
+            if (cap >= max + 1) {
+                secmem_free(b);
+                return ERR_TOO_LARGE;
+            }
+            nb = secmem_alloc(ncap + 1);
+            if (!nb) {
+                secmem_free(b);
+                return ERR_NOMEM;
+            }
+            memcpy(nb, b, n);
+            secmem_free(b);
+            b = nb;
+            cap = ncap;
+        }
+        got = read(fd, b + n, cap - n);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0) {
+            secmem_free(b);
+            return ERR_IO;
+        }
+        if (got == 0)
+            break;
+        n += (size_t)got;
+    }
+    if (n > max) {
+        secmem_free(b);
+        return ERR_TOO_LARGE;
+    }
+    b[n] = '\0';
+    *out = b;
+    *len = n;
+    return ERR_OK;
 }
 
 /*
@@ -346,7 +398,7 @@ enum err cli_write_new_file(const char *path, const char *data, size_t len, char
         return err_msgf(ERR_IO, errmsg, errcap, "cannot create %s (%s)", path,
                         strerrorname_np(errno) ? strerrorname_np(errno) : "error");
     }
-    if (fchmod(fd, 0600) != 0 || cli_write_fd_all(fd, data, len) != 0 || fsync(fd) != 0)
+    if (fchmod(fd, 0600) != 0 || cli_write_all(fd, data, len) != 0 || fsync(fd) != 0)
         goto fail;
     if (close(fd) != 0) {
         fd = -1;
@@ -405,7 +457,7 @@ enum err cli_write_file_atomic(const char *path, const char *data, size_t len, i
     if (fd < 0)
         return err_msgf(ERR_IO, errmsg, errcap, "cannot create a file beside %s (%s)", path,
                         strerrorname_np(errno) ? strerrorname_np(errno) : "error");
-    if (fchmod(fd, 0600) != 0 || cli_write_fd_all(fd, data, len) != 0 || fsync(fd) != 0)
+    if (fchmod(fd, 0600) != 0 || cli_write_all(fd, data, len) != 0 || fsync(fd) != 0)
         goto fail;
     n = close(fd);
     fd = -1;

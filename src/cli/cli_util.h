@@ -108,6 +108,18 @@ enum err cli_target(struct buf *out, const char *prefix, const char *id1, const 
 enum err cli_write_new_file(const char *path, const char *data, size_t len, char *errmsg,
                             size_t errcap) SESAME_WUR;
 
+#define CLI_READ_CHUNK (64u << 10) /* first buffer of cli_read_all_secure */
+
+/* Writes len bytes to fd, retrying short writes and EINTR. Returns 0, or -1 with errno set. */
+int cli_write_all(int fd, const void *data, size_t len);
+
+/*
+ * Reads fd to its end into secure memory: *out (NUL-terminated; secmem_free it) and *len.
+ * Returns ERR_OK, ERR_TOO_LARGE (more than max bytes), ERR_IO (a read failed; errno set)
+ * or ERR_NOMEM; *out is NULL on error.
+ */
+enum err cli_read_all_secure(int fd, size_t max, char **out, size_t *len) SESAME_WUR;
+
 /*
  * Writes len bytes of data to path with mode 0600, atomically: a new temporary file beside
  * it (fsynced), then renamed over path (overwrite) or linked to it (refusing an existing

@@ -582,6 +582,17 @@ static enum err rs_dup(const char *s, size_t len, char **out)
     return ERR_OK;
 }
 
+/* The text s (NULL: "") as a resolved value in *val / *len. */
+static enum err rs_dup_text(struct resolver *r, const char *s, char **val, size_t *len,
+                            char *errmsg, size_t errcap)
+{
+    if (!s)
+        s = "";
+    *len = strlen(s);
+    return rs_dup(s, *len, val) == ERR_OK ? ERR_OK
+                                          : rs_fail(r, ERR_NOMEM, errmsg, errcap, "out of memory");
+}
+
 /* The value of a field for the reference's attribute, in secure memory. */
 static enum err rs_field_value(struct resolver *r, const struct secretref *ref, const json_t *f,
                                char **val, size_t *len, char *errmsg, size_t errcap)
@@ -619,11 +630,7 @@ static enum err rs_field_value(struct resolver *r, const struct secretref *ref, 
                        "attribute=%s is for files, and this is a field",
                        secretref_attr_name(ref->sr_attr));
     }
-    if (!s)
-        s = "";
-    *len = strlen(s);
-    return rs_dup(s, *len, val) == ERR_OK ? ERR_OK
-                                          : rs_fail(r, ERR_NOMEM, errmsg, errcap, "out of memory");
+    return rs_dup_text(r, s, val, len, errmsg, errcap);
 }
 
 /* The value of a file for the reference's attribute (the content is downloaded). */
@@ -665,11 +672,7 @@ static enum err rs_file_value(struct resolver *r, const struct secretref *ref, c
                        "attribute=%s is for fields, and this is a file",
                        secretref_attr_name(ref->sr_attr));
     }
-    if (!s)
-        s = "";
-    *len = strlen(s);
-    return rs_dup(s, *len, val) == ERR_OK ? ERR_OK
-                                          : rs_fail(r, ERR_NOMEM, errmsg, errcap, "out of memory");
+    return rs_dup_text(r, s, val, len, errmsg, errcap);
 }
 
 /* Resolves a reference. See resolve.h. */

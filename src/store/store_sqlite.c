@@ -1210,8 +1210,8 @@ static enum err store_prepare_file(const char *path, char *errmsg, size_t errcap
     return ERR_OK;
 }
 
-/* Reads one integer from a constant query ("PRAGMA user_version"). */
-static enum err conn_query_int(sqlite3 *db, const char *sql, int64_t *out)
+/* Reads one integer from a constant query ("PRAGMA user_version"); returns SQLite's code. */
+static int query_int(sqlite3 *db, const char *sql, int64_t *out)
 {
     sqlite3_stmt *st = NULL;
     int rc;
@@ -1226,6 +1226,14 @@ static enum err conn_query_int(sqlite3 *db, const char *sql, int64_t *out)
         }
     }
     (void)sqlite3_finalize(st);
+    return rc;
+}
+
+/* query_int with a logged error: ERR_OK or db_error's. */
+static enum err conn_query_int(sqlite3 *db, const char *sql, int64_t *out)
+{
+    int rc = query_int(db, sql, out);
+
     return rc == SQLITE_OK ? ERR_OK : db_error(db, rc, sql);
 }
 
@@ -3516,25 +3524,6 @@ static int backup_query_text(sqlite3 *db, const char *sql, char *out, size_t cap
     return rc;
 }
 
-/* As backup_query_text, for an integer answer. */
-static int backup_query_int(sqlite3 *db, const char *sql, int64_t *out)
-{
-    sqlite3_stmt *st = NULL;
-    int rc;
-
-    *out = 0;
-    rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
-    if (rc == SQLITE_OK) {
-        rc = sqlite3_step(st);
-        if (rc == SQLITE_ROW) {
-            *out = (int64_t)sqlite3_column_int64(st, 0);
-            rc = SQLITE_OK;
-        }
-    }
-    (void)sqlite3_finalize(st);
-    return rc;
-}
-
 /*
  * Opens path (which must exist: never created) for the backup with the hub's defensive
  * settings. *out receives the connection (sqlite3_close it) or NULL.
@@ -3575,9 +3564,9 @@ static enum err backup_check_header(sqlite3 *db, const char *path, int64_t *vers
     int64_t app = 0;
     int rc;
 
-    rc = backup_query_int(db, "PRAGMA user_version", version);
+    rc = query_int(db, "PRAGMA user_version", version);
     if (rc == SQLITE_OK)
-        rc = backup_query_int(db, "PRAGMA application_id", &app);
+        rc = query_int(db, "PRAGMA application_id", &app);
     if (rc != SQLITE_OK)
         return err_msgf(ERR_STORAGE, errmsg, errcap, "cannot read %s: %s", path,
                         sqlite3_errmsg(db));
@@ -3776,8 +3765,8 @@ enum err store_backup_to(const char *src_url_or_path, const char *dest_path,
     e = backup_check_header(dst, tmp, &copy_version, errmsg, errcap);
     if (e == ERR_OK && copy_version != version)
         e = err_msgf(ERR_STORAGE, errmsg, errcap, "the copy's schema version differs");
-    if (e == ERR_OK && (backup_query_int(dst, "PRAGMA page_count", &pages) != SQLITE_OK ||
-                        backup_query_int(dst, "PRAGMA page_size", &page_size) != SQLITE_OK))
+    if (e == ERR_OK && (query_int(dst, "PRAGMA page_count", &pages) != SQLITE_OK ||
+                        query_int(dst, "PRAGMA page_size", &page_size) != SQLITE_OK))
         e = err_msgf(ERR_STORAGE, errmsg, errcap, "cannot read the copy: %s", sqlite3_errmsg(dst));
     if (e != ERR_OK)
         goto out;
