@@ -143,6 +143,12 @@ static const struct config_def config_defs[CONFIG__COUNT] = {
                                       .cd_def = CONFIG_DEFAULT_RATE_LIMIT_RPS,
                                       .cd_min = 0,
                                       .cd_max = CONFIG_MAX_RATE_LIMIT_RPS},
+    [CONFIG_SESAME_HUB_RATE_LIMIT_RPS] = {.cd_name = "SESAME_HUB_RATE_LIMIT_RPS",
+                                          .cd_kind = CK_UINT,
+                                          .cd_off = OFF(cf_hub_rate_limit_rps),
+                                          .cd_def = CONFIG_DEFAULT_HUB_RATE_LIMIT_RPS,
+                                          .cd_min = 0,
+                                          .cd_max = CONFIG_MAX_RATE_LIMIT_RPS},
     [CONFIG_SESAME_MAX_BODY_BYTES] = {.cd_name = "SESAME_MAX_BODY_BYTES",
                                       .cd_kind = CK_UINT,
                                       .cd_off = OFF(cf_max_body_bytes),
@@ -876,6 +882,25 @@ static enum err config_finish(struct config *cf, char *errmsg, size_t errcap)
     memcpy(cf->cf_data_dir, base, blen);
     memcpy(cf->cf_data_dir + blen, config_data_suffix, sizeof(config_data_suffix));
     return ERR_OK;
+}
+
+/* Applies one variable; see config.h. */
+enum err config_load_var(struct config *cf, enum config_var v, const char *value, char *errmsg,
+                         size_t errcap)
+{
+    enum err rc;
+
+    if (errmsg && errcap)
+        errmsg[0] = '\0';
+    if ((unsigned)v >= CONFIG__COUNT)
+        return err_msgf(ERR_CONFIG, errmsg, errcap, "configuration: unknown variable");
+    if (value && !value[0])
+        value = NULL;
+    cf->cf_set[v] = value != NULL;
+    rc = config_apply(cf, &config_defs[v], value, errmsg, errcap);
+    if (rc == ERR_NOMEM)
+        err_msgf(ERR_BAD_INPUT, errmsg, errcap, "configuration: out of memory");
+    return rc == ERR_INTERNAL ? ERR_CONFIG : rc;
 }
 
 /* Fills cf from envp; see config.h. */

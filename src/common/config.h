@@ -54,6 +54,7 @@ enum config_var {
     CONFIG_SESAME_HUB_CA_FILE,
     CONFIG_SESAME_BUS_SOCKET,
     CONFIG_SESAME_RATE_LIMIT_RPS,
+    CONFIG_SESAME_HUB_RATE_LIMIT_RPS,
     CONFIG_SESAME_MAX_BODY_BYTES,
     CONFIG_SESAME_MAX_HEADER_BYTES,
     CONFIG_SESAME_HTTP_TIMEOUT_SECONDS,
@@ -93,19 +94,20 @@ struct config {
     unsigned long cf_max_inline_kb;   /* OP_MAX_INLINE_FILE_SIZE_KB */
 
     /* Sesame's variables */
-    struct config_addr cf_hub_addr;    /* SESAME_HUB_ADDR: where `sesame hub` listens */
-    char *cf_hub_data;                 /* SESAME_HUB_DATA: the hub's data directory */
-    char *cf_hub_database_url;         /* SESAME_HUB_DATABASE_URL (may hold a password), or NULL */
-    char *cf_hub_url;                  /* SESAME_HUB: the hub URL for the CLI and sync, or NULL */
-    char *cf_account_kit;              /* SESAME_ACCOUNT_KIT, or NULL */
-    char *cf_hub_tls_cert;             /* SESAME_HUB_TLS_CERT, or NULL */
-    char *cf_hub_tls_key;              /* SESAME_HUB_TLS_KEY, or NULL */
-    char *cf_hub_ca_file;              /* SESAME_HUB_CA_FILE: CAs to trust for an https hub */
-    char *cf_bus_socket;               /* SESAME_BUS_SOCKET, or NULL (derived by the caller) */
-    unsigned long cf_rate_limit_rps;   /* SESAME_RATE_LIMIT_RPS; 0 disables */
-    unsigned long cf_max_body_bytes;   /* SESAME_MAX_BODY_BYTES */
-    unsigned long cf_max_header_bytes; /* SESAME_MAX_HEADER_BYTES */
-    unsigned long cf_http_timeout_s;   /* SESAME_HTTP_TIMEOUT_SECONDS */
+    struct config_addr cf_hub_addr;  /* SESAME_HUB_ADDR: where `sesame hub` listens */
+    char *cf_hub_data;               /* SESAME_HUB_DATA: the hub's data directory */
+    char *cf_hub_database_url;       /* SESAME_HUB_DATABASE_URL (may hold a password), or NULL */
+    char *cf_hub_url;                /* SESAME_HUB: the hub URL for the CLI and sync, or NULL */
+    char *cf_account_kit;            /* SESAME_ACCOUNT_KIT, or NULL */
+    char *cf_hub_tls_cert;           /* SESAME_HUB_TLS_CERT, or NULL */
+    char *cf_hub_tls_key;            /* SESAME_HUB_TLS_KEY, or NULL */
+    char *cf_hub_ca_file;            /* SESAME_HUB_CA_FILE: CAs to trust for an https hub */
+    char *cf_bus_socket;             /* SESAME_BUS_SOCKET, or NULL (derived by the caller) */
+    unsigned long cf_rate_limit_rps; /* SESAME_RATE_LIMIT_RPS; 0 disables */
+    unsigned long cf_hub_rate_limit_rps; /* SESAME_HUB_RATE_LIMIT_RPS; 0 disables */
+    unsigned long cf_max_body_bytes;     /* SESAME_MAX_BODY_BYTES */
+    unsigned long cf_max_header_bytes;   /* SESAME_MAX_HEADER_BYTES */
+    unsigned long cf_http_timeout_s;     /* SESAME_HTTP_TIMEOUT_SECONDS */
 
     /* Bookkeeping */
     unsigned char cf_set[CONFIG__COUNT];       /* 1 where the variable was set (non-empty) */
@@ -132,6 +134,15 @@ int config_is_set(const struct config *cf, enum config_var v);
 
 /* Returns the name of variable v ("OP_HTTP_PORT"), or "?" outside the enum. */
 const char *config_var_name(enum config_var v);
+
+/*
+ * Applies one variable's value to cf as config_load does (value NULL or empty: the
+ * default), for a command that reads only a few variables itself (the hub). cf must be
+ * zeroed or loaded. Returns ERR_OK, ERR_CONFIG (one-line message naming the variable) or
+ * ERR_NOMEM.
+ */
+enum err config_load_var(struct config *cf, enum config_var v, const char *value, char *errmsg,
+                         size_t errcap) SESAME_WUR;
 
 /*
  * Parses len bytes of s as a Go duration (time.ParseDuration: "10s", "1m30s", "1.5h",

@@ -61,19 +61,20 @@
 #define LOG_MAX_LINE_BYTES 8192 /* one JSON log line; longer messages are cut */
 
 /* Configuration bounds and defaults of Sesame's own variables (config.c, docs/configuration.md) */
-#define CONFIG_DEFAULT_HUB_DATA         "./sesame-hub" /* SESAME_HUB_DATA */
-#define CONFIG_DEFAULT_RATE_LIMIT_RPS   1000           /* SESAME_RATE_LIMIT_RPS; 0 disables */
-#define CONFIG_MAX_RATE_LIMIT_RPS       1000000        /* ceiling of SESAME_RATE_LIMIT_RPS */
-#define CONFIG_MAX_INLINE_FILE_KB       10240          /* ceiling of OP_MAX_INLINE_FILE_SIZE_KB */
-#define CONFIG_MIN_SYNC_TIMEOUT_MS      1              /* floor of OP_SYNC_TIMEOUT */
-#define CONFIG_MIN_BODY_BYTES           1024           /* floor of SESAME_MAX_BODY_BYTES */
-#define CONFIG_MAX_BODY_BYTES           (64u << 20)    /* ceiling of SESAME_MAX_BODY_BYTES */
-#define CONFIG_MAX_HTTP_TIMEOUT_SECONDS 3600           /* ceiling of SESAME_HTTP_TIMEOUT_SECONDS */
-#define CONFIG_MIN_HEADER_BYTES         4096           /* floor of SESAME_MAX_HEADER_BYTES */
-#define CONFIG_MAX_HEADER_BYTES         (256u << 10)   /* ceiling of SESAME_MAX_HEADER_BYTES */
-#define CONFIG_MAX_HOST_LEN             253            /* a host name or address literal */
-#define CONFIG_MAX_UNKNOWN_VARS         32             /* unknown OP_* / SESAME_* names recorded */
-#define CONFIG_MAX_VAR_NAME             128            /* longest unknown name recorded */
+#define CONFIG_DEFAULT_HUB_DATA           "./sesame-hub" /* SESAME_HUB_DATA */
+#define CONFIG_DEFAULT_RATE_LIMIT_RPS     1000           /* SESAME_RATE_LIMIT_RPS; 0 disables */
+#define CONFIG_DEFAULT_HUB_RATE_LIMIT_RPS 5000           /* SESAME_HUB_RATE_LIMIT_RPS; 0 disables */
+#define CONFIG_MAX_RATE_LIMIT_RPS         1000000        /* ceiling of SESAME_RATE_LIMIT_RPS */
+#define CONFIG_MAX_INLINE_FILE_KB         10240          /* ceiling of OP_MAX_INLINE_FILE_SIZE_KB */
+#define CONFIG_MIN_SYNC_TIMEOUT_MS        1              /* floor of OP_SYNC_TIMEOUT */
+#define CONFIG_MIN_BODY_BYTES             1024           /* floor of SESAME_MAX_BODY_BYTES */
+#define CONFIG_MAX_BODY_BYTES             (64u << 20)    /* ceiling of SESAME_MAX_BODY_BYTES */
+#define CONFIG_MAX_HTTP_TIMEOUT_SECONDS   3600         /* ceiling of SESAME_HTTP_TIMEOUT_SECONDS */
+#define CONFIG_MIN_HEADER_BYTES           4096         /* floor of SESAME_MAX_HEADER_BYTES */
+#define CONFIG_MAX_HEADER_BYTES           (256u << 10) /* ceiling of SESAME_MAX_HEADER_BYTES */
+#define CONFIG_MAX_HOST_LEN               253          /* a host name or address literal */
+#define CONFIG_MAX_UNKNOWN_VARS           32           /* unknown OP_* / SESAME_* names recorded */
+#define CONFIG_MAX_VAR_NAME               128          /* longest unknown name recorded */
 
 /* Connect data model (src/json/) */
 #define ITEM_MAX_TITLE_BYTES 1024       /* item title */

@@ -91,6 +91,7 @@ struct http_request {
     struct router_path rq_path; /* decoded target */
     struct router_match rq_match;
     enum err rq_refuse;        /* decided before the body, answered after it */
+    unsigned rq_retry_after;   /* rq_refuse ERR_RATE_LIMITED: seconds for Retry-After */
     const char *rq_refuse_msg; /* its message, or NULL */
     size_t rq_body_seen;       /* body bytes received, stored or not */
     int rq_body_over;          /* the body passed the cap */
@@ -136,6 +137,7 @@ struct http_server {
     unsigned hs_grace_ms;
     void (*hs_on_complete)(void *ctx, const char *route, const char *method, int status,
                            int64_t elapsed_us);
+    enum err (*hs_admit)(struct http_request *req, unsigned *retry_after_s);
     struct http_header hs_headers[HTTP_MAX_EXTRA_HEADERS]; /* owned copies */
     size_t hs_nheaders;
     /* long-poll and shutdown state, under hs_mutex */
@@ -871,6 +873,13 @@ static enum MHD_Result http_begin(struct http_request *rq, const char *method, c
                             sizeof(msg));
     if (rc == ERR_OK)
         rc = router_match(srv->hs_router, method, &rq->rq_path, &rq->rq_match);
+    if (srv->hs_admit) {
+        /* Every request counts, routed or not; an admitted one keeps its routing answer. */
+        enum err admit = srv->hs_admit(rq, &rq->rq_retry_after);
+
+        if (admit != ERR_OK)
+            rc = admit;
+    }
     if (http_content_length_over(rq))
         return http_answer_error(rq, 0, ERR_TOO_LARGE, "Request body is too large");
     if (rc != ERR_OK) {
@@ -921,6 +930,13 @@ static enum MHD_Result http_run(struct http_request *rq)
         if (rq->rq_refuse == ERR_METHOD &&
             http_response_header(rs, MHD_HTTP_HEADER_ALLOW, rq->rq_match.rm_allow) != ERR_OK)
             return MHD_NO;
+        if (rq->rq_refuse == ERR_RATE_LIMITED) {
+            char secs[16];
+
+            (void)snprintf(secs, sizeof(secs), "%u", rq->rq_retry_after ? rq->rq_retry_after : 1u);
+            if (http_response_header(rs, "Retry-After", secs) != ERR_OK)
+                return MHD_NO;
+        }
         return http_queue(rq);
     }
     for (;;) {
@@ -1367,6 +1383,7 @@ static enum err http_server_configure(struct http_server *srv, const struct http
     srv->hs_header_ms =
         1000u * (cfg->hc_timeout_seconds ? cfg->hc_timeout_seconds : HTTP_TIMEOUT_SECONDS);
     srv->hs_on_complete = cfg->hc_on_complete;
+    srv->hs_admit = cfg->hc_admit;
     srv->hs_context = cfg->hc_context;
     if (srv->hs_max_header < HTTP_MIN_HEADER || srv->hs_max_header > HTTP_MAX_HEADER_CFG ||
         srv->hs_max_body > CONFIG_MAX_BODY_BYTES || srv->hs_max_url < HTTP_MIN_URL ||

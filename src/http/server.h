@@ -78,6 +78,14 @@ struct http_server_config {
     void (*hc_on_complete)(void *ctx, const char *route, const char *method, int status,
                            int64_t elapsed_us);
     /*
+     * Admission (NULL: every request): called once per request, routed or not, after its headers
+     * and before its body is read or its handler runs, with the request (its client
+     * address, context). ERR_OK lets it in; any other error is answered as that error
+     * without running the handler, ERR_RATE_LIMITED as 429 with Retry-After set to
+     * *retry_after_s (at least 1). Must be quick and thread-safe.
+     */
+    enum err (*hc_admit)(struct http_request *req, unsigned *retry_after_s);
+    /*
      * TLS (crypto/tls.h): both set = HTTPS only on this port, TLS 1.2+ with AEAD ciphers;
      * PEM files, the certificate chain leaf first. One set of files per process.
      */

@@ -522,6 +522,23 @@ static void hub_on_commit(void *arg, const char *account, uint64_t last_seq)
     pthread_mutex_unlock(&h->hb_wake_mu);
 }
 
+/* Admits a request unless its client address is over a rate limit (hc_admit). */
+static enum err hub_admit(struct http_request *req, unsigned *retry_after_s)
+{
+    struct hub *h = hub_of(req);
+    const char *ip = http_request_client_ip(req);
+    int64_t now = http_clock_ms();
+
+    if (!h->hb_rl_ip)
+        return ERR_OK;
+    /* The address's own budget, then whether it spent its failed authentications. */
+    if (ratelimit_take(h->hb_rl_ip, ip, strlen(ip), 1, now, retry_after_s) &&
+        ratelimit_take(h->hb_rl_fail, ip, strlen(ip), 0, now, retry_after_s))
+        return ERR_OK;
+    log_msg(LOG_WARN, http_request_log_scope(req), "hub: rate limited (client address)");
+    return ERR_RATE_LIMITED;
+}
+
 /* Frees a hub whose server is stopped (or never started). */
 static void hub_free(struct hub *h)
 {
@@ -532,6 +549,8 @@ static void hub_free(struct hub *h)
         store_close(h->hb_store);
     }
     secmem_free(h->hb_sync_key);
+    ratelimit_free(h->hb_rl_ip);
+    ratelimit_free(h->hb_rl_fail);
     pthread_mutex_destroy(&h->hb_wake_mu);
     mem_free(h);
 }
@@ -566,6 +585,15 @@ enum err hub_start(struct hub **out, const struct hub_options *opt, char *errmsg
         hub_free(h);
         return err_msgf(e, errmsg, errcap, "hub: could not generate the challenge key");
     }
+    if (opt->ho_rate_limit_rps > 0) {
+        double r = (double)opt->ho_rate_limit_rps;
+
+        if (ratelimit_new(&h->hb_rl_ip, r, HUB_RL_BURST_FACTOR * r) != ERR_OK ||
+            ratelimit_new(&h->hb_rl_fail, HUB_RL_FAIL_RPS, HUB_RL_FAIL_BURST) != ERR_OK) {
+            hub_free(h);
+            return err_msgf(ERR_NOMEM, errmsg, errcap, "hub: out of memory");
+        }
+    }
     e = store_open(&h->hb_store, opt->ho_store_url, msg, sizeof(msg));
     if (e != ERR_OK) {
         hub_free(h);
@@ -583,6 +611,7 @@ enum err hub_start(struct hub **out, const struct hub_options *opt, char *errmsg
     cfg.hc_max_body_bytes = HUB_MAX_BODY_BYTES;
     cfg.hc_tls_cert_file = opt->ho_tls_cert;
     cfg.hc_tls_key_file = opt->ho_tls_key;
+    cfg.hc_admit = hub_admit;
     if (opt->ho_threads)
         cfg.hc_threads = opt->ho_threads;
     e = http_server_start(&srv, &cfg);

@@ -23,6 +23,7 @@ struct hub_options {
     unsigned ho_threads;      /* handler threads; 0: HTTP_THREADS */
     const char *ho_tls_cert;  /* SESAME_HUB_TLS_CERT: PEM chain; with ho_tls_key, HTTPS */
     const char *ho_tls_key;   /* SESAME_HUB_TLS_KEY: PEM private key */
+    unsigned long ho_rate_limit_rps; /* SESAME_HUB_RATE_LIMIT_RPS per client address; 0: none */
 };
 
 struct hub;

@@ -17,10 +17,21 @@
 
 #define HUB_AUTH_FAILED "authentication failed"
 
-/* Logs why a request was refused and answers 401. */
+/* Counts a failed authentication (see hub_int.h). */
+void hub_auth_failed(struct http_request *req)
+{
+    struct hub *h = hub_of(req);
+    const char *ip = http_request_client_ip(req);
+
+    if (h->hb_rl_fail)
+        (void)ratelimit_take(h->hb_rl_fail, ip, strlen(ip), 1, http_clock_ms(), NULL);
+}
+
+/* Logs why a request was refused, counts it against the address and answers 401. */
 static enum err hub_deny(struct http_request *req, struct http_response *resp, const char *kind,
                          const char *reason)
 {
+    hub_auth_failed(req);
     log_msg(LOG_WARN, http_request_log_scope(req), "hub: %s authentication failed: %s", kind,
             reason);
     return http_respond_error(resp, ERR_UNAUTHORIZED, HUB_AUTH_FAILED);

@@ -17,6 +17,7 @@
 #include "common/err.h"
 #include "common/ids.h"
 #include "common/limits.h"
+#include "common/ratelimit.h"
 #include "http/server.h"
 #include "keys/syncauth.h"
 #include "store/store.h"
@@ -27,12 +28,28 @@
 /* The hub context (hc_context of the HTTP server). */
 struct hub {
     struct store *hb_store;
-    struct http_server *hb_srv; /* set once started; woken by the commit hook */
-    pthread_mutex_t hb_wake_mu; /* guards hb_srv use by the commit hook against stop */
-    int hb_stopping;            /* under hb_wake_mu: no more wakes */
-    int hb_open_registration;   /* --open-registration */
-    unsigned char *hb_sync_key; /* SYNCAUTH_HUB_KEY_BYTES, secure memory */
+    struct http_server *hb_srv;   /* set once started; woken by the commit hook */
+    pthread_mutex_t hb_wake_mu;   /* guards hb_srv use by the commit hook against stop */
+    int hb_stopping;              /* under hb_wake_mu: no more wakes */
+    int hb_open_registration;     /* --open-registration */
+    unsigned char *hb_sync_key;   /* SYNCAUTH_HUB_KEY_BYTES, secure memory */
+    struct ratelimit *hb_rl_ip;   /* requests per client address (NULL: no limits) */
+    struct ratelimit *hb_rl_fail; /* failed authentications per client address */
 };
+
+/*
+ * Rate limits (SESAME_HUB_RATE_LIMIT_RPS = R per client address; 0 disables both): an
+ * address may burst to HUB_RL_BURST_FACTOR * R; failed authentications per address refill
+ * at HUB_RL_FAIL_RPS with a burst of HUB_RL_FAIL_BURST, and an address that spent them gets
+ * 429 before its next request is looked at. Every Connect server and admin CLI behind one
+ * address shares its budget, so the default is generous.
+ */
+#define HUB_RL_BURST_FACTOR 2
+#define HUB_RL_FAIL_RPS     5
+#define HUB_RL_FAIL_BURST   50
+
+/* Counts a failed authentication against the request's client address (hub_auth.c). */
+void hub_auth_failed(struct http_request *req);
 
 /* ---- hub.c: helpers ---------------------------------------------------------------- */
 

@@ -4,9 +4,10 @@
  * Environment: SESAME_HUB_ADDR (default 127.0.0.1:7700), SESAME_HUB_DATA (default
  * ./sesame-hub), SESAME_HUB_DATABASE_URL (when set, the store URL instead of DIR/hub.db;
  * never printed: it may hold a password), SESAME_HUB_TLS_CERT and SESAME_HUB_TLS_KEY
- * (both: HTTPS only; SIGHUP reads the two files again). Port 0 picks a free port; --port-file F
- * receives it (then a newline), written atomically once the hub listens. Logs are JSON lines on
- * stderr.
+ * (both: HTTPS only; SIGHUP reads the two files again), SESAME_HUB_RATE_LIMIT_RPS (requests per
+ * second per client address, default 5000; 0 disables; hub_int.h). Port 0 picks a free port;
+ * --port-file F receives it (then a newline), written atomically once the hub listens. Logs are
+ * JSON lines on stderr.
  *
  * Unless SESAME_HUB_DATABASE_URL is set, the hub holds an exclusive flock on DIR/hub.lock
  * while it runs (hub_data_lock): a second hub on DIR, or `sesame hub restore`, is refused.
@@ -24,6 +25,7 @@
 #include "cli/cli.h"
 #include "cli/cli_util.h"
 #include "cli/commands.h"
+#include "common/config.h"
 #include "common/limits.h"
 #include "common/log.h"
 #include "hub/hub.h"
@@ -99,6 +101,7 @@ int hub_main(int argc, char **argv)
     const char *tls_key = getenv("SESAME_HUB_TLS_KEY");
     char host[CONFIG_MAX_HOST_LEN + 1], db[HUB_PATH_MAX], errmsg[512];
     struct hub_options opt;
+    struct config cf;
     struct sigaction sa;
     struct hub *h = NULL;
     sigset_t set, old;
@@ -160,6 +163,11 @@ int hub_main(int argc, char **argv)
     opt.ho_tls_key = tls_key && *tls_key ? tls_key : NULL;
     if (!opt.ho_tls_cert != !opt.ho_tls_key)
         return hub_usage("SESAME_HUB_TLS_CERT and SESAME_HUB_TLS_KEY: set both or neither");
+    memset(&cf, 0, sizeof(cf));
+    if (config_load_var(&cf, CONFIG_SESAME_HUB_RATE_LIMIT_RPS, getenv("SESAME_HUB_RATE_LIMIT_RPS"),
+                        errmsg, sizeof(errmsg)) != ERR_OK)
+        return hub_usage(errmsg);
+    opt.ho_rate_limit_rps = cf.cf_hub_rate_limit_rps;
     if (opt.ho_store_url == db) {
         e = hub_data_lock(data, &lock_fd, errmsg, sizeof(errmsg));
         if (e != ERR_OK) {

@@ -51,6 +51,7 @@ static enum err session_deny(struct http_request *req, struct http_response *res
                              const char *reason)
 {
     log_msg(LOG_WARN, http_request_log_scope(req), "hub: sync session refused: %s", reason);
+    hub_auth_failed(req);
     return http_respond_error(resp, ERR_UNAUTHORIZED, HUB_SYNC_FAILED);
 }
 

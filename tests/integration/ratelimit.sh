@@ -2,7 +2,8 @@
 # ratelimit.sh - the api's rate limits (issue 9): per token (SESAME_RATE_LIMIT_RPS, burst
 # twice that), per client address (twice the token's), failed authentications per address
 # (5/s, burst 50, checked before the token is looked at); 429 with Retry-After and a JSON
-# body; other tokens unaffected by one token's limit; 0 turns every limit off.
+# body; other tokens unaffected by one token's limit; 0 turns every limit off. And the hub's
+# (SESAME_HUB_RATE_LIMIT_RPS per client address, failed authentications per address).
 set -uo pipefail
 . "$(dirname "$0")/lib.bash"
 . "$(dirname "$0")/connect_lib.bash"
@@ -99,5 +100,48 @@ expect_eq "... and 80 failed authentications all get 401" 80 "$(grep -c '^401$' 
 codes=$(burst 100 "the.same.forged")
 expect_eq "... and one bad token 100 times: 100 times 401" 100 "$(grep -c '^401$' <<<"$codes")"
 
-expect_clean_logs "no sanitizer report" "$API_LOG" "$SYNC_LOG" "$HUB_LOG"
+# The hub: SESAME_HUB_RATE_LIMIT_RPS per client address (burst twice that) over every
+# request, routed or not; failed authentications 5/s with a burst of 50, then 429 first.
+MAIN_HUB_LOG=$HUB_LOG
+SESAME_HUB_RATE_LIMIT_RPS=10 hub_start "$T/hub2" || { not_ok "a limited hub starts"; finish; exit 1; }
+HUB2="http://127.0.0.1:$HUB_PORT"
+hubburst() { # hubburst N PATH [AUTH]: N requests on one connection; prints the codes
+    local i args=()
+    for i in $(seq 1 "$1"); do args+=(-o /dev/null "$HUB2$2"); done
+    curl -s -w '%{http_code}\n' ${3:+-H "Authorization: $3"} "${args[@]}"
+}
+sleep 2.1 # the start-up probe's request has refilled
+codes=$(hubburst 30 /no/such/path)
+expect_eq "hub at 10/s: a burst of 30 to an unknown path: 404 for the burst (20)" 20 \
+    "$(grep -c '^404$' <<<"$codes")"
+expect_eq "... then 429" 1 "$(n=$(grep -c '^429$' <<<"$codes"); [ "$n" -ge 8 ] && [ "$n" -le 10 ] && echo 1 || echo 0)"
+ans=$(curl -s -i --max-time 5 "$HUB2/v1/account")
+expect_match "a limited hub request gets 429" '^HTTP/1.1 429' "$ans"
+expect_match "... with Retry-After" $'\nRetry-After: [1-9][0-9]*\r' "$ans"
+expect_eq "... and a JSON error" '{"message":"Too many requests","status":429}' \
+    "$(printf '%s' "$ans" | sed -n '/^\r$/,$p' | tail -n 1 | jq -cS .)"
+hub_stop_all() { kill "$HUB_PID" 2>/dev/null; wait "$HUB_PID" 2>/dev/null; }
+hub_stop_all
+SESAME_HUB_RATE_LIMIT_RPS=1000 hub_start "$T/hub3" || { not_ok "a third hub starts"; finish; exit 1; }
+HUB2="http://127.0.0.1:$HUB_PORT"
+sleep 1 # hub_start's probe (an unauthenticated request) has refilled
+codes=$(hubburst 60 /v1/account 'Sesame-Admin forged')
+expect_eq "hub: 50 failed admin authentications get 401" 50 "$(grep -c '^401$' <<<"$codes")"
+expect_eq "... then the address gets 429" 10 "$(grep -c '^429$' <<<"$codes")"
+expect_match "the hub logs the refusals" 'hub: rate limited \(client address\)' "$(cat "$HUB_LOG")"
+sleep 0.5
+expect_eq "served again once a failure has refilled" 401 \
+    "$(curl -s -o /dev/null -w '%{http_code}' -H 'Authorization: Sesame-Admin forged' "$HUB2/v1/account")"
+expect_eq "the main hub (default 5000/s) never limited this test's traffic" 0 \
+    "$(grep -c 'rate limited' "$MAIN_HUB_LOG")"
+expect_eq "SESAME_HUB_RATE_LIMIT_RPS=abc: the hub refuses to start with one line" \
+    "sesame: hub: SESAME_HUB_RATE_LIMIT_RPS: expected an integer from 0 to 1000000" \
+    "$(SESAME_HUB_RATE_LIMIT_RPS=abc "$SESAME" hub --addr 127.0.0.1:0 --data "$T/hub4" 2>&1 | sed 's/ (usage.*//')"
+hub_stop_all
+SESAME_HUB_RATE_LIMIT_RPS=0 hub_start "$T/hub5" || { not_ok "an unlimited hub starts"; finish; exit 1; }
+HUB2="http://127.0.0.1:$HUB_PORT"
+codes=$(hubburst 80 /v1/account 'Sesame-Admin forged')
+expect_eq "SESAME_HUB_RATE_LIMIT_RPS=0: 80 failed authentications all get 401" 80 "$(grep -c '^401$' <<<"$codes")"
+
+expect_clean_logs "no sanitizer report" "$API_LOG" "$SYNC_LOG" "$MAIN_HUB_LOG" "$HUB_LOG"
 finish

@@ -1296,6 +1296,39 @@ static void test_session_nomem(void **state)
     }
 }
 
+/* config_load_var: one variable as config_load reads it (the hub's rate limit). */
+static void test_load_var(void **state)
+{
+    struct config cf;
+    char msg[256];
+
+    (void)state;
+    memset(&cf, 0, sizeof(cf));
+    assert_int_equal(config_load_var(&cf, CONFIG_SESAME_HUB_RATE_LIMIT_RPS, NULL, msg, sizeof(msg)),
+                     ERR_OK);
+    assert_int_equal(cf.cf_hub_rate_limit_rps, CONFIG_DEFAULT_HUB_RATE_LIMIT_RPS);
+    assert_int_equal(cf.cf_set[CONFIG_SESAME_HUB_RATE_LIMIT_RPS], 0);
+    assert_int_equal(config_load_var(&cf, CONFIG_SESAME_HUB_RATE_LIMIT_RPS, "", msg, sizeof(msg)),
+                     ERR_OK);
+    assert_int_equal(cf.cf_hub_rate_limit_rps, CONFIG_DEFAULT_HUB_RATE_LIMIT_RPS);
+    assert_int_equal(config_load_var(&cf, CONFIG_SESAME_HUB_RATE_LIMIT_RPS, "0", msg, sizeof(msg)),
+                     ERR_OK);
+    assert_int_equal(cf.cf_hub_rate_limit_rps, 0);
+    assert_int_equal(cf.cf_set[CONFIG_SESAME_HUB_RATE_LIMIT_RPS], 1);
+    assert_int_equal(
+        config_load_var(&cf, CONFIG_SESAME_HUB_RATE_LIMIT_RPS, "250", msg, sizeof(msg)), ERR_OK);
+    assert_int_equal(cf.cf_hub_rate_limit_rps, 250);
+    assert_int_equal(
+        config_load_var(&cf, CONFIG_SESAME_HUB_RATE_LIMIT_RPS, "12abc", msg, sizeof(msg)),
+        ERR_CONFIG);
+    assert_string_equal(msg, "SESAME_HUB_RATE_LIMIT_RPS: expected an integer from 0 to 1000000");
+    assert_int_equal(
+        config_load_var(&cf, CONFIG_SESAME_HUB_RATE_LIMIT_RPS, "1000001", msg, sizeof(msg)),
+        ERR_CONFIG);
+    assert_null(strstr(msg, "1000001 "));
+    assert_int_equal(config_load_var(&cf, CONFIG__COUNT, "1", msg, sizeof(msg)), ERR_CONFIG);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1307,6 +1340,7 @@ int main(void)
         cmocka_unit_test(test_session_forms),      cmocka_unit_test(test_session_sizes),
         cmocka_unit_test(test_session_permission), cmocka_unit_test(test_session_never_echoes),
         cmocka_unit_test(test_session_decode),     cmocka_unit_test(test_session_nomem),
+        cmocka_unit_test(test_load_var),
     };
 
     return cmocka_run_group_tests(tests, session_setup, session_teardown);
