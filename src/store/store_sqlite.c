@@ -285,17 +285,19 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_SEQ_LAST] = "SELECT next_seq - 1 FROM accounts WHERE id = ?1",
     [ST_CHANGE_INSERT] = "INSERT INTO changes (account_id, seq, kind, vault_id, ref_id, server_id,"
                          " payload_json, committed_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    /* "+seq" keeps SQLite on the live changes' partial indexes instead of the primary key's
+       range over every change before seq (which made each write cost O(changes)) */
     [ST_CHANGE_SUPERSEDE_REF] =
         "UPDATE changes SET payload_json = NULL, superseded_by = ?1 WHERE account_id = ?2"
-        " AND vault_id = ?3 AND ref_id = ?4 AND superseded_by IS NULL AND seq < ?1"
+        " AND vault_id = ?3 AND ref_id = ?4 AND superseded_by IS NULL AND +seq < ?1"
         " AND kind IN (?5, ?6)",
     [ST_CHANGE_SUPERSEDE_VAULT] =
         "UPDATE changes SET payload_json = NULL, superseded_by = ?1 WHERE account_id = ?2"
-        " AND vault_id = ?3 AND superseded_by IS NULL AND seq < ?1 AND kind IN"
+        " AND vault_id = ?3 AND superseded_by IS NULL AND +seq < ?1 AND kind IN"
         " ('vault_create', 'vault_update', 'item_put', 'item_delete', 'file_put', 'grant_put')",
     [ST_CHANGE_SUPERSEDE_SERVER] =
         "UPDATE changes SET payload_json = NULL, superseded_by = ?1 WHERE account_id = ?2"
-        " AND server_id = ?3 AND superseded_by IS NULL AND seq < ?1"
+        " AND server_id = ?3 AND superseded_by IS NULL AND +seq < ?1"
         " AND kind IN ('grant_put', 'grant_delete')",
     [ST_CHANGES_ALL] = "SELECT " CHANGE_COLUMNS " FROM changes WHERE account_id = ?1 AND seq > ?2"
                        " ORDER BY seq LIMIT ?3",
