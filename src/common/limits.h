@@ -24,6 +24,9 @@
                                  may take to arrive (SESAME_HTTP_TIMEOUT_SECONDS) */
 #define HTTP_REFUSE_MARGIN 64 /* connections over the limit taken to be refused */
 #define HTTP_THREADS       4  /* handler threads per listener */
+#define HTTP_TRIM_INTERVAL_MS                                                                      \
+    60000 /* while connections are open, the heap's free pages go back to the system this often    \
+             (glibc keeps them in per-thread arenas: the soak's slow RSS growth) */
 
 /* JSON */
 #define JSON_MAX_DEPTH 32 /* nesting of any request body */

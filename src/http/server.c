@@ -161,6 +161,7 @@ struct http_server {
     unsigned hs_header_ms; /* a request's headers must arrive within this */
     uint64_t hs_cut_slow;  /* connections closed for slow headers */
     uint64_t hs_cut_full;  /* connections refused at the limit */
+    int64_t hs_trimmed_ms; /* when the heap was last trimmed (timer thread) */
 };
 
 /* ---- small helpers ---- */
@@ -1173,9 +1174,21 @@ static void *http_timer_main(void *arg)
     struct http_server *srv = arg;
 
     pthread_mutex_lock(&srv->hs_mutex);
+    srv->hs_trimmed_ms = http_clock_ms();
     while (!srv->hs_timer_exit) {
         int64_t now = http_clock_ms(), next = http_cut_slow(srv, now);
         struct http_request *rq = srv->hs_waiting;
+
+        if (srv->hs_conns && now - srv->hs_trimmed_ms >= HTTP_TRIM_INTERVAL_MS) {
+            /* Memory freed by the handlers stays in glibc's arenas, fragmented, and RSS
+               creeps up under endless polling; give the free pages back (not under the
+               lock: it takes a few ms). */
+            srv->hs_trimmed_ms = now;
+            pthread_mutex_unlock(&srv->hs_mutex);
+            (void)malloc_trim(0);
+            pthread_mutex_lock(&srv->hs_mutex);
+            continue;
+        }
 
         while (rq) {
             struct http_request *nx = rq->rq_wnext;
