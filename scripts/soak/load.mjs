@@ -376,10 +376,14 @@ for (const [id, m] of observed) {
   }
 }
 const median = (a) => { const s = a.filter((x) => x !== null).sort((x, y) => x - y); return s.length ? s[Math.floor(s.length / 2)] : null; };
-// RSS after the warm-up: the median of the samples within one sampling period of its end;
-// at the end: the median of the last three samples (one sample is noise-prone).
-const warm = samples.filter((s) => Math.abs(s.t - cfg.warmupSeconds) <= cfg.sampleSeconds);
-const tail = samples.slice(-3);
+// RSS after the warm-up: the median of the samples of the two minutes after its end; at the
+// end: the median of the samples of the last two minutes. The servers give free heap back
+// every minute (HTTP_TRIM_INTERVAL_MS), so RSS is a saw-tooth of about 1 MiB: a window of
+// two periods compares like with like, where a single sample could catch a peak or a trough.
+const WINDOW_S = 120;
+const lastT = samples.length ? samples[samples.length - 1].t : 0;
+const warm = samples.filter((s) => s.t >= cfg.warmupSeconds && s.t < cfg.warmupSeconds + WINDOW_S);
+const tail = samples.filter((s) => s.t > lastT - WINDOW_S);
 const rss = {};
 let rssOk = true;
 for (const p of procs) {
