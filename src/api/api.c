@@ -10,7 +10,13 @@
  *     status over the bus and sends the unlock secret when sync is locked (first unlock,
  *     or sync restarted);
  *   - every API_ACTIVITY_INTERVAL_MS it writes the queued activity entries to the volume in
- *     one transaction.
+ *     one transaction;
+ *   - when the volume is damaged (a read of this process found it so) or sync rebuilds it,
+ *     it closes the gate (api_volume_gated: data requests answer 503 "the volume is being
+ *     rebuilt"), asks sync to check the volume ({"op":"volume_check"}), and opens the gate
+ *     again only once sync has checked or rebuilt it, the rebuilt volume is in step with the
+ *     hub and the index was built from it. The volume is rebuilt in place through SQLite
+ *     (volume_rebuild), so this process's connections stay valid and see the new database.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -60,6 +66,26 @@ int api_ready(struct api *a)
     return ok;
 }
 
+/* Returns 1 while data requests must answer 503 (see api_int.h). */
+int api_volume_gated(struct api *a)
+{
+    int g;
+
+    pthread_mutex_lock(&a->ap_mu);
+    g = a->ap_vol_gate;
+    pthread_mutex_unlock(&a->ap_mu);
+    return g;
+}
+
+/* Returns the current time in Unix milliseconds. */
+static int64_t api_wall_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /* Wakes the watcher. */
 void api_kick(struct api *a)
 {
@@ -102,6 +128,9 @@ static void api_watch_bus(struct api *a)
         st.ss_connected = json_is_true(json_object_get(resp.bm_json, "connected"));
         st.ss_last_sync_at = json_integer_value(json_object_get(resp.bm_json, "lastSyncAt"));
         st.ss_last_seq = (uint64_t)json_integer_value(json_object_get(resp.bm_json, "lastSeq"));
+        st.ss_volume_rebuilding = json_is_true(json_object_get(resp.bm_json, "volumeRebuilding"));
+        st.ss_volume_checked_ms =
+            (int64_t)json_integer_value(json_object_get(resp.bm_json, "volumeCheckedAt"));
         (void)snprintf(st.ss_error, sizeof(st.ss_error), "%s", e ? e : "");
     } else if (rc != ERR_OK) {
         (void)snprintf(st.ss_error, sizeof(st.ss_error),
@@ -134,6 +163,22 @@ static void api_watch_bus(struct api *a)
         }
     }
     secmem_wipe(secret, sizeof(secret));
+    bus_msg_clear(&req);
+    bus_msg_clear(&resp);
+}
+
+/* Asks sync over the bus to check (and if need be rebuild) the volume (best effort);
+ * damaged: SQLite reported the database damaged (not only a file content). */
+static void api_ask_volume_check(struct api *a, int damaged, int64_t seen_ms)
+{
+    struct bus_msg req, resp;
+
+    memset(&req, 0, sizeof(req));
+    memset(&resp, 0, sizeof(resp));
+    req.bm_json = json_pack("{s:s, s:b, s:I}", "op", "volume_check", "damaged", damaged, "seenAt",
+                            (json_int_t)seen_ms);
+    if (req.bm_json && bus_client_call(a->ap_bus, &req, &resp, API_BUS_TIMEOUT_MS) != ERR_OK)
+        log_warn("api: sync did not take the request to check the volume; asked again");
     bus_msg_clear(&req);
     bus_msg_clear(&resp);
 }
@@ -191,43 +236,110 @@ void api_index_note_write(struct api *a, const char *vault, const char *item,
     pthread_mutex_unlock(&a->ap_build_mu);
 }
 
+/*
+ * Notes damage this process found (a read or the meta) and asks sync for a check at most
+ * every API_VOLUME_ASK_MS while it lasts; closes the gate at once. With ap_build_mu held.
+ */
+static void api_watch_damage(struct api *a, int damaged, int file_bad)
+{
+    int64_t now = http_clock_ms(), seen;
+    int ask = 0, first = 0, bad;
+
+    pthread_mutex_lock(&a->ap_mu);
+    if (damaged && !a->ap_vol_damaged) {
+        a->ap_vol_damaged = 1;
+        a->ap_vol_damaged_ms = api_wall_ms();
+        a->ap_vol_gate = 1;
+        first = 1;
+    }
+    if (a->ap_vol_damaged && a->ap_sync.ss_volume_checked_ms >= a->ap_vol_damaged_ms &&
+        !a->ap_sync.ss_volume_rebuilding && !damaged)
+        a->ap_vol_damaged = 0; /* sync checked (and rebuilt) it since */
+    if ((first || file_bad ||
+         (a->ap_vol_damaged && now - a->ap_vol_asked_ms >= API_VOLUME_ASK_MS))) {
+        a->ap_vol_asked_ms = now;
+        ask = 1;
+    }
+    bad = a->ap_vol_damaged;
+    seen = a->ap_vol_damaged ? a->ap_vol_damaged_ms : api_wall_ms();
+    pthread_mutex_unlock(&a->ap_mu);
+    if (first)
+        log_error("api: the volume database is damaged: data requests answer 503 until sync "
+                  "has checked and rebuilt it");
+    if (ask)
+        api_ask_volume_check(a, bad, seen);
+}
+
 /* api_watch_volume with ap_build_mu held. */
 static void api_watch_volume_locked(struct api *a)
 {
     struct volume_meta m;
     struct api_index *prev, *ix = NULL;
-    int unlocked, rebuild;
+    int unlocked, rebuild, synced, want_gate, damaged, file_bad;
     enum err rc;
 
     memset(&m, 0, sizeof(m));
-    if (volume_meta_get(a->ap_volume, &m) != ERR_OK) {
+    rc = volume_meta_get(a->ap_volume, &m);
+    damaged = volume_take_corrupt(a->ap_volume) || rc == ERR_CORRUPT;
+    file_bad = volume_take_file_corrupt(a->ap_volume);
+    if (damaged || file_bad || a->ap_vol_damaged)
+        api_watch_damage(a, damaged, file_bad);
+    if (rc != ERR_OK) {
         volume_meta_clear(&m);
         return;
     }
     api_auth_refresh_keys(a, m.vm_generation);
+    synced = m.vm_last_sync_at > 0 && strcmp(m.vm_server, credentials_server_id(a->ap_cred)) == 0;
     pthread_mutex_lock(&a->ap_mu);
+    /* the gate closes before the new meta is published: a volume emptied by a rebuild
+       (synced no more) is never served from */
+    want_gate =
+        a->ap_vol_damaged || a->ap_sync.ss_volume_rebuilding || (a->ap_was_ready && !synced);
+    if (want_gate && !a->ap_vol_gate) {
+        a->ap_vol_gate = 1;
+        log_warn("api: the volume is being rebuilt by sync: data requests answer 503 meanwhile");
+    }
     volume_meta_clear(&a->ap_meta);
     a->ap_meta = m;
     a->ap_meta_ok = 1;
     unlocked = a->ap_unlocked;
-    rebuild = unlocked && (!a->ap_index || a->ap_index->ix_generation != m.vm_generation);
+    /* a damaged database is not read into the index: it would fail, or worse */
+    rebuild = unlocked && !a->ap_vol_damaged &&
+              (!a->ap_index || a->ap_index->ix_generation != m.vm_generation);
     prev = rebuild ? api_index_ref(a->ap_index) : NULL;
     pthread_mutex_unlock(&a->ap_mu);
-    if (!rebuild)
-        return;
-    rc = api_index_build(&ix, a->ap_volume, a->ap_cred, prev, m.vm_generation);
-    api_index_unref(prev);
-    if (rc != ERR_OK) {
-        log_error("api: cannot load the volume into memory (%s); retrying", err_name(rc));
-        return;
+    if (rebuild) {
+        rc = api_index_build(&ix, a->ap_volume, a->ap_cred, prev, m.vm_generation);
+        api_index_unref(prev);
+        if (rc != ERR_OK) {
+            if (!a->ap_build_failed)
+                log_error("api: cannot load the volume into memory (%s); retrying", err_name(rc));
+            else
+                log_debug("api: cannot load the volume into memory (%s); retrying", err_name(rc));
+            a->ap_build_failed = 1;
+            return;
+        }
+        if (a->ap_build_failed)
+            log_info("api: the volume is loaded into memory again");
+        a->ap_build_failed = 0;
+        pthread_mutex_lock(&a->ap_mu);
+        prev = a->ap_index;
+        a->ap_index = ix;
+        pthread_mutex_unlock(&a->ap_mu);
+        api_index_unref(prev);
+        log_debug("api: index generation %llu: %zu vaults, %zu items",
+                  (unsigned long long)ix->ix_generation, ix->ix_nvaults, ix->ix_items);
     }
     pthread_mutex_lock(&a->ap_mu);
-    prev = a->ap_index;
-    a->ap_index = ix;
+    if (a->ap_index && a->ap_index->ix_generation == m.vm_generation && synced && unlocked) {
+        /* the gate opens only with an index built from a volume in step with the hub */
+        if (a->ap_vol_gate && !want_gate) {
+            a->ap_vol_gate = 0;
+            log_info("api: the volume is in step with the hub again: serving data");
+        }
+        a->ap_was_ready = 1;
+    }
     pthread_mutex_unlock(&a->ap_mu);
-    api_index_unref(prev);
-    log_debug("api: index generation %llu: %zu vaults, %zu items",
-              (unsigned long long)ix->ix_generation, ix->ix_nvaults, ix->ix_items);
 }
 
 /* The watcher thread (see the top of this file). */
@@ -254,7 +366,9 @@ static void *api_watcher(void *arg)
         now = http_clock_ms();
         if (kick || now >= next_status) {
             api_watch_bus(a);
-            next_status = now + API_STATUS_INTERVAL_MS;
+            /* while the gate is closed, sync's progress is followed more closely */
+            next_status =
+                now + (api_volume_gated(a) ? API_STATUS_GATED_MS : API_STATUS_INTERVAL_MS);
             api_watch_volume(a); /* an unlock may have made a build possible */
         }
         if (now >= next_activity) {
@@ -364,6 +478,13 @@ enum err api_start(struct api **out, const struct api_options *opt, char *errmsg
     }
     (void)snprintf(a->ap_volume_dir, sizeof(a->ap_volume_dir), "%s", cf->cf_data_dir);
     rc = volume_open(&a->ap_volume, cf->cf_data_dir, msg, sizeof(msg));
+    for (int waited = 0; rc == ERR_CORRUPT && waited < API_CORRUPT_WAIT_MS; waited += 200) {
+        /* damaged beyond opening: sync rebuilds it at its start (volume_open_repair) */
+        if (waited == 0)
+            log_warn("api: the data volume is damaged (%s); waiting for sync to rebuild it", msg);
+        (void)nanosleep(&(struct timespec){0, 200 * 1000000L}, NULL);
+        rc = volume_open(&a->ap_volume, cf->cf_data_dir, msg, sizeof(msg));
+    }
     if (rc != ERR_OK) {
         (void)snprintf(errmsg, errcap, "api: cannot open the data volume: %s", msg);
         goto fail;

@@ -30,6 +30,9 @@
 #define API_WATCH_INTERVAL_MS    25    /* how often the watcher looks at the volume */
 #define API_ACTIVITY_INTERVAL_MS 250   /* how often queued activity is written */
 #define API_STATUS_INTERVAL_MS   1000  /* how often it asks sync for its status */
+#define API_STATUS_GATED_MS      200   /* ... while the volume is damaged or rebuilt */
+#define API_VOLUME_ASK_MS        2000  /* how often it asks sync to check a damaged volume */
+#define API_CORRUPT_WAIT_MS      30000 /* at start: a volume too damaged to open, for sync */
 #define API_BUS_TIMEOUT_MS       2000  /* one bus call */
 #define API_ACTIVITY_QUEUE       10000 /* activity entries waiting for the volume */
 #define API_ACTIVITY_PAGE        50    /* /v1/activity default limit */
@@ -133,6 +136,8 @@ struct api_sync_status {
     int ss_connected;
     int64_t ss_last_sync_at;
     uint64_t ss_last_seq;
+    int ss_volume_rebuilding;     /* sync rebuilds a damaged volume */
+    int64_t ss_volume_checked_ms; /* when sync's last volume check ended (Unix ms) */
     char ss_error[160];
 };
 
@@ -181,6 +186,13 @@ struct api {
     char *ap_activity[API_ACTIVITY_QUEUE]; /* entries waiting for the volume */
     size_t ap_nactivity;
     uint64_t ap_activity_dropped;
+    /* a damaged volume (api.c): data requests answer 503 while ap_vol_gate is set */
+    int ap_vol_gate;           /* damaged or being rebuilt: 503, not served */
+    int ap_vol_damaged;        /* this api's reads found the database damaged */
+    int64_t ap_vol_damaged_ms; /* when (Unix ms) */
+    int64_t ap_vol_asked_ms;   /* when sync was last asked to check it (monotonic ms) */
+    int ap_was_ready;          /* data was served from a synced volume since start */
+    int ap_build_failed;       /* the last index build failed (logged once) */
 
     pthread_mutex_t ap_metrics_mu;
     struct api_route_metrics ap_metrics[API_MAX_ROUTES];
@@ -205,6 +217,12 @@ struct api_index *api_current_index(struct api *a);
  * synced at least once for this server.
  */
 int api_ready(struct api *a);
+
+/*
+ * Returns 1 while the volume is damaged or being rebuilt by sync: data requests then answer
+ * 503 ERR_CORRUPT ("the volume is being rebuilt") at once instead of anything read from it.
+ */
+int api_volume_gated(struct api *a);
 
 /* Wakes the watcher (after an unlock). */
 void api_kick(struct api *a);

@@ -118,7 +118,13 @@ static enum err h_begin_as(struct h_ctx *x, struct http_request *req, struct htt
     memset(x, 0, sizeof(*x));
     x->hx_api = a;
     x->hx_action = action;
-    rc = api_auth_request(a, req, &x->hx_p);
+    rc = api_auth_request(a, req, &x->hx_p); /* a valid token also unlocks the api */
+    /* a damaged volume or one being rebuilt: nothing is read from it, and a token the
+       rebuilt volume does not know yet is not refused for it */
+    if (rc != ERR_RATE_LIMITED && api_volume_gated(a)) {
+        memset(&x->hx_p, 0, sizeof(x->hx_p));
+        return http_respond_error(resp, ERR_CORRUPT, NULL);
+    }
     if (rc != ERR_OK) {
         rc = h_auth_refused(resp, rc, &x->hx_p);
         memset(&x->hx_p, 0, sizeof(x->hx_p));

@@ -332,6 +332,33 @@ out:
     return rc;
 }
 
+/*
+ * An item or file the index serves that the volume does not hold: ERR_CORRUPT (503, "the
+ * volume is being rebuilt") when sync has just emptied the volume to rebuild it (its last
+ * sync time is 0 again: the watcher closes the gate at its next look), else ERR_NOT_FOUND
+ * (deleted since the index was built).
+ */
+static enum err ix_gone(struct volume *v)
+{
+    struct volume_meta m;
+    enum err rc;
+
+    memset(&m, 0, sizeof(m));
+    rc = volume_meta_get(v, &m);
+    if (rc == ERR_OK)
+        rc = m.vm_last_sync_at == 0 ? ERR_CORRUPT : ERR_NOT_FOUND;
+    volume_meta_clear(&m);
+    return rc;
+}
+
+/* ix_gone for a file content not fetched yet: ERR_CORRUPT or ERR_NOT_READY. */
+static enum err ix_not_ready(struct volume *v)
+{
+    enum err rc = ix_gone(v);
+
+    return rc == ERR_NOT_FOUND ? ERR_NOT_READY : rc;
+}
+
 /* Reads and decrypts one whole item (see api_int.h). */
 enum err api_index_item_content(struct volume *v, const struct api_vault *av, const char *id,
                                 struct item_meta *meta, json_t **content)
@@ -344,6 +371,8 @@ enum err api_index_item_content(struct volume *v, const struct api_vault *av, co
     memset(meta, 0, sizeof(*meta));
     memset(&vi, 0, sizeof(vi));
     rc = volume_item_get(v, av->av_meta.vm_id, id, &vi);
+    if (rc == ERR_NOT_FOUND)
+        rc = ix_gone(v);
     if (rc != ERR_OK)
         return rc;
     if (vi.vi_state[0] != '\0' && strcmp(vi.vi_state, "ARCHIVED") != 0) {
@@ -384,6 +413,8 @@ enum err api_index_file_content(struct volume *v, const struct api_vault *av, co
 
     buf_init(out, VAULTCRYPT_MAX_FILE_BYTES + 1);
     rc = volume_file_read(v, av->av_meta.vm_id, id, &ct, &len);
+    if (rc == ERR_NOT_FOUND || rc == ERR_NOT_READY)
+        rc = rc == ERR_NOT_FOUND ? ix_gone(v) : ix_not_ready(v);
     if (rc != ERR_OK)
         return rc;
     rc = vaultcrypt_file_open(out, av->av_key, av->av_meta.vm_id, id, ct, len);

@@ -102,6 +102,9 @@ static enum err wr_call(struct api *a, json_t *req, int64_t deadline_ms, json_t 
     case 504:
         rc = ERR_TIMEOUT;
         break;
+    case 507:
+        rc = ERR_NO_SPACE;
+        break;
     default:
         rc = ERR_UPSTREAM;
         break;

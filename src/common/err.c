@@ -35,6 +35,8 @@ static const struct err_entry err_table[ERR__COUNT] = {
     [ERR_NOT_READY] = {500, "ERR_NOT_READY", "failed to initiate, review service logs for details"},
     [ERR_UPSTREAM] = {502, "ERR_UPSTREAM", "The hub could not be reached"},
     [ERR_TIMEOUT] = {504, "ERR_TIMEOUT", "The operation timed out"},
+    [ERR_NO_SPACE] = {507, "ERR_NO_SPACE", "the server's storage is full"},
+    [ERR_CORRUPT] = {503, "ERR_CORRUPT", "the volume is being rebuilt"},
 };
 
 static const struct err_entry *err_entry_get(enum err e)

@@ -32,6 +32,8 @@ enum err {
     ERR_NOT_READY,    /* locked, or sync not healthy within OP_SYNC_TIMEOUT (500, as Connect) */
     ERR_UPSTREAM,     /* the hub refused or could not be reached (502) */
     ERR_TIMEOUT,      /* an operation ran out of time (504) */
+    ERR_NO_SPACE,     /* the disk is full: SQLITE_FULL or ENOSPC (507) */
+    ERR_CORRUPT,      /* the volume's database is damaged (503 while it is rebuilt) */
     ERR__COUNT
 };
 

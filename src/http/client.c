@@ -1076,6 +1076,8 @@ static enum err http_client_status_err(int status)
         return ERR_RATE_LIMITED;
     case 504:
         return ERR_TIMEOUT;
+    case 507:
+        return ERR_NO_SPACE;
     default:
         return status >= 400 && status < 500 ? ERR_BAD_INPUT : ERR_UPSTREAM;
     }

@@ -497,6 +497,11 @@ static enum err db_error(sqlite3 *db, int rc, const char *what)
     default:
         break;
     }
+    if ((rc & 0xff) == SQLITE_FULL ||
+        ((rc & 0xff) == SQLITE_IOERR && db && sqlite3_system_errno(db) == ENOSPC)) {
+        log_error("store: %s: the disk is full (%s)", what, sqlite3_errstr(rc));
+        return ERR_NO_SPACE;
+    }
     switch (rc & 0xff) {
     case SQLITE_NOMEM:
         return ERR_NOMEM;
@@ -791,7 +796,11 @@ static enum err conn_exec(sqlite3 *db, const char *sql, const char *what, char *
     enum err e = ERR_OK;
 
     if (rc != SQLITE_OK) {
-        e = (rc & 0xff) == SQLITE_NOMEM ? ERR_NOMEM : ERR_STORAGE;
+        e = (rc & 0xff) == SQLITE_NOMEM ? ERR_NOMEM
+            : ((rc & 0xff) == SQLITE_FULL ||
+               ((rc & 0xff) == SQLITE_IOERR && sqlite3_system_errno(db) == ENOSPC))
+                ? ERR_NO_SPACE
+                : ERR_STORAGE;
         (void)err_msgf(e, errmsg, errcap, "%s: %s", what, msg ? msg : sqlite3_errstr(rc));
         log_error("store: %s: %s", what, msg ? msg : sqlite3_errstr(rc));
     }

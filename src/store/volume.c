@@ -35,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/alloc.h"
@@ -180,8 +181,15 @@ enum stmt_id {
     ST_ACT_PENDING,
     ST_ACT_MARK,
     ST_ACT_PRUNE,
+    ST_META_SET_GEN,
+    ST_FILE_PRESENT_ALL,
+    ST_FILE_ABSENT,
     ST__COUNT
 };
+
+/* Turns a numeric limit into the text of a constant SQL statement. */
+#define VOL_STRINGIFY2(x) #x
+#define VOL_STRINGIFY(x)  VOL_STRINGIFY2(x)
 
 #define VAULT_COLUMNS                                                                              \
     "v.id, v.type, v.attrs_ct, v.attribute_version, v.content_version,"                            \
@@ -322,6 +330,11 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_ACT_MARK] = "UPDATE activity SET uploaded = 1 WHERE id = ?1 AND uploaded = 0",
     [ST_ACT_PRUNE] = "DELETE FROM activity WHERE uploaded = 1 AND id <= (SELECT id FROM activity"
                      " ORDER BY id DESC LIMIT 1 OFFSET ?1)",
+    [ST_META_SET_GEN] = "UPDATE meta SET generation = ?1 WHERE id = 1",
+    [ST_FILE_PRESENT_ALL] = "SELECT vault_id, id, sha256 FROM files WHERE present = 1"
+                            " ORDER BY vault_id, id",
+    [ST_FILE_ABSENT] = "UPDATE files SET present = 0 WHERE vault_id = ?1 AND id = ?2"
+                       " AND sha256 = ?3 AND present = 1",
 };
 
 /* ---- The volume and its connections ----------------------------------------------------- */
@@ -348,6 +361,10 @@ struct volume {
     struct conn *vo_idle;          /* idle connections */
     size_t vo_open;                /* connections open or being opened */
     pthread_mutex_t vo_write_lock; /* held across each write (and a transaction's life) */
+    int vo_corrupt;                /* atomic: SQLite reported the database damaged */
+    int vo_file_corrupt;           /* atomic: a file content failed its SHA-256 check */
+    int vo_no_space;               /* atomic: the last write failed for want of space */
+    uint64_t vo_epoch;             /* atomic: 1, plus one per volume_rebuild */
 };
 
 /* A content to remove once the transaction that dropped its row has committed. */
@@ -367,9 +384,54 @@ struct volume_tx {
     size_t tx_capclean;       /* room in tx_clean */
 };
 
+/*
+ * Returns 1 when a failure of kind (0: space, 1: damage, 2: a file) should be logged now: at most
+ * one line per kind every VOLUME_LOG_EVERY_S in this process, so that a full disk or a damaged
+ * database read by every request and every watcher tick is not a flood.
+ */
+static int vol_log_due(int kind)
+{
+    static int64_t last[3];
+    int64_t now = (int64_t)time(NULL), prev = __atomic_load_n(&last[kind], __ATOMIC_RELAXED);
+
+    if (prev && now - prev < VOLUME_LOG_EVERY_S)
+        return 0;
+    return __atomic_compare_exchange_n(&last[kind], &prev, now, 0, __ATOMIC_RELAXED,
+                                       __ATOMIC_RELAXED);
+}
+
+/* Returns the error of a SQLite result code for a full disk or a damaged file, else ERR_OK. */
+static enum err db_fault(sqlite3 *db, int rc)
+{
+    switch (rc & 0xff) {
+    case SQLITE_FULL:
+        return ERR_NO_SPACE;
+    case SQLITE_IOERR:
+        return db && sqlite3_system_errno(db) == ENOSPC ? ERR_NO_SPACE : ERR_OK;
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+        return ERR_CORRUPT;
+    default:
+        return ERR_OK;
+    }
+}
+
 /* Maps a SQLite result code to our error, logging the unexpected ones. */
 static enum err db_error(sqlite3 *db, int rc, const char *what)
 {
+    enum err f = db_fault(db, rc);
+
+    if (f == ERR_NO_SPACE) {
+        if (vol_log_due(0))
+            log_error("volume: %s: the disk is full (%s)", what, sqlite3_errstr(rc));
+        return f;
+    }
+    if (f == ERR_CORRUPT) {
+        if (vol_log_due(1))
+            log_error("volume: %s: the database is damaged: %s", what,
+                      db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+        return f;
+    }
     switch (rc & 0xff) {
     case SQLITE_NOMEM:
         return ERR_NOMEM;
@@ -380,6 +442,17 @@ static enum err db_error(sqlite3 *db, int rc, const char *what)
                   sqlite3_errstr(rc));
         return ERR_STORAGE;
     }
+}
+
+/* Notes the outcome e of an operation of v (write: it wrote) in v's fault flags. */
+static void vol_note(struct volume *v, enum err e, int write)
+{
+    if (e == ERR_CORRUPT)
+        __atomic_store_n(&v->vo_corrupt, 1, __ATOMIC_RELEASE);
+    else if (e == ERR_NO_SPACE)
+        __atomic_store_n(&v->vo_no_space, 1, __ATOMIC_RELEASE);
+    else if (e == ERR_OK && write)
+        __atomic_store_n(&v->vo_no_space, 0, __ATOMIC_RELEASE);
 }
 
 /* Returns the cached statement id of c, preparing it on first use. */
@@ -701,7 +774,9 @@ static enum err conn_exec(sqlite3 *db, const char *sql, const char *what, char *
     enum err e = ERR_OK;
 
     if (rc != SQLITE_OK) {
-        e = (rc & 0xff) == SQLITE_NOMEM ? ERR_NOMEM : ERR_STORAGE;
+        e = db_fault(db, rc);
+        if (e == ERR_OK)
+            e = (rc & 0xff) == SQLITE_NOMEM ? ERR_NOMEM : ERR_STORAGE;
         (void)err_msgf(e, errmsg, errcap, "%s: %s", what, msg ? msg : sqlite3_errstr(rc));
         log_error("volume: %s: %s", what, msg ? msg : sqlite3_errstr(rc));
     }
@@ -733,7 +808,8 @@ static enum err conn_open(const struct volume *v, struct conn **out, char *errms
                                 "PRAGMA synchronous = FULL;"
                                 "PRAGMA secure_delete = ON;"
                                 "PRAGMA trusted_schema = OFF;"
-                                "PRAGMA journal_size_limit = 67108864;";
+                                "PRAGMA journal_size_limit = 67108864;"
+                                "PRAGMA cache_size = -" VOL_STRINGIFY(VOLUME_CACHE_KIB) ";";
     struct conn *c;
     enum err e = ERR_OK;
     int rc;
@@ -830,6 +906,7 @@ static enum err op_begin(struct volume *v, struct conn **out, enum op_mode mode)
         e = stmt_run(c, ST_BEGIN, "");
     }
     if (e != ERR_OK) {
+        vol_note(v, e, 0);
         conn_release(v, c);
         return e;
     }
@@ -853,6 +930,7 @@ static enum err conn_finish(struct conn *c, enum err e)
 static enum err op_end(struct volume *v, struct conn *c, enum err e)
 {
     e = conn_finish(c, e);
+    vol_note(v, e, c->cn_mode == OP_WRITE);
     if (c->cn_mode == OP_WRITE)
         pthread_mutex_unlock(&v->vo_write_lock);
     conn_release(v, c);
@@ -1295,6 +1373,13 @@ static enum err path_dup(char **out, const char *a, const char *b)
  */
 enum err volume_open(struct volume **out, const char *dir, char *errmsg, size_t errcap)
 {
+    return volume_open_repair(out, dir, NULL, 0, errmsg, errcap);
+}
+
+/* volume_open, rebuilding a damaged database when aside is not NULL (see volume.h). */
+enum err volume_open_repair(struct volume **out, const char *dir, char *aside, size_t asidecap,
+                            char *errmsg, size_t errcap)
+{
     struct volume *v = NULL;
     struct conn *c = NULL;
     int64_t version = 0;
@@ -1342,6 +1427,24 @@ enum err volume_open(struct volume **out, const char *dir, char *errmsg, size_t 
         e = conn_set_wal(c->cn_db, errmsg, errcap);
     if (e == ERR_OK)
         e = volume_migrate(c->cn_db, errmsg, errcap);
+    if (e == ERR_CORRUPT && aside) {
+        /* sync at start-up: keep the damaged file aside and start again from an empty one */
+        char why[256];
+
+        (void)snprintf(why, sizeof(why), "%s", errmsg && errcap ? errmsg : "");
+        v->vo_open = c ? 1 : 0; /* the set-up of a connection itself may have failed */
+        v->vo_idle = c;
+        v->vo_epoch = 1;
+        c = NULL;
+        e = volume_rebuild(v, aside, asidecap, errmsg, errcap);
+        if (e == ERR_OK) {
+            log_error("volume: the database %s is damaged (%s): kept as %s; it is rebuilt from "
+                      "the hub",
+                      v->vo_db_path, why, aside[0] ? aside : "(no copy: see above)");
+            *out = v;
+            return ERR_OK;
+        }
+    }
 out:
     if (e != ERR_OK) {
         conn_close(c);
@@ -1350,6 +1453,7 @@ out:
     }
     v->vo_open = 1;
     v->vo_idle = c;
+    v->vo_epoch = 1;
     *out = v;
     return ERR_OK;
 }
@@ -1389,6 +1493,12 @@ void volume_close(struct volume *v)
 /* Starts the write transaction of one batch (see volume.h). */
 enum err volume_tx_begin(struct volume *v, struct volume_tx **tx)
 {
+    return volume_tx_begin_at(v, 0, tx);
+}
+
+/* Starts a write transaction unless v was rebuilt since epoch (see volume.h). */
+enum err volume_tx_begin_at(struct volume *v, uint64_t epoch, struct volume_tx **tx)
+{
     struct volume_tx *t;
     enum err e;
 
@@ -1404,6 +1514,12 @@ enum err volume_tx_begin(struct volume *v, struct volume_tx **tx)
         mem_free(t);
         return e;
     }
+    /* under the write mutex: volume_rebuild cannot run between this check and the commit */
+    if (epoch && __atomic_load_n(&v->vo_epoch, __ATOMIC_ACQUIRE) != epoch) {
+        (void)op_end(v, t->tx_conn, ERR_CONFLICT);
+        mem_free(t);
+        return ERR_CONFLICT;
+    }
     t->tx_vol = v;
     *tx = t;
     return ERR_OK;
@@ -1418,6 +1534,7 @@ static enum err tx_end(struct volume_tx *tx, enum err e)
     if (e == ERR_OK && tx->tx_dirty)
         e = stmt_run(c, ST_META_BUMP, "");
     e = conn_finish(c, e);
+    vol_note(v, e, 1);
     /* Still under the write mutex: no content write of this process runs meanwhile. */
     if (e == ERR_OK)
         tx_cleanup(tx);
@@ -1867,17 +1984,20 @@ static enum err content_write(const char *dir, const char *id, const unsigned ch
         return ERR_IO;
     fd = mkostemp(tmp, O_CLOEXEC);
     if (fd < 0) {
-        log_error("volume: cannot create a file in %s: %s", dir,
-                  strerror_r(errno, ebuf, sizeof(ebuf)));
-        return ERR_IO;
+        e = errno == ENOSPC || errno == EDQUOT ? ERR_NO_SPACE : ERR_IO;
+        if (e != ERR_NO_SPACE || vol_log_due(0))
+            log_error("volume: cannot create a file in %s: %s", dir,
+                      strerror_r(errno, ebuf, sizeof(ebuf)));
+        return e;
     }
     if (write_all(fd, data, len) != 0 || fsync(fd) != 0) {
-        log_error("volume: cannot write %s: %s", tmp, strerror_r(errno, ebuf, sizeof(ebuf)));
-        e = ERR_IO;
+        e = errno == ENOSPC || errno == EDQUOT ? ERR_NO_SPACE : ERR_IO;
+        if (e != ERR_NO_SPACE || vol_log_due(0))
+            log_error("volume: cannot write %s: %s", tmp, strerror_r(errno, ebuf, sizeof(ebuf)));
     }
     if (close(fd) != 0 && e == ERR_OK) {
+        e = errno == ENOSPC || errno == EDQUOT ? ERR_NO_SPACE : ERR_IO;
         log_error("volume: cannot write %s: %s", tmp, strerror_r(errno, ebuf, sizeof(ebuf)));
-        e = ERR_IO;
     }
     if (e == ERR_OK && rename(tmp, final) != 0) {
         log_error("volume: cannot rename %s: %s", tmp, strerror_r(errno, ebuf, sizeof(ebuf)));
@@ -1925,7 +2045,7 @@ enum err volume_file_content_put(struct volume *v, const char *vault, const char
     if (e == ERR_OK) {
         created = mkdir(dir, 0700) == 0;
         if (!created && errno != EEXIST)
-            e = ERR_IO;
+            e = errno == ENOSPC || errno == EDQUOT ? ERR_NO_SPACE : ERR_IO;
         if (created && dir_sync(v->vo_files) != ERR_OK)
             e = ERR_IO;
     }
@@ -1945,6 +2065,7 @@ enum err volume_file_content_put(struct volume *v, const char *vault, const char
     if (e == ERR_OK && !present)
         e = stmt_run(c, ST_META_BUMP, "");
     e = conn_finish(c, e);
+    vol_note(v, e, 1);
     if (e != ERR_OK && written && !present)
         file_remove(v, vault, id);
     pthread_mutex_unlock(&v->vo_write_lock);
@@ -1974,6 +2095,10 @@ static enum err file_get(struct conn *c, const char *vault, const char *id, stru
             e = col_sha256(st, 2, f->vf_sha256);
         f->vf_created_at = col_i64(st, 3);
         f->vf_present = sqlite3_column_int(st, 4) != 0;
+        if (e == ERR_OK && strcmp(f->vf_id, id) != 0) {
+            log_error("volume: reading file %s of vault %s found another row", id, vault);
+            e = ERR_CORRUPT;
+        }
     }
     stmt_done(st);
     if (e != ERR_OK)
@@ -1981,49 +2106,27 @@ static enum err file_get(struct conn *c, const char *vault, const char *id, stru
     return e;
 }
 
-/* Reads and verifies a file's ciphertext (see volume.h). */
-enum err volume_file_read(struct volume *v, const char *vault, const char *id, unsigned char **data,
-                          size_t *len)
+/*
+ * Reads the content file path (a regular file, symbolic links not followed, at most
+ * VOLUME_MAX_FILE_BYTES) into *data / *len (heap). ERR_NOT_FOUND when it is missing,
+ * ERR_CORRUPT when it is not a regular file or too large, ERR_IO, ERR_NOMEM.
+ */
+static enum err content_load(const char *path, unsigned char **data, size_t *len)
 {
-    unsigned char got[VOLUME_SHA256_BYTES], *buf = NULL;
-    char path[VOLUME_PATH_MAX], ebuf[128];
-    struct volume_file f;
-    struct conn *c;
+    unsigned char *buf = NULL;
     struct stat sb;
-    size_t n = 0, size = 0;
-    enum err e;
-    int fd = -1;
+    size_t n = 0, size;
+    enum err e = ERR_OK;
+    int fd;
 
-    if (data)
-        *data = NULL;
-    if (len)
-        *len = 0;
-    if (!v || !data || !len || !ok_lower(vault) || !ok_lower(id))
-        return ERR_BAD_INPUT;
-    e = op_begin(v, &c, OP_PLAIN);
-    if (e != ERR_OK)
-        return e;
-    e = file_get(c, vault, id, &f);
-    e = op_end(v, c, e);
-    if (e != ERR_OK)
-        return e;
-    if (!f.vf_present)
-        return ERR_NOT_READY;
-    if (path_join(path, sizeof(path), v->vo_files, vault, id) != ERR_OK)
-        return ERR_IO;
+    *data = NULL;
+    *len = 0;
     fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0) {
-        log_error("volume: the content of file %s of vault %s is missing: %s", id, vault,
-                  strerror_r(errno, ebuf, sizeof(ebuf)));
-        return ERR_STORAGE;
-    }
-    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        log_error("volume: the content of file %s of vault %s is not a regular file", id, vault);
-        e = ERR_STORAGE;
-        goto out;
-    }
-    if ((uint64_t)sb.st_size > VOLUME_MAX_FILE_BYTES) {
-        e = ERR_TOO_LARGE;
+    if (fd < 0)
+        return errno == ENOENT ? ERR_NOT_FOUND : errno == ELOOP ? ERR_CORRUPT : ERR_IO;
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) ||
+        (uint64_t)sb.st_size > VOLUME_MAX_FILE_BYTES) {
+        e = ERR_CORRUPT;
         goto out;
     }
     size = (size_t)sb.st_size;
@@ -2040,17 +2143,8 @@ enum err volume_file_read(struct volume *v, const char *vault, const char *id, u
             break;
         n += (size_t)r;
     }
-    if (n != size) {
-        log_error("volume: cannot read the content of file %s of vault %s", id, vault);
+    if (n != size)
         e = ERR_IO;
-        goto out;
-    }
-    e = hash_sha256(got, buf, n);
-    if (e == ERR_OK && !crypto_memeq(got, f.vf_sha256, VOLUME_SHA256_BYTES)) {
-        log_error("volume: the content of file %s of vault %s is corrupted (SHA-256 mismatch)", id,
-                  vault);
-        e = ERR_STORAGE;
-    }
 out:
     (void)close(fd);
     if (e != ERR_OK) {
@@ -2060,6 +2154,80 @@ out:
     *data = buf;
     *len = n;
     return ERR_OK;
+}
+
+/*
+ * Checks the content of file vault/id against sha: ERR_OK when it is there and matches,
+ * ERR_CORRUPT when it is missing, damaged or another file's, else the error of
+ * content_load. With data, the verified content is handed over (heap).
+ */
+static enum err content_verify(const struct volume *v, const char *vault, const char *id,
+                               const unsigned char sha[VOLUME_SHA256_BYTES], unsigned char **data,
+                               size_t *len)
+{
+    unsigned char got[VOLUME_SHA256_BYTES], *buf = NULL;
+    char path[VOLUME_PATH_MAX];
+    size_t n = 0;
+    enum err e;
+
+    if (data)
+        *data = NULL;
+    if (len)
+        *len = 0;
+    if (path_join(path, sizeof(path), v->vo_files, vault, id) != ERR_OK)
+        return ERR_IO;
+    e = content_load(path, &buf, &n);
+    if (e == ERR_NOT_FOUND)
+        e = ERR_CORRUPT;
+    if (e == ERR_OK)
+        e = hash_sha256(got, buf, n);
+    if (e == ERR_OK && !crypto_memeq(got, sha, VOLUME_SHA256_BYTES))
+        e = ERR_CORRUPT;
+    if (e != ERR_OK || !data) {
+        mem_free(buf);
+        return e;
+    }
+    *data = buf;
+    *len = n;
+    return ERR_OK;
+}
+
+/* Reads and verifies a file's ciphertext (see volume.h). */
+enum err volume_file_read(struct volume *v, const char *vault, const char *id, unsigned char **data,
+                          size_t *len)
+{
+    struct volume_file f;
+    struct conn *c;
+    enum err e;
+
+    if (data)
+        *data = NULL;
+    if (len)
+        *len = 0;
+    if (!v || !data || !len || !ok_lower(vault) || !ok_lower(id))
+        return ERR_BAD_INPUT;
+    e = op_begin(v, &c, OP_PLAIN);
+    if (e != ERR_OK)
+        return e;
+    e = file_get(c, vault, id, &f);
+    e = op_end(v, c, e);
+    if (e != ERR_OK)
+        return e;
+    if (!f.vf_present)
+        return ERR_NOT_READY;
+    e = content_verify(v, vault, id, f.vf_sha256, data, len);
+    if (e == ERR_CORRUPT) {
+        /* sync fetches it again (volume_files_verify); never wrong bytes meanwhile */
+        if (vol_log_due(2))
+            log_error("volume: the content of file %s of vault %s is missing or damaged "
+                      "(SHA-256 mismatch)",
+                      id, vault);
+        __atomic_store_n(&v->vo_file_corrupt, 1, __ATOMIC_RELEASE);
+    } else if (e != ERR_OK && e != ERR_NOMEM) {
+        log_error("volume: cannot read the content of file %s of vault %s (%s)", id, vault,
+                  err_name(e));
+    }
+    return e;
 }
 
 /* Removes crash leftovers under dir/files (see volume.h). */
@@ -2792,6 +2960,11 @@ enum err volume_item_get(struct volume *v, const char *vault, const char *id,
             e = ERR_NOT_FOUND;
         if (e == ERR_OK)
             e = row_item(st, vault, out, 1);
+        if (e == ERR_OK && strcmp(out->vi_id, id) != 0) {
+            /* a damaged index can lead to another item's row: never serve it */
+            log_error("volume: reading item %s of vault %s found another row", id, vault);
+            e = ERR_CORRUPT;
+        }
         stmt_done(st);
     }
     e = op_end(v, c, e);
@@ -2999,4 +3172,472 @@ enum err volume_activity_prune(struct volume *v, uint64_t keep, size_t *removed)
     if (e == ERR_OK && removed)
         *removed = (size_t)sqlite3_changes(c->cn_db);
     return op_end(v, c, e);
+}
+
+/* ---- Damage: checks, rebuild, file repair ----------------------------------------------- */
+
+/* Returns 1 (and clears the flag) when SQLite reported v's database damaged (see volume.h). */
+int volume_take_corrupt(struct volume *v)
+{
+    return v ? __atomic_exchange_n(&v->vo_corrupt, 0, __ATOMIC_ACQ_REL) : 0;
+}
+
+/* Returns 1 (and clears the flag) when a file content failed its check (see volume.h). */
+int volume_take_file_corrupt(struct volume *v)
+{
+    return v ? __atomic_exchange_n(&v->vo_file_corrupt, 0, __ATOMIC_ACQ_REL) : 0;
+}
+
+/* Returns 1 while the last write of v failed for want of space (see volume.h). */
+int volume_out_of_space(struct volume *v)
+{
+    return v ? __atomic_load_n(&v->vo_no_space, __ATOMIC_ACQUIRE) : 0;
+}
+
+/* Returns v's rebuild epoch (see volume.h). */
+uint64_t volume_epoch(struct volume *v)
+{
+    return v ? __atomic_load_n(&v->vo_epoch, __ATOMIC_ACQUIRE) : 0;
+}
+
+/* Runs PRAGMA quick_check (full: integrity_check) on db: ERR_OK, ERR_CORRUPT (errmsg: the
+ * first complaint), or another error. */
+static enum err conn_quick_check(sqlite3 *db, int full, char *errmsg, size_t errcap)
+{
+    sqlite3_stmt *st = NULL;
+    enum err e = ERR_OK;
+    int rc;
+
+    rc = sqlite3_prepare_v2(db, full ? "PRAGMA integrity_check" : "PRAGMA quick_check", -1, &st,
+                            NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        const unsigned char *t = sqlite3_column_text(st, 0);
+
+        if (!t || strcmp((const char *)t, "ok") != 0)
+            e = err_msgf(ERR_CORRUPT, errmsg, errcap, "%s", t ? (const char *)t : "no answer");
+    } else if (rc != SQLITE_DONE) {
+        e = db_fault(db, rc);
+        if (e == ERR_OK)
+            e = (rc & 0xff) == SQLITE_NOMEM ? ERR_NOMEM : ERR_STORAGE;
+        (void)err_msgf(e, errmsg, errcap, "%s", sqlite3_errmsg(db));
+    }
+    (void)sqlite3_finalize(st);
+    return e;
+}
+
+/* Checks the database's structure (see volume.h). */
+enum err volume_check(struct volume *v, int full, char *errmsg, size_t errcap)
+{
+    struct conn *c = NULL;
+    enum err e;
+
+    if (errmsg && errcap)
+        errmsg[0] = '\0';
+    if (!v)
+        return ERR_BAD_INPUT;
+    /* a connection of its own: a pooled one may hold good copies of damaged pages */
+    e = conn_open(v, &c, errmsg, errcap);
+    if (e != ERR_OK)
+        return e;
+    e = conn_quick_check(c->cn_db, full, errmsg, errcap);
+    conn_close(c);
+    if (e == ERR_CORRUPT)
+        __atomic_store_n(&v->vo_corrupt, 1, __ATOMIC_RELEASE);
+    return e;
+}
+
+/* Copies file from to a new file to (0600, O_EXCL). Returns 0, or -1 with errno set. */
+static int file_copy(const char *from, const char *to)
+{
+    unsigned char buf[65536];
+    int in, out, r = 0, err = 0;
+    ssize_t n;
+
+    in = open(from, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (in < 0)
+        return -1;
+    out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (out < 0) {
+        err = errno;
+        (void)close(in);
+        errno = err;
+        return -1;
+    }
+    for (;;) {
+        n = read(in, buf, sizeof(buf));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            r = n < 0 ? -1 : 0;
+            break;
+        }
+        if (write_all(out, buf, (size_t)n) != 0) {
+            r = -1;
+            break;
+        }
+    }
+    if (r == 0 && fsync(out) != 0)
+        r = -1;
+    err = errno;
+    (void)close(out);
+    (void)close(in);
+    if (r != 0) {
+        (void)unlink(to);
+        errno = err;
+    }
+    return r;
+}
+
+/* A damaged copy found by corrupt_prune: its name and when it was written. */
+struct aside_copy {
+    char *ac_name;
+    struct timespec ac_mtime;
+};
+
+static int aside_cmp(const void *a, const void *b)
+{
+    const struct aside_copy *x = a, *y = b;
+
+    if (x->ac_mtime.tv_sec != y->ac_mtime.tv_sec)
+        return x->ac_mtime.tv_sec < y->ac_mtime.tv_sec ? -1 : 1;
+    if (x->ac_mtime.tv_nsec != y->ac_mtime.tv_nsec)
+        return x->ac_mtime.tv_nsec < y->ac_mtime.tv_nsec ? -1 : 1;
+    return strcmp(x->ac_name, y->ac_name);
+}
+
+/* Removes the oldest damaged copies in dir beyond VOLUME_CORRUPT_KEEP (by when written). */
+static void corrupt_prune(const char *dir)
+{
+    static const char prefix[] = VOLUME_DB_NAME VOLUME_CORRUPT_SUFFIX;
+    struct aside_copy copies[64];
+    char path[VOLUME_PATH_MAX], wal[VOLUME_PATH_MAX];
+    struct dirent *de;
+    struct stat sb;
+    size_t n = 0, i;
+    DIR *d = opendir(dir);
+
+    if (!d)
+        return;
+    while ((de = readdir(d)) != NULL && n < sizeof(copies) / sizeof(copies[0])) {
+        size_t len = strlen(de->d_name);
+
+        if (strncmp(de->d_name, prefix, sizeof(prefix) - 1) != 0 ||
+            (len > 4 && strcmp(de->d_name + len - 4, "-wal") == 0) ||
+            fstatat(dirfd(d), de->d_name, &sb, AT_SYMLINK_NOFOLLOW) != 0)
+            continue;
+        copies[n].ac_name = mem_strdup(de->d_name);
+        copies[n].ac_mtime = sb.st_mtim;
+        if (copies[n].ac_name)
+            n++;
+    }
+    (void)closedir(d);
+    qsort(copies, n, sizeof(copies[0]), aside_cmp);
+    for (i = 0; i < n; i++) {
+        if (i + VOLUME_CORRUPT_KEEP < n &&
+            path_join(path, sizeof(path), dir, copies[i].ac_name, NULL) == ERR_OK &&
+            snprintf(wal, sizeof(wal), "%s-wal", path) < (int)sizeof(wal)) {
+            if (unlink(path) == 0)
+                log_info("volume: removed the old damaged copy %s", path);
+            (void)unlink(wal);
+        }
+        mem_free(copies[i].ac_name);
+    }
+}
+
+/*
+ * Copies the damaged database (and its WAL, if any) to DIR/sesame.db.corrupt-<unix time>
+ * (-N added if that exists) and writes the name into aside. Failures (a full disk) are
+ * logged: the rebuild goes on without the copy.
+ */
+static void corrupt_keep(const struct volume *v, char *aside, size_t asidecap)
+{
+    char path[VOLUME_PATH_MAX], wal[VOLUME_PATH_MAX], ebuf[128];
+    long long now = (long long)time(NULL);
+    int n = 0, k;
+    struct stat sb;
+
+    if (asidecap)
+        aside[0] = '\0';
+    for (k = 0; k < 100; k++) {
+        n = k ? snprintf(path, sizeof(path), "%s" VOLUME_CORRUPT_SUFFIX "%lld-%d", v->vo_db_path,
+                         now, k)
+              : snprintf(path, sizeof(path), "%s" VOLUME_CORRUPT_SUFFIX "%lld", v->vo_db_path, now);
+        if (n < 0 || (size_t)n + 4 >= sizeof(path))
+            return;
+        if (file_copy(v->vo_db_path, path) == 0)
+            break;
+        if (errno != EEXIST) {
+            log_error("volume: cannot keep a copy of the damaged database as %s: %s", path,
+                      strerror_r(errno, ebuf, sizeof(ebuf)));
+            return;
+        }
+    }
+    if (k == 100)
+        return;
+    (void)snprintf(wal, sizeof(wal), "%s-wal", v->vo_db_path);
+    if (stat(wal, &sb) == 0 && sb.st_size > 0) {
+        char to[VOLUME_PATH_MAX];
+
+        if (snprintf(to, sizeof(to), "%s-wal", path) < (int)sizeof(to) && file_copy(wal, to) != 0)
+            log_warn("volume: cannot keep a copy of the damaged database's WAL: %s",
+                     strerror_r(errno, ebuf, sizeof(ebuf)));
+    }
+    (void)dir_sync(v->vo_dir);
+    if (asidecap)
+        (void)snprintf(aside, asidecap, "%s", path);
+    corrupt_prune(v->vo_dir);
+}
+
+/* Closes the idle connections of v (their caches belong to the old database). */
+static void pool_drain_idle(struct volume *v)
+{
+    struct conn *c, *next;
+
+    pthread_mutex_lock(&v->vo_pool_lock);
+    c = v->vo_idle;
+    v->vo_idle = NULL;
+    for (next = c; next; next = next->cn_next)
+        v->vo_open--;
+    pthread_cond_broadcast(&v->vo_pool_cond);
+    pthread_mutex_unlock(&v->vo_pool_lock);
+    while (c) {
+        next = c->cn_next;
+        conn_close(c);
+        c = next;
+    }
+}
+
+/* Empties a damaged database in place and makes a fresh schema (see volume.h). */
+enum err volume_rebuild(struct volume *v, char *aside, size_t asidecap, char *errmsg, size_t errcap)
+{
+    sqlite3 *db = NULL;
+    struct conn *c = NULL;
+    uint64_t gen = 0;
+    enum err e;
+    int rc;
+
+    if (errmsg && errcap)
+        errmsg[0] = '\0';
+    if (aside && asidecap)
+        aside[0] = '\0';
+    if (!v)
+        return ERR_BAD_INPUT;
+    pthread_mutex_lock(&v->vo_write_lock);
+    corrupt_keep(v, aside ? aside : NULL, aside ? asidecap : 0);
+    pool_drain_idle(v);
+    /* a bare connection: the usual set-up pragmas may fail on a damaged schema. SQLite's
+     * documented reset of a damaged file works through its own locks, so that the other
+     * process's connections see an empty database, never a half-replaced file */
+    rc = sqlite3_open_v2(v->vo_db_path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_busy_handler(db, vol_on_busy, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_db_config(db, SQLITE_DBCONFIG_RESET_DATABASE, 1, (int *)NULL);
+    if (rc == SQLITE_OK)
+        e = conn_exec(db, "VACUUM", "cannot reset the damaged volume database", errmsg, errcap);
+    else
+        e = err_msgf(ERR_STORAGE, errmsg, errcap, "cannot reset the damaged volume database: %s",
+                     db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+    if (db)
+        (void)sqlite3_db_config(db, SQLITE_DBCONFIG_RESET_DATABASE, 0, (int *)NULL);
+    (void)sqlite3_close(db);
+    if (e != ERR_OK)
+        goto out;
+    e = conn_acquire(v, &c);
+    if (e != ERR_OK) {
+        (void)err_msgf(e, errmsg, errcap, "cannot open the volume database (%s)", err_name(e));
+        goto out;
+    }
+    c->cn_mode = OP_PLAIN;
+    db = c->cn_db;
+    e = conn_set_wal(db, errmsg, errcap);
+    if (e == ERR_OK)
+        e = volume_migrate(db, errmsg, errcap);
+    /* a generation no reader has seen, so that the api reloads everything */
+    if (e == ERR_OK)
+        e = crypto_random(&gen, sizeof(gen));
+    if (e == ERR_OK)
+        e = stmt_run(c, ST_META_SET_GEN, "u", (gen >> 24) | 1);
+    /* the connection's statements were prepared for the old schema */
+    conn_close(c);
+    pthread_mutex_lock(&v->vo_pool_lock);
+    v->vo_open--;
+    pthread_cond_signal(&v->vo_pool_cond);
+    pthread_mutex_unlock(&v->vo_pool_lock);
+    if (e == ERR_OK) {
+        __atomic_add_fetch(&v->vo_epoch, 1, __ATOMIC_ACQ_REL);
+        __atomic_store_n(&v->vo_corrupt, 0, __ATOMIC_RELEASE);
+        __atomic_store_n(&v->vo_file_corrupt, 0, __ATOMIC_RELEASE);
+    }
+out:
+    pthread_mutex_unlock(&v->vo_write_lock);
+    return e;
+}
+
+/* Marks a file present whose content is already on disk and verified (see volume.h). */
+enum err volume_file_content_adopt(struct volume *v, const char *vault, const char *id)
+{
+    unsigned char want[VOLUME_SHA256_BYTES];
+    struct conn *c;
+    enum err e;
+    int present = 0, changed = 0;
+
+    if (!v || !ok_lower(vault) || !ok_lower(id))
+        return ERR_BAD_INPUT;
+    e = conn_acquire(v, &c);
+    if (e != ERR_OK)
+        return e;
+    c->cn_mode = OP_PLAIN;
+    pthread_mutex_lock(&v->vo_write_lock);
+    e = file_state(c, vault, id, want, &present);
+    if (e == ERR_OK && !present) {
+        e = content_verify(v, vault, id, want, NULL, NULL);
+        if (e == ERR_CORRUPT)
+            e = ERR_NOT_FOUND; /* nothing usable: fetch it */
+        if (e == ERR_OK) {
+            e = stmt_run(c, ST_BEGIN_WRITE, "");
+            if (e == ERR_OK)
+                c->cn_mode = OP_WRITE;
+        }
+        if (e == ERR_OK)
+            e = stmt_run_changed(c, &changed, ST_FILE_PRESENT, "ttb", vault, id, want,
+                                 (size_t)VOLUME_SHA256_BYTES);
+        if (e == ERR_OK && !changed)
+            e = ERR_NOT_FOUND;
+        if (e == ERR_OK)
+            e = stmt_run(c, ST_META_BUMP, "");
+        e = conn_finish(c, e);
+        vol_note(v, e, c->cn_mode == OP_WRITE);
+    }
+    pthread_mutex_unlock(&v->vo_write_lock);
+    conn_release(v, c);
+    return e;
+}
+
+/* One present file, as volume_files_verify lists them. */
+struct vfile {
+    char vf_vault[ID_LEN + 1];
+    char vf_id[ID_LEN + 1];
+    unsigned char vf_sha[VOLUME_SHA256_BYTES];
+};
+
+/* Lists every file marked present into *out (heap), *n entries. */
+static enum err present_files(struct volume *v, struct vfile **out, size_t *n)
+{
+    struct vfile *arr = NULL, *grown;
+    struct conn *c;
+    sqlite3_stmt *st = NULL;
+    size_t cap = 0;
+    enum err e;
+    int row = 1;
+
+    *out = NULL;
+    *n = 0;
+    e = op_begin(v, &c, OP_READ);
+    if (e != ERR_OK)
+        return e;
+    e = stmt_start(c, ST_FILE_PRESENT_ALL, &st, "");
+    while (e == ERR_OK) {
+        e = stmt_step(c, st, &row);
+        if (e != ERR_OK || !row)
+            break;
+        grown = array_room(arr, *n, &cap, sizeof(*arr));
+        if (!grown) {
+            e = ERR_NOMEM;
+            break;
+        }
+        arr = grown;
+        e = col_text_copy(st, 0, arr[*n].vf_vault, sizeof(arr[*n].vf_vault));
+        if (e == ERR_OK)
+            e = col_text_copy(st, 1, arr[*n].vf_id, sizeof(arr[*n].vf_id));
+        if (e == ERR_OK)
+            e = col_sha256(st, 2, arr[*n].vf_sha);
+        if (e == ERR_OK && (!ok_lower(arr[*n].vf_vault) || !ok_lower(arr[*n].vf_id)))
+            e = ERR_CORRUPT;
+        if (e == ERR_OK)
+            (*n)++;
+    }
+    if (st)
+        stmt_done(st);
+    e = op_end(v, c, e);
+    if (e != ERR_OK) {
+        mem_free(arr);
+        *n = 0;
+        return e;
+    }
+    *out = arr;
+    return ERR_OK;
+}
+
+/*
+ * Marks file f absent if its content still fails the check (under the write mutex, so that
+ * a content sync is writing is not judged half-written) and moves the bad content aside to
+ * files/<vault>/<id>.corrupt. *marked is 1 when it did.
+ */
+static enum err file_mark_bad(struct volume *v, const struct vfile *f, int *marked)
+{
+    char path[VOLUME_PATH_MAX], aside[VOLUME_PATH_MAX];
+    struct conn *c;
+    enum err e;
+    int changed = 0;
+
+    *marked = 0;
+    e = conn_acquire(v, &c);
+    if (e != ERR_OK)
+        return e;
+    c->cn_mode = OP_PLAIN;
+    pthread_mutex_lock(&v->vo_write_lock);
+    e = content_verify(v, f->vf_vault, f->vf_id, f->vf_sha, NULL, NULL);
+    if (e == ERR_CORRUPT) {
+        e = stmt_run(c, ST_BEGIN_WRITE, "");
+        if (e == ERR_OK) {
+            c->cn_mode = OP_WRITE;
+            e = stmt_run_changed(c, &changed, ST_FILE_ABSENT, "ttb", f->vf_vault, f->vf_id,
+                                 f->vf_sha, (size_t)VOLUME_SHA256_BYTES);
+        }
+        if (e == ERR_OK && changed)
+            e = stmt_run(c, ST_META_BUMP, "");
+        e = conn_finish(c, e);
+        vol_note(v, e, 1);
+        if (e == ERR_OK && changed) {
+            *marked = 1;
+            if (path_join(path, sizeof(path), v->vo_files, f->vf_vault, f->vf_id) == ERR_OK &&
+                snprintf(aside, sizeof(aside), "%s.corrupt", path) < (int)sizeof(aside) &&
+                rename(path, aside) == 0)
+                log_warn("volume: the damaged content of file %s of vault %s is kept as %s",
+                         f->vf_id, f->vf_vault, aside);
+        }
+    }
+    pthread_mutex_unlock(&v->vo_write_lock);
+    conn_release(v, c);
+    return e;
+}
+
+/* Checks every present file content against its SHA-256 (see volume.h). */
+enum err volume_files_verify(struct volume *v, size_t *bad)
+{
+    struct vfile *arr = NULL;
+    size_t n = 0, i;
+    enum err e;
+    int marked;
+
+    if (bad)
+        *bad = 0;
+    if (!v)
+        return ERR_BAD_INPUT;
+    e = present_files(v, &arr, &n);
+    for (i = 0; i < n && e == ERR_OK; i++) {
+        e = content_verify(v, arr[i].vf_vault, arr[i].vf_id, arr[i].vf_sha, NULL, NULL);
+        if (e != ERR_CORRUPT)
+            continue;
+        e = file_mark_bad(v, &arr[i], &marked);
+        if (e == ERR_OK && marked && bad)
+            (*bad)++;
+    }
+    if (e == ERR_OK)
+        __atomic_store_n(&v->vo_file_corrupt, 0, __ATOMIC_RELEASE);
+    mem_free(arr);
+    return e;
 }

@@ -35,18 +35,19 @@
 #include "common/ids.h"
 #include "common/limits.h"
 
-#define VOLUME_SCHEMA_VERSION  1                       /* migrations this build knows */
-#define VOLUME_APPLICATION_ID  0x53455356              /* "SESV" (the hub's is "SESH") */
-#define VOLUME_DB_NAME         "sesame.db"             /* the database, in the data directory */
-#define VOLUME_FILES_DIR       "files"                 /* file ciphertexts, in the data directory */
-#define VOLUME_MAX_CONNECTIONS 8                       /* SQLite connections in one handle's pool */
-#define VOLUME_BUSY_TIMEOUT_MS 5000                    /* wait for another process's write lock */
-#define VOLUME_BUSY_POLL_US    500                     /* how often that wait retries */
-#define VOLUME_MAX_PAGE        10000                   /* largest limit of an activity page */
-#define VOLUME_MAX_BLOB_BYTES  (16u << 20)             /* one ciphertext or wrapped key */
-#define VOLUME_MAX_FILE_BYTES  ((16u << 20) + 4096)    /* one file ciphertext */
-#define VOLUME_JSON_MAX_BYTES  (64u << 10)             /* token vaults JSON, one activity entry */
-#define VOLUME_TEXT_MAX_BYTES  JWK_MAX_BYTES           /* a public JWK text */
+#define VOLUME_SCHEMA_VERSION  1                    /* migrations this build knows */
+#define VOLUME_APPLICATION_ID  0x53455356           /* "SESV" (the hub's is "SESH") */
+#define VOLUME_DB_NAME         "sesame.db"          /* the database, in the data directory */
+#define VOLUME_FILES_DIR       "files"              /* file ciphertexts, in the data directory */
+#define VOLUME_MAX_CONNECTIONS 8                    /* SQLite connections in one handle's pool */
+#define VOLUME_CACHE_KIB       512                  /* page cache of one connection (bounds RSS) */
+#define VOLUME_BUSY_TIMEOUT_MS 5000                 /* wait for another process's write lock */
+#define VOLUME_BUSY_POLL_US    500                  /* how often that wait retries */
+#define VOLUME_MAX_PAGE        10000                /* largest limit of an activity page */
+#define VOLUME_MAX_BLOB_BYTES  (16u << 20)          /* one ciphertext or wrapped key */
+#define VOLUME_MAX_FILE_BYTES  ((16u << 20) + 4096) /* one file ciphertext */
+#define VOLUME_JSON_MAX_BYTES  (64u << 10)          /* token vaults JSON, one activity entry */
+#define VOLUME_TEXT_MAX_BYTES  JWK_MAX_BYTES        /* a public JWK text */
 #define VOLUME_URL_MAX_BYTES   CONFIG_MAX_VALUE_BYTES  /* the hub URL */
 #define VOLUME_KID_MAX         KID_MAX_LEN             /* a signing key id, characters */
 #define VOLUME_TYPE_MAX        32                      /* vault type name + NUL */
@@ -55,6 +56,9 @@
 #define VOLUME_SHA256_BYTES    32                      /* a SHA-256 digest */
 #define VOLUME_PATH_MAX        (CONFIG_MAX_PATH + 128) /* a path under the data directory */
 #define VOLUME_WAL_RETRY_MS    10 /* pause between attempts to switch a new volume to WAL */
+#define VOLUME_LOG_EVERY_S     10 /* a full disk or damage is logged at most this often */
+#define VOLUME_CORRUPT_KEEP    3  /* damaged databases kept aside (the newest) */
+#define VOLUME_CORRUPT_SUFFIX  ".corrupt-" /* DIR/sesame.db.corrupt-<unix time> */
 
 struct volume;
 struct volume_tx;
@@ -160,6 +164,15 @@ struct volume_activity {
  */
 enum err volume_open(struct volume **out, const char *dir, char *errmsg, size_t errcap) SESAME_WUR;
 
+/*
+ * volume_open for sync: a database SQLite reports damaged (SQLITE_CORRUPT, SQLITE_NOTADB)
+ * is rebuilt with volume_rebuild (aside, asidecap as there; aside must not be NULL to
+ * repair) and ERR_OK returned with the empty volume; the error is logged. With aside NULL
+ * it is volume_open.
+ */
+enum err volume_open_repair(struct volume **out, const char *dir, char *aside, size_t asidecap,
+                            char *errmsg, size_t errcap) SESAME_WUR;
+
 /* Closes every connection (the process's last one checkpoints the WAL) and frees v.
  * NULL is fine. No operation or transaction may be in flight. */
 void volume_close(struct volume *v);
@@ -172,6 +185,72 @@ void volume_close(struct volume *v);
  * ERR_NOMEM, ERR_STORAGE.
  */
 enum err volume_files_gc(struct volume *v, size_t *removed) SESAME_WUR;
+
+/* ---- Faults: a full disk, a damaged database or file (docs/volume.md "Damage") ---------
+ *
+ * Every operation maps SQLite's SQLITE_FULL (and ENOSPC/EDQUOT of file writes) to
+ * ERR_NO_SPACE and SQLITE_CORRUPT / SQLITE_NOTADB (and a row that is not the one asked
+ * for) to ERR_CORRUPT, and records them in the handle's flags below; those two are logged
+ * at most once every VOLUME_LOG_EVERY_S per process.
+ */
+
+/* Returns 1, and clears the flag, when an operation of v found the database damaged since
+ * the last call (or volume_check did); else 0. */
+int volume_take_corrupt(struct volume *v);
+
+/* Returns 1, and clears the flag, when a file content failed its SHA-256 check in
+ * volume_file_read since the last call; else 0. */
+int volume_take_file_corrupt(struct volume *v);
+
+/* Returns 1 while the last write of v (transaction, content, activity) failed for want of
+ * space: set by ERR_NO_SPACE, cleared by the next write that succeeds. */
+int volume_out_of_space(struct volume *v);
+
+/* Returns v's rebuild epoch: 1 after volume_open, one more after each volume_rebuild. */
+uint64_t volume_epoch(struct volume *v);
+
+/*
+ * Checks the database's structure on a connection of its own (so that no cached page hides
+ * damage on disk) with PRAGMA quick_check - every page read once, docs/volume.md for the
+ * cost - or, with full, PRAGMA integrity_check (also indexes against their tables; slower).
+ * Returns ERR_OK, ERR_CORRUPT (errmsg: SQLite's first complaint; the flag of
+ * volume_take_corrupt is set), or another error of SQLite.
+ */
+enum err volume_check(struct volume *v, int full, char *errmsg, size_t errcap) SESAME_WUR;
+
+/*
+ * Rebuilds a damaged database in place (sync only): keeps a copy of it (and of its WAL) as
+ * DIR/sesame.db.corrupt-<unix time> (0600; aside, may be NULL, receives its path, "" when
+ * the copy could not be made, e.g. on a full disk; only the newest VOLUME_CORRUPT_KEEP
+ * copies are kept), then empties the file through SQLite
+ * (SQLITE_DBCONFIG_RESET_DATABASE + VACUUM: the other process's connections see an empty
+ * database, never a half-replaced file), makes the schema again with a random generation
+ * (so that the api reloads) and bumps the epoch. File contents stay on disk for
+ * volume_file_content_adopt. Returns ERR_OK or the error of the reset.
+ */
+enum err volume_rebuild(struct volume *v, char *aside, size_t asidecap, char *errmsg,
+                        size_t errcap) SESAME_WUR;
+
+/*
+ * volume_tx_begin, but ERR_CONFLICT (no transaction) when v was rebuilt since epoch (a
+ * volume_epoch value; 0: no check). The check holds until the commit.
+ */
+enum err volume_tx_begin_at(struct volume *v, uint64_t epoch, struct volume_tx **tx) SESAME_WUR;
+
+/*
+ * Marks the file vault/id present when its content is already on disk and matches the
+ * recorded SHA-256 (after a rebuild). ERR_OK (present now or before), ERR_NOT_FOUND (no
+ * such row, or no usable content: fetch it), or a storage error.
+ */
+enum err volume_file_content_adopt(struct volume *v, const char *vault, const char *id) SESAME_WUR;
+
+/*
+ * Checks every content marked present against its SHA-256; one that is missing or does not
+ * match is marked absent (so that sync fetches it again) and moved aside to
+ * files/<vault>/<id>.corrupt. *bad (may be NULL) receives how many. ERR_OK or a storage
+ * error.
+ */
+enum err volume_files_verify(struct volume *v, size_t *bad) SESAME_WUR;
 
 /* ---- The write transaction (sync) ---------------------------------------------------- */
 
@@ -320,8 +399,8 @@ enum err volume_file_content_put(struct volume *v, const char *vault, const char
  * Reads the ciphertext of file id of a served vault into *data (*len bytes; mem_free it),
  * verified against the recorded SHA-256: corrupted or truncated content is never returned.
  * Returns ERR_OK, ERR_BAD_INPUT, ERR_NOT_FOUND (no such file), ERR_NOT_READY (content not
- * fetched yet), ERR_STORAGE (missing or corrupted content, logged), ERR_TOO_LARGE,
- * ERR_IO, ERR_NOMEM.
+ * fetched yet), ERR_CORRUPT (content missing, corrupted, truncated, too large or not a
+ * regular file: logged, and the flag of volume_take_file_corrupt set), ERR_IO, ERR_NOMEM.
  */
 enum err volume_file_read(struct volume *v, const char *vault, const char *id, unsigned char **data,
                           size_t *len) SESAME_WUR;

@@ -358,9 +358,38 @@ static enum err apply_change(struct volume_tx *tx, const char *kind, const json_
     return ERR_OK;
 }
 
+/* Opens the transaction of a batch: ERR_CONFLICT when v was rebuilt since epoch (0: any). */
+static enum err tx_open(struct volume *v, uint64_t epoch, struct volume_tx **tx, char *errmsg,
+                        size_t errcap)
+{
+    enum err e = volume_tx_begin_at(v, epoch, tx);
+
+    if (e == ERR_CONFLICT)
+        return err_msgf(e, errmsg, errcap, "sync: the volume was rebuilt during the exchange");
+    if (e != ERR_OK)
+        return err_msgf(e, errmsg, errcap, "sync: cannot begin a volume transaction: %s",
+                        err_name(e));
+    return ERR_OK;
+}
+
+static enum err apply_changes_at(struct volume *v, uint64_t epoch, const json_t *page,
+                                 const struct sync_snapshot *snaps, size_t nsnaps, uint64_t *next,
+                                 int *more, char *errmsg, size_t errcap);
+static enum err apply_state_at(struct volume *v, uint64_t epoch, const json_t *state,
+                               const char *hub_url, int resync, const struct sync_snapshot *snaps,
+                               size_t nsnaps, char *errmsg, size_t errcap);
+
 /* Applies a page (see apply.h). */
 enum err sync_apply_changes(struct volume *v, const json_t *page, const struct sync_snapshot *snaps,
                             size_t nsnaps, uint64_t *next, int *more, char *errmsg, size_t errcap)
+{
+    return apply_changes_at(v, 0, page, snaps, nsnaps, next, more, errmsg, errcap);
+}
+
+/* sync_apply_changes in a transaction that fails if v was rebuilt since epoch (0: any). */
+static enum err apply_changes_at(struct volume *v, uint64_t epoch, const json_t *page,
+                                 const struct sync_snapshot *snaps, size_t nsnaps, uint64_t *next,
+                                 int *more, char *errmsg, size_t errcap)
 {
     struct volume_tx *tx = NULL;
     const json_t *changes, *c, *payload;
@@ -381,9 +410,9 @@ enum err sync_apply_changes(struct volume *v, const json_t *page, const struct s
         !json_is_boolean(json_object_get(page, "more")))
         return err_msgf(ERR_UPSTREAM, errmsg, errcap, "sync: malformed changes page");
     mr = json_is_true(json_object_get(page, "more"));
-    e = volume_tx_begin(v, &tx);
+    e = tx_open(v, epoch, &tx, errmsg, errcap);
     if (e != ERR_OK)
-        return err_msgf(e, errmsg, errcap, "sync: cannot begin a volume transaction");
+        return e;
     json_array_foreach(changes, i, c)
     {
         payload = json_object_get(c, "payload");
@@ -447,6 +476,14 @@ enum err sync_apply_state(struct volume *v, const json_t *state, const char *hub
                           const struct sync_snapshot *snaps, size_t nsnaps, char *errmsg,
                           size_t errcap)
 {
+    return apply_state_at(v, 0, state, hub_url, resync, snaps, nsnaps, errmsg, errcap);
+}
+
+/* sync_apply_state in a transaction that fails if v was rebuilt since epoch (0: any). */
+static enum err apply_state_at(struct volume *v, uint64_t epoch, const json_t *state,
+                               const char *hub_url, int resync, const struct sync_snapshot *snaps,
+                               size_t nsnaps, char *errmsg, size_t errcap)
+{
     struct volume_grant *held = NULL;
     struct volume_tx *tx = NULL;
     const json_t *server, *grants, *keys, *it;
@@ -466,10 +503,10 @@ enum err sync_apply_state(struct volume *v, const json_t *state, const char *hub
     e = volume_grant_list(v, &held, &nheld);
     if (e != ERR_OK)
         return err_msgf(e, errmsg, errcap, "sync: cannot list the volume's grants");
-    e = volume_tx_begin(v, &tx);
+    e = tx_open(v, epoch, &tx, errmsg, errcap);
     if (e != ERR_OK) {
         volume_grant_list_free(held, nheld);
-        return err_msgf(e, errmsg, errcap, "sync: cannot begin a volume transaction");
+        return e;
     }
     e = volume_tx_set_identity(tx, account, server_id, hub_url);
     if (e == ERR_CONFLICT) {
@@ -665,8 +702,8 @@ static enum err run_state(struct sync_ctx *ctx, int force)
         if (e != ERR_OK)
             goto out;
     }
-    e = sync_apply_state(ctx->sc_volume, state, ctx->sc_hub_url, resync, pl.pl_snaps, pl.pl_n,
-                         ctx->sc_errmsg, sizeof(ctx->sc_errmsg));
+    e = apply_state_at(ctx->sc_volume, ctx->sc_epoch, state, ctx->sc_hub_url, resync, pl.pl_snaps,
+                       pl.pl_n, ctx->sc_errmsg, sizeof(ctx->sc_errmsg));
 out:
     pulls_free(&pl);
     json_decref(state);
@@ -749,8 +786,8 @@ static enum err run_changes(struct sync_ctx *ctx, unsigned wait_s)
         }
         e = pull_page_grants(ctx, page, &pl);
         if (e == ERR_OK)
-            e = sync_apply_changes(ctx->sc_volume, page, pl.pl_snaps, pl.pl_n, &next, &more,
-                                   ctx->sc_errmsg, sizeof(ctx->sc_errmsg));
+            e = apply_changes_at(ctx->sc_volume, ctx->sc_epoch, page, pl.pl_snaps, pl.pl_n, &next,
+                                 &more, ctx->sc_errmsg, sizeof(ctx->sc_errmsg));
         pulls_free(&pl);
         json_decref(page);
         if (e != ERR_OK)
@@ -795,6 +832,17 @@ enum err sync_fetch_files(struct sync_ctx *ctx)
 
             if (files[j].vf_present)
                 continue;
+            /* after a rebuild the content is usually still on disk: kept if it verifies */
+            e = volume_file_content_adopt(ctx->sc_volume, files[j].vf_vault, files[j].vf_id);
+            if (e == ERR_OK) {
+                ctx->sc_adopted++;
+                continue;
+            }
+            if (e != ERR_NOT_FOUND) {
+                (void)err_msgf(e, ctx->sc_errmsg, sizeof(ctx->sc_errmsg),
+                               "sync: checking a file content: %s", err_name(e));
+                break;
+            }
             e = hubclient_file_get(ctx->sc_hub, files[j].vf_vault, files[j].vf_id, &data, &len);
             if (e == ERR_FORBIDDEN || e == ERR_NOT_FOUND) {
                 e = ERR_OK;
@@ -829,6 +877,7 @@ enum err sync_run_once(struct sync_ctx *ctx)
     ctx->sc_errmsg[0] = '\0';
     ctx->sc_pages = 0;
     ctx->sc_pulled = 0;
+    ctx->sc_adopted = 0;
     if (!hubclient_has_session(ctx->sc_hub)) {
         e = hubclient_authenticate(ctx->sc_hub);
         if (e != ERR_OK)
@@ -852,6 +901,7 @@ enum err sync_poll(struct sync_ctx *ctx, unsigned wait_s)
     ctx->sc_errmsg[0] = '\0';
     ctx->sc_pages = 0;
     ctx->sc_pulled = 0;
+    ctx->sc_adopted = 0;
     e = run_changes(ctx, wait_s);
     if (e == ERR_OK)
         e = sync_fetch_files(ctx);

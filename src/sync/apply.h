@@ -39,6 +39,9 @@ struct sync_ctx {
     unsigned sc_page_limit;            /* changes per page; 0: HUBCLIENT_MAX_LIMIT */
     uint64_t sc_pages;                 /* OUT: pages applied by the last run or poll */
     uint64_t sc_pulled;                /* OUT: vaults pulled by the last run or poll */
+    uint64_t sc_adopted;               /* OUT: file contents kept from disk (verified) */
+    uint64_t sc_epoch;                 /* volume_epoch when the exchange began; 0: no check
+                                          (a volume rebuilt since fails it: ERR_CONFLICT) */
     char sc_errmsg[SYNC_ERRMSG_BYTES]; /* OUT: why the last run or poll failed, "" */
 };
 
@@ -100,8 +103,10 @@ enum err sync_poll(struct sync_ctx *ctx, unsigned wait_s) SESAME_WUR;
 
 /*
  * Fetches and stores the contents of the files of every served vault whose content is not
- * present yet (each one checked against its recorded SHA-256 by the volume). A file the
- * hub no longer has (404) or no longer grants (403) is skipped. Errors as sync_run_once.
+ * present yet (each one checked against its recorded SHA-256 by the volume). A content
+ * already on disk that matches its SHA-256 (after a rebuild of the volume) is kept instead
+ * (volume_file_content_adopt; counted in sc_adopted). A file the hub no longer has (404)
+ * or no longer grants (403) is skipped. Errors as sync_run_once.
  */
 enum err sync_fetch_files(struct sync_ctx *ctx) SESAME_WUR;
 

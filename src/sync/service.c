@@ -47,6 +47,13 @@ struct sync_service {
     int sv_engine_done; /* the thread has left its loop */
     int sv_stop;        /* stop asked */
     int sv_sync_asked;  /* a full pass asked (bus "sync") */
+    pthread_t sv_repair_thread;
+    int sv_repair_live;       /* the repair thread was created and not joined */
+    int sv_repair_asked;      /* a volume check asked (bus "volume_check", or damage seen) */
+    int sv_repair_damaged;    /* ... because SQLite reported damage (not just a file) */
+    int64_t sv_repair_ok_ms;  /* when (monotonic ms) reported damage last checked out fine */
+    int64_t sv_rebuilt_at_ms; /* when (Unix ms) the volume was last rebuilt */
+    int sv_repairing;         /* the repair thread is rebuilding: the engine waits */
     struct sync_service_status sv_st;
     /* the engine's log state (engine thread only) */
     uint64_t sv_logged_err;     /* the kind of failure last logged, 0 after a success */
@@ -117,11 +124,32 @@ static void svc_wait_locked(struct sync_service *s, unsigned ms)
     }
 }
 
+/* Asks the repair thread for a check of the volume (sv_mu held); damaged: SQLite itself
+ * reported the database damaged (to this process or to the api). */
+static void svc_ask_repair_locked(struct sync_service *s, int damaged)
+{
+    s->sv_repair_asked = 1;
+    s->sv_repair_damaged |= damaged;
+    pthread_cond_broadcast(&s->sv_cond);
+}
+
+/* Returns the current time in Unix milliseconds. */
+static int64_t svc_wall_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /* Re-reads the volume's progress into the status (outside sv_mu). */
 static void svc_refresh_meta(struct sync_service *s)
 {
     struct volume_meta m;
 
+    pthread_mutex_lock(&s->sv_mu);
+    s->sv_st.sst_volume_full = volume_out_of_space(s->sv_volume);
+    pthread_mutex_unlock(&s->sv_mu);
     memset(&m, 0, sizeof(m));
     if (volume_meta_get(s->sv_volume, &m) != ERR_OK)
         return; /* keep what we had: the next pass reports the volume's error */
@@ -358,13 +386,24 @@ static void svc_record(struct sync_service *s, enum err e, const struct sync_ctx
         st->sst_backoff_ms = 0;
         st->sst_last_error[0] = '\0';
         s->sv_logged_err = 0;
+        if (full && st->sst_volume_rebuilding) {
+            st->sst_volume_rebuilding = 0;
+            log_info("sync: the volume is rebuilt: in step with the hub at seq %llu",
+                     (unsigned long long)st->sst_last_seq);
+        }
         return;
     }
     st->sst_connected = 0;
     st->sst_failures++;
     st->sst_pulled += ctx->sc_pulled; /* pulls of a failed pass count too */
-    (void)snprintf(st->sst_last_error, sizeof(st->sst_last_error), "%s",
-                   ctx->sc_errmsg[0] ? ctx->sc_errmsg : err_message(e));
+    if (e == ERR_NO_SPACE && st->sst_volume_full)
+        (void)snprintf(st->sst_last_error, sizeof(st->sst_last_error),
+                       "the volume's disk is full (%.160s): nothing is lost, sync retries "
+                       "until space is freed",
+                       ctx->sc_errmsg[0] ? ctx->sc_errmsg : err_message(e));
+    else
+        (void)snprintf(st->sst_last_error, sizeof(st->sst_last_error), "%s",
+                       ctx->sc_errmsg[0] ? ctx->sc_errmsg : err_message(e));
     if (__atomic_load_n(&s->sv_stop, __ATOMIC_ACQUIRE))
         log_debug("%s (%s); stopping", st->sst_last_error, err_name(e));
     else if (svc_should_warn(e, st->sst_last_error, &s->sv_logged_err, &s->sv_logged_at))
@@ -393,6 +432,11 @@ static void *svc_engine(void *arg)
         unsigned pause = 0;
         enum err e;
 
+        /* while the repair thread rebuilds the volume, the engine does not touch it */
+        while (s->sv_repairing && !s->sv_stop)
+            pthread_cond_wait(&s->sv_cond, &s->sv_mu);
+        if (s->sv_stop)
+            break;
         if (s->sv_sync_asked) {
             full = 1;
             s->sv_sync_asked = 0;
@@ -402,6 +446,7 @@ static void *svc_engine(void *arg)
         ctx.sc_errmsg[0] = '\0';
         ctx.sc_pages = 0;
         ctx.sc_pulled = 0;
+        ctx.sc_epoch = volume_epoch(s->sv_volume);
         e = hc ? ERR_OK : hubclient_new(&hc, s->sv_cred, s->sv_http);
         if (e != ERR_OK) {
             (void)snprintf(ctx.sc_errmsg, sizeof(ctx.sc_errmsg),
@@ -414,6 +459,14 @@ static void *svc_engine(void *arg)
         backlog = e == ERR_OK ? svc_upload_activity(s, hc) : 0;
         elapsed = svc_now_ms() - t0;
         pthread_mutex_lock(&s->sv_mu);
+        if (volume_take_corrupt(s->sv_volume))
+            svc_ask_repair_locked(s, 1); /* damage seen by this process: check, rebuild */
+        if (e != ERR_OK && volume_epoch(s->sv_volume) != ctx.sc_epoch) {
+            /* the repair thread rebuilt the volume meanwhile: start again, no failure */
+            log_info("sync: the volume was rebuilt during an exchange; a full pass follows");
+            full = 1;
+            continue;
+        }
         svc_record(s, e, &ctx, full);
         if (e == ERR_OK) {
             full = 0;
@@ -424,6 +477,10 @@ static void *svc_engine(void *arg)
                 pause = SYNC_SERVICE_MIN_POLL_MS - (unsigned)elapsed;
         } else {
             full = 1;
+            /* a full or damaged volume is retried at least every SYNC_SERVICE_FAULT_RETRY_MS
+               (the hub is not what fails), so sync catches up soon after space is freed */
+            if ((e == ERR_NO_SPACE || e == ERR_CORRUPT) && backoff > SYNC_SERVICE_FAULT_RETRY_MS)
+                backoff = SYNC_SERVICE_FAULT_RETRY_MS;
             s->sv_st.sst_backoff_ms = backoff;
             pause = sync_backoff_jitter(backoff);
             backoff = sync_backoff_next(backoff, s->sv_backoff_min_ms, s->sv_backoff_max_ms);
@@ -437,6 +494,167 @@ static void *svc_engine(void *arg)
     pthread_mutex_unlock(&s->sv_mu);
     hubclient_free(hc);
     log_debug("sync: engine stopped");
+    return NULL;
+}
+
+/* ---- the repair thread: a damaged volume -------------------------------------------------- */
+
+/*
+ * Rebuilds the damaged database (why: SQLite's complaint) and, when unlocked, pulls
+ * everything again from the hub over the writes' session - the engine may sit in a 30 s
+ * long-poll on its own. Holds sv_write_mu (writes wait, or time out) and, for the reset
+ * itself, sv_act_mu (no activity upload straddles it); the engine waits on sv_repairing.
+ */
+static void svc_rebuild(struct sync_service *s, const char *why)
+{
+    char aside[VOLUME_PATH_MAX], msg[256];
+    struct sync_ctx ctx;
+    int unlocked;
+    enum err e;
+
+    pthread_mutex_lock(&s->sv_mu);
+    s->sv_repairing = 1;
+    s->sv_st.sst_volume_rebuilding = 1;
+    unlocked = s->sv_st.sst_unlocked;
+    pthread_mutex_unlock(&s->sv_mu);
+    pthread_mutex_lock(&s->sv_write_mu);
+    pthread_mutex_lock(&s->sv_act_mu);
+    e = volume_rebuild(s->sv_volume, aside, sizeof(aside), msg, sizeof(msg));
+    pthread_mutex_unlock(&s->sv_act_mu);
+    if (e != ERR_OK) {
+        log_error("sync: the volume database is damaged (%s) and could not be rebuilt: %s (%s); "
+                  "retried",
+                  why, msg, err_name(e));
+    } else {
+        log_error("sync: the volume database was damaged (%s): kept as %s; rebuilding it from "
+                  "the hub",
+                  why, aside[0] ? aside : "(no copy could be made)");
+        pthread_mutex_lock(&s->sv_mu);
+        s->sv_rebuilt_at_ms = svc_wall_ms();
+        s->sv_st.sst_volume_rebuilds++;
+        (void)snprintf(s->sv_st.sst_volume_aside, sizeof(s->sv_st.sst_volume_aside), "%s", aside);
+        s->sv_st.sst_last_seq = 0;
+        s->sv_st.sst_last_sync_at = 0;
+        pthread_mutex_unlock(&s->sv_mu);
+    }
+    if (e == ERR_OK && unlocked &&
+        (s->sv_whc || hubclient_new(&s->sv_whc, s->sv_cred, s->sv_whttp) == ERR_OK)) {
+        memset(&ctx, 0, sizeof(ctx));
+        ctx.sc_volume = s->sv_volume;
+        ctx.sc_hub = s->sv_whc;
+        ctx.sc_hub_url = s->sv_hub_url;
+        ctx.sc_epoch = volume_epoch(s->sv_volume);
+        e = sync_run_once(&ctx);
+        if (e == ERR_OK)
+            log_info("sync: the volume is rebuilt from the hub (%llu vaults pulled, %llu file "
+                     "contents kept after their SHA-256 check)",
+                     (unsigned long long)ctx.sc_pulled, (unsigned long long)ctx.sc_adopted);
+        else
+            log_warn("sync: pulling the volume again failed (%s): %s; the engine retries",
+                     err_name(e), ctx.sc_errmsg);
+    }
+    pthread_mutex_unlock(&s->sv_write_mu);
+    svc_refresh_meta(s);
+    pthread_mutex_lock(&s->sv_mu);
+    s->sv_repairing = 0;
+    s->sv_sync_asked = 1; /* the engine's full pass ends the rebuilding state */
+    pthread_cond_broadcast(&s->sv_cond);
+    pthread_mutex_unlock(&s->sv_mu);
+}
+
+/*
+ * One check: the database's structure, then the file contents (see svc_repair). damaged:
+ * SQLite reported damage that a quick check might not see (an index): then the full
+ * integrity check runs too, and a second report within SYNC_SERVICE_REPORT_AGAIN_MS of
+ * one both checks passed rebuilds anyway - the data comes from the hub, and a volume that
+ * keeps failing reads must not keep the api answering 503.
+ */
+static void svc_check_volume(struct sync_service *s, int damaged)
+{
+    struct sync_ctx ctx;
+    char msg[256];
+    size_t bad = 0;
+    int64_t t0 = svc_now_ms();
+    int unlocked;
+    enum err e;
+
+    (void)volume_take_corrupt(s->sv_volume);
+    e = volume_check(s->sv_volume, 0, msg, sizeof(msg));
+    if (e == ERR_OK && damaged)
+        e = volume_check(s->sv_volume, 1, msg, sizeof(msg));
+    if (e == ERR_OK && damaged && s->sv_repair_ok_ms &&
+        svc_now_ms() - s->sv_repair_ok_ms < SYNC_SERVICE_REPORT_AGAIN_MS) {
+        (void)snprintf(msg, sizeof(msg), "reads keep failing although the checks pass");
+        e = ERR_CORRUPT;
+    } else if (e == ERR_OK && damaged) {
+        s->sv_repair_ok_ms = svc_now_ms();
+        log_warn("sync: damage was reported but the volume checks out; rebuilt if it is "
+                 "reported again");
+    }
+    if (e == ERR_CORRUPT) {
+        s->sv_repair_ok_ms = 0;
+        svc_rebuild(s, msg);
+    } else if (e != ERR_OK) {
+        log_warn("sync: the volume could not be checked (%s): %s", err_name(e), msg);
+    } else {
+        log_debug("sync: the volume database checks out (%lld ms)", (long long)(svc_now_ms() - t0));
+        (void)volume_take_file_corrupt(s->sv_volume);
+        e = volume_files_verify(s->sv_volume, &bad);
+        if (e != ERR_OK)
+            log_warn("sync: the file contents could not be checked (%s)", err_name(e));
+        if (bad) {
+            log_warn("sync: %zu file content(s) failed their SHA-256 check: fetched again from "
+                     "the hub",
+                     bad);
+            pthread_mutex_lock(&s->sv_mu);
+            s->sv_st.sst_volume_bad_files += bad;
+            pthread_mutex_unlock(&s->sv_mu);
+            /* fetched now over the writes' session (the engine may be in a long-poll) */
+            pthread_mutex_lock(&s->sv_mu);
+            unlocked = s->sv_st.sst_unlocked;
+            pthread_mutex_unlock(&s->sv_mu);
+            pthread_mutex_lock(&s->sv_write_mu);
+            if (unlocked &&
+                (s->sv_whc || hubclient_new(&s->sv_whc, s->sv_cred, s->sv_whttp) == ERR_OK)) {
+                memset(&ctx, 0, sizeof(ctx));
+                ctx.sc_volume = s->sv_volume;
+                ctx.sc_hub = s->sv_whc;
+                if (sync_fetch_files(&ctx) != ERR_OK)
+                    log_warn("sync: fetching the damaged file contents again failed: %s; the "
+                             "engine retries",
+                             ctx.sc_errmsg);
+            }
+            pthread_mutex_unlock(&s->sv_write_mu);
+        }
+    }
+    pthread_mutex_lock(&s->sv_mu);
+    s->sv_st.sst_volume_checked_ms = svc_wall_ms();
+    if (bad)
+        s->sv_sync_asked = 1;
+    pthread_cond_broadcast(&s->sv_cond);
+    pthread_mutex_unlock(&s->sv_mu);
+}
+
+/* The repair thread: waits for a check request (bus "volume_check", damage seen), until stop. */
+static void *svc_repair(void *arg)
+{
+    struct sync_service *s = arg;
+    int damaged;
+
+    pthread_mutex_lock(&s->sv_mu);
+    while (!s->sv_stop) {
+        if (!s->sv_repair_asked) {
+            pthread_cond_wait(&s->sv_cond, &s->sv_mu);
+            continue;
+        }
+        s->sv_repair_asked = 0;
+        damaged = s->sv_repair_damaged;
+        s->sv_repair_damaged = 0;
+        pthread_mutex_unlock(&s->sv_mu);
+        svc_check_volume(s, damaged);
+        pthread_mutex_lock(&s->sv_mu);
+    }
+    pthread_mutex_unlock(&s->sv_mu);
     return NULL;
 }
 
@@ -527,6 +745,18 @@ enum err sync_service_new(struct sync_service **out, const struct sync_service_c
     s->sv_st.sst_last_sync_at = m.vm_last_sync_at;
     s->sv_st.sst_server_deleted = m.vm_server_deleted;
     volume_meta_clear(&m);
+    if (cfg->ssc_rebuilt_aside) {
+        s->sv_st.sst_volume_rebuilding = 1;
+        s->sv_st.sst_volume_rebuilds = 1;
+        s->sv_st.sst_volume_checked_ms = svc_wall_ms();
+        (void)snprintf(s->sv_st.sst_volume_aside, sizeof(s->sv_st.sst_volume_aside), "%s",
+                       cfg->ssc_rebuilt_aside);
+    }
+    if (pthread_create(&s->sv_repair_thread, NULL, svc_repair, s) != 0) {
+        e = err_msgf(ERR_INTERNAL, errmsg, errcap, "sync: cannot start the repair thread");
+        goto fail;
+    }
+    s->sv_repair_live = 1;
     *out = s;
     return ERR_OK;
 fail:
@@ -651,6 +881,13 @@ void sync_service_free(struct sync_service *s)
         if (live)
             pthread_join(s->sv_thread, NULL);
     }
+    if (s->sv_repair_live) {
+        pthread_mutex_lock(&s->sv_mu);
+        s->sv_stop = 1;
+        pthread_cond_broadcast(&s->sv_cond);
+        pthread_mutex_unlock(&s->sv_mu);
+        pthread_join(s->sv_repair_thread, NULL);
+    }
     hubclient_free(s->sv_whc);
     http_client_free(s->sv_whttp);
     http_client_free(s->sv_http);
@@ -698,6 +935,11 @@ enum err sync_service_status_json(struct sync_service *s, json_t **out)
     bad |= svc_set(o, "failures", json_integer((json_int_t)st.sst_failures));
     bad |= svc_set(o, "backoffMs", json_integer((json_int_t)st.sst_backoff_ms));
     bad |= svc_set(o, "activitySent", json_integer((json_int_t)st.sst_activity_sent));
+    bad |= svc_set(o, "volumeRebuilding", json_boolean(st.sst_volume_rebuilding));
+    bad |= svc_set(o, "volumeFull", json_boolean(st.sst_volume_full));
+    bad |= svc_set(o, "volumeRebuilds", json_integer((json_int_t)st.sst_volume_rebuilds));
+    bad |= svc_set(o, "volumeBadFiles", json_integer((json_int_t)st.sst_volume_bad_files));
+    bad |= svc_set(o, "volumeCheckedAt", json_integer((json_int_t)st.sst_volume_checked_ms));
     if (bad) {
         json_decref(o);
         return ERR_NOMEM;
@@ -711,14 +953,23 @@ enum err sync_service_health_json(struct sync_service *s, json_t **out)
 {
     struct health_dependency deps[3];
     struct sync_service_status st;
-    char dbmsg[VOLUME_PATH_MAX + 32], hubmsg[SYNC_ERRMSG_BYTES + 32];
+    char dbmsg[2 * VOLUME_PATH_MAX + 96], hubmsg[SYNC_ERRMSG_BYTES + 32];
     uint64_t gen = 0;
     int64_t ago;
 
     *out = NULL;
     sync_service_get_status(s, &st);
     deps[0].hd_service = "sqlite";
-    if (volume_generation(s->sv_volume, &gen) == ERR_OK) {
+    if (st.sst_volume_rebuilding) {
+        deps[0].hd_status = "ERROR";
+        (void)snprintf(dbmsg, sizeof(dbmsg),
+                       "%s was damaged and is being rebuilt from the hub (kept as %s)",
+                       s->sv_db_path, st.sst_volume_aside[0] ? st.sst_volume_aside : "no copy");
+    } else if (volume_out_of_space(s->sv_volume)) {
+        deps[0].hd_status = "ERROR";
+        (void)snprintf(dbmsg, sizeof(dbmsg),
+                       "The disk of %s is full: writes fail until space is freed", s->sv_db_path);
+    } else if (volume_generation(s->sv_volume, &gen) == ERR_OK) {
         deps[0].hd_status = "ACTIVE";
         (void)snprintf(dbmsg, sizeof(dbmsg), "Connected to %s", s->sv_db_path);
     } else {
@@ -979,6 +1230,8 @@ static enum err svc_hub_refusal(struct sync_service *s, enum err e, long budget_
                           budget_ms, why);
     case ERR_NOMEM:
         return svc_refuse(resp, 500, "sync ran out of memory during the write");
+    case ERR_NO_SPACE: /* the hub's transaction rolled back */
+        return svc_refuse(resp, 507, "the hub's storage is full: nothing was written");
     default:
         break;
     }
@@ -1069,6 +1322,30 @@ static enum err svc_conflict(struct sync_service *s, const struct svc_write *w, 
     return svc_refuse(resp, 409, "the item changed concurrently");
 }
 
+/*
+ * Answers a write the hub committed (what: "stored version" / "deleted the item at
+ * version", version) that the volume could not apply because it is full (507) or damaged
+ * (503; a check is asked). The write is not lost: the hub has it, and it reaches this
+ * volume with the next pass once space is freed or the volume rebuilt. ERR_OK or ERR_NOMEM.
+ */
+static enum err svc_volume_refusal(struct sync_service *s, struct bus_msg *resp, enum err e,
+                                   const char *what, long long version)
+{
+    if (e == ERR_CORRUPT) {
+        pthread_mutex_lock(&s->sv_mu);
+        svc_ask_repair_locked(s, 1);
+        pthread_mutex_unlock(&s->sv_mu);
+        return svc_refuse(resp, 503,
+                          "the hub %s %lld, but this server's volume is damaged and being "
+                          "rebuilt: the write is served here once it is (do not repeat it)",
+                          what, version);
+    }
+    return svc_refuse(resp, 507,
+                      "the hub %s %lld, but this server's volume is full: the write is served "
+                      "here once space is freed (do not repeat it)",
+                      what, version);
+}
+
 /* Returns 1 when the hub's record names the item and vault written. */
 static int svc_record_ok(const json_t *rec, const struct svc_write *w)
 {
@@ -1132,6 +1409,8 @@ static enum err svc_item_put(struct sync_service *s, const json_t *req, struct b
         json_decref(rec);
         log_error("%s (%s)", msg, err_name(e));
         sync_service_request_sync(s);
+        if (e == ERR_NO_SPACE || e == ERR_CORRUPT)
+            return svc_volume_refusal(s, resp, e, "stored version", version);
         return svc_refuse(resp, 500,
                           "the hub stored version %lld but the volume could not take it (%s); "
                           "it arrives with the next sync",
@@ -1191,6 +1470,9 @@ static enum err svc_item_delete(struct sync_service *s, const json_t *req, struc
         log_error("sync: the hub deleted item %s but the volume could not apply it (%s)", w.sw_item,
                   err_name(e));
         sync_service_request_sync(s);
+        if (e == ERR_NO_SPACE || e == ERR_CORRUPT)
+            return svc_volume_refusal(s, resp, e, "deleted the item at version",
+                                      (long long)(w.sw_base + 1));
         return svc_refuse(resp, 500,
                           "the hub deleted the item but the volume could not apply it (%s); it "
                           "arrives with the next sync",
@@ -1237,6 +1519,16 @@ enum err sync_service_bus_handler(void *ctx, const struct bus_msg *req, struct b
     }
     if (strcmp(op, "activity") == 0)
         return svc_activity_now(s, resp);
+    if (strcmp(op, "volume_check") == 0) {
+        json_int_t seen = json_integer_value(json_object_get(req->bm_json, "seenAt"));
+
+        pthread_mutex_lock(&s->sv_mu);
+        /* damage the api saw before the last rebuild is what that rebuild repaired */
+        svc_ask_repair_locked(s, json_is_true(json_object_get(req->bm_json, "damaged")) &&
+                                     (int64_t)seen > s->sv_rebuilt_at_ms);
+        pthread_mutex_unlock(&s->sv_mu);
+        return svc_answer(resp, 1, NULL);
+    }
     if (strcmp(op, "item_put") == 0)
         return svc_item_put(s, req->bm_json, resp);
     if (strcmp(op, "item_delete") == 0)

@@ -43,21 +43,25 @@
 #define SYNC_SERVICE_WRITE_MARGIN_MS 500L   /* a write's hub time = timeoutMs less this */
 #define SYNC_SERVICE_WRITE_MIN_MS    1000L  /* ... but at least this */
 #define SYNC_SERVICE_WRITE_MAX_MS    60000L /* ... and at most this (also without timeoutMs) */
+#define SYNC_SERVICE_FAULT_RETRY_MS  5000u  /* longest wait after a full disk or damage */
+#define SYNC_SERVICE_REPORT_AGAIN_MS 60000  /* damage reported again this soon: rebuild */
 
 /* What sync_service_new needs. Pointers are borrowed; strings are copied. */
 struct sync_service_config {
-    struct volume *ssc_volume;    /* the volume written (outlives the service) */
-    struct credentials *ssc_cred; /* parsed, normally locked (outlives the service) */
-    const char *ssc_volume_dir;   /* the data directory, for /health */
-    const char *ssc_hub_url;      /* NULL: credentials_hub_url(ssc_cred) */
-    const char *ssc_proxy;        /* the HTTP client's hcc_proxy (NULL: curl's env) */
-    const char *ssc_ca_file;      /* SESAME_HUB_CA_FILE: CAs for an https hub (NULL: the
-                                     system's); unused when the credentials pin the hub */
-    unsigned ssc_poll_wait_s;     /* 1..HUBCLIENT_MAX_WAIT; 0: SYNC_SERVICE_POLL_WAIT_S */
-    unsigned ssc_backoff_min_ms;  /* 0: SYNC_SERVICE_BACKOFF_MIN_MS */
-    unsigned ssc_backoff_max_ms;  /* 0: SYNC_SERVICE_BACKOFF_MAX_MS */
-    unsigned ssc_stop_wait_ms;    /* 0: SYNC_SERVICE_STOP_WAIT_MS */
-    long ssc_request_timeout_ms;  /* a hub request (not a long-poll); 0: the client's */
+    struct volume *ssc_volume;     /* the volume written (outlives the service) */
+    struct credentials *ssc_cred;  /* parsed, normally locked (outlives the service) */
+    const char *ssc_volume_dir;    /* the data directory, for /health */
+    const char *ssc_hub_url;       /* NULL: credentials_hub_url(ssc_cred) */
+    const char *ssc_proxy;         /* the HTTP client's hcc_proxy (NULL: curl's env) */
+    const char *ssc_ca_file;       /* SESAME_HUB_CA_FILE: CAs for an https hub (NULL: the
+                                      system's); unused when the credentials pin the hub */
+    unsigned ssc_poll_wait_s;      /* 1..HUBCLIENT_MAX_WAIT; 0: SYNC_SERVICE_POLL_WAIT_S */
+    unsigned ssc_backoff_min_ms;   /* 0: SYNC_SERVICE_BACKOFF_MIN_MS */
+    unsigned ssc_backoff_max_ms;   /* 0: SYNC_SERVICE_BACKOFF_MAX_MS */
+    unsigned ssc_stop_wait_ms;     /* 0: SYNC_SERVICE_STOP_WAIT_MS */
+    long ssc_request_timeout_ms;   /* a hub request (not a long-poll); 0: the client's */
+    const char *ssc_rebuilt_aside; /* not NULL: the volume was rebuilt at start-up (damaged);
+                                      where the damaged database was kept ("" if not) */
 };
 
 /* A snapshot of the service's state (sync_service_get_status). */
@@ -75,6 +79,12 @@ struct sync_service_status {
     uint64_t sst_activity_sent;             /* activity entries uploaded since start */
     unsigned sst_backoff_ms;                /* the base of the next wait after a failure */
     char sst_last_error[SYNC_ERRMSG_BYTES]; /* why the last exchange failed; "" if it did not */
+    int sst_volume_rebuilding;              /* rebuilt after damage, not yet in step again */
+    int sst_volume_full;                    /* the volume's last write failed for space */
+    uint64_t sst_volume_rebuilds;           /* rebuilds of a damaged volume since start */
+    uint64_t sst_volume_bad_files;          /* damaged file contents fetched again since start */
+    int64_t sst_volume_checked_ms;          /* when the last volume check ended (Unix ms), 0 */
+    char sst_volume_aside[VOLUME_PATH_MAX]; /* where the last damaged database was kept */
 };
 
 struct sync_service;
@@ -108,7 +118,9 @@ void sync_service_get_status(struct sync_service *s, struct sync_service_status 
 /*
  * Builds the bus answer to {"op":"status"} into *out (json_decref it): {"ok":true,
  * "unlocked","connected","lastSyncAt","lastSeq","serverDeleted", "lastError" (only after a
- * failure), and Sesame's "synced","passes","pulled","failures","backoffMs"}. ERR_OK or
+ * failure), and Sesame's "synced","passes","pulled","failures","backoffMs",
+ * "activitySent", and the volume's "volumeRebuilding","volumeFull","volumeRebuilds",
+ * "volumeBadFiles","volumeCheckedAt" (Unix ms of the last check's end, 0: none)}. ERR_OK or
  * ERR_NOMEM.
  */
 enum err sync_service_status_json(struct sync_service *s, json_t **out) SESAME_WUR;
@@ -121,10 +133,15 @@ enum err sync_service_health_json(struct sync_service *s, json_t **out) SESAME_W
 
 /*
  * The bus handler (struct bus_server_config's bs_handler; ctx is the service): answers
- * {"op":"unlock"} + secret, {"op":"status"}, {"op":"sync"}, the writes {"op":"item_put"}
+ * {"op":"unlock"} + secret, {"op":"status"}, {"op":"sync"}, {"op":"volume_check",
+ * "damaged"?: true, "seenAt"?: Unix ms} (the api found the volume or a file content damaged,
+ * at seenAt; damage seen before the last rebuild counts as repaired: the repair thread
+ * checks it, rebuilds a damaged database from the hub, fetches damaged file contents
+ * again; answered at once), the writes
+ * {"op":"item_put"}
  * and {"op":"item_delete"} (docs/sync.md, "Writes": pushed to the hub through the writes'
  * own session, one at a time, then applied to the volume before the answer; refusals are
- * {"ok":false,"status":400|403|404|409|413|500|502|503|504,"message"}), and anything else
+ * {"ok":false,"status":400|403|404|409|413|500|502|503|504|507,"message"}), and anything else
  * with {"ok":false,"message":"unknown operation"}. Returns ERR_OK with resp filled, or
  * ERR_NOMEM (the connection is then closed).
  */

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bus/bus.h"
@@ -87,6 +88,8 @@ struct sm_state {
     struct http_server *ss_http;
     struct bus_server *ss_bus;
     unsigned char *ss_bus_key;
+    int ss_rebuilt;                 /* the volume was damaged and rebuilt at start-up */
+    char ss_aside[VOLUME_PATH_MAX]; /* where the damaged database was kept ("" if not) */
 };
 
 /* Stops the servers and frees what st holds (the engine must have stopped). */
@@ -108,6 +111,7 @@ static int sm_load(struct sm_state *st)
     char errmsg[512];
     struct buf text;
     size_t removed = 0, u;
+    long long t0;
     enum err e;
 
     buf_init(&text, 1);
@@ -138,12 +142,40 @@ static int sm_load(struct sm_state *st)
                 st->ss_cf.cf_data_dir);
         return 0;
     }
-    if (volume_open(&st->ss_vol, st->ss_cf.cf_data_dir, errmsg, sizeof(errmsg)) != ERR_OK) {
+    /* a database SQLite cannot even open as ours (a damaged header) is rebuilt here */
+    if (volume_open_repair(&st->ss_vol, st->ss_cf.cf_data_dir, st->ss_aside, sizeof(st->ss_aside),
+                           errmsg, sizeof(errmsg)) != ERR_OK) {
         fprintf(stderr, "sesame: sync: %s\n", errmsg);
         return 0;
     }
-    /* sync is the only writer of file contents: clear what a crash left behind */
-    if (volume_files_gc(st->ss_vol, &removed) == ERR_OK && removed)
+    /* every page read once (PRAGMA quick_check): damage found now is repaired before
+       the api is served from it; the api's own reads report damage found later */
+    t0 = (long long)time(NULL);
+    e = volume_check(st->ss_vol, 0, errmsg, sizeof(errmsg));
+    if (e == ERR_CORRUPT) {
+        char why[sizeof(errmsg)];
+
+        (void)snprintf(why, sizeof(why), "%s", errmsg);
+        e = volume_rebuild(st->ss_vol, st->ss_aside, sizeof(st->ss_aside), errmsg, sizeof(errmsg));
+        if (e != ERR_OK) {
+            fprintf(stderr,
+                    "sesame: sync: the volume database is damaged (%s) and cannot be "
+                    "rebuilt: %s\n",
+                    why, errmsg);
+            return 0;
+        }
+        log_error("sync: the volume database was damaged (%s): kept as %s; rebuilding it from "
+                  "the hub",
+                  why, st->ss_aside[0] ? st->ss_aside : "(no copy could be made)");
+    } else if (e != ERR_OK) {
+        log_warn("sync: the volume could not be checked at start-up (%s): %s", err_name(e), errmsg);
+    } else {
+        log_debug("sync: the volume database checks out (%lld s)", (long long)time(NULL) - t0);
+    }
+    st->ss_rebuilt = volume_epoch(st->ss_vol) > 1;
+    /* sync is the only writer of file contents: clear what a crash left behind - not after
+       a rebuild, whose first pass keeps the contents that still match their SHA-256 */
+    if (!st->ss_rebuilt && volume_files_gc(st->ss_vol, &removed) == ERR_OK && removed)
         log_info("sync: removed %zu leftover entries under %s/" VOLUME_FILES_DIR, removed,
                  st->ss_cf.cf_data_dir);
     return 1;
@@ -165,6 +197,7 @@ static int sm_start(struct sm_state *st, const char *addr, int port)
     sc.ssc_volume_dir = st->ss_cf.cf_data_dir;
     sc.ssc_hub_url = st->ss_cf.cf_hub_url; /* SESAME_HUB, else the credentials file's */
     sc.ssc_ca_file = st->ss_cf.cf_hub_ca_file;
+    sc.ssc_rebuilt_aside = st->ss_rebuilt ? st->ss_aside : NULL;
     if (sync_service_new(&st->ss_svc, &sc, errmsg, sizeof(errmsg)) != ERR_OK) {
         fprintf(stderr, "sesame: sync: %s\n", errmsg);
         return 0;

@@ -23,6 +23,7 @@ static void test_status_table(void **state)
         {ERR_INTERNAL, 500},  {ERR_NOMEM, 500},        {ERR_STORAGE, 500},
         {ERR_CRYPTO, 500},    {ERR_IO, 500},           {ERR_CONFIG, 500},
         {ERR_NOT_READY, 500}, {ERR_UPSTREAM, 502},     {ERR_TIMEOUT, 504},
+        {ERR_NO_SPACE, 507},  {ERR_CORRUPT, 503},
     };
     size_t i;
 
@@ -51,6 +52,8 @@ static void test_connect_messages(void **state)
                         "Unauthorized Request, token does not have write access to the Vault");
     assert_string_equal(err_message(ERR_FORBIDDEN),
                         "Authorization: token does not have access to vault");
+    assert_string_equal(err_message(ERR_NO_SPACE), "the server's storage is full");
+    assert_string_equal(err_message(ERR_CORRUPT), "the volume is being rebuilt");
 }
 
 static void test_json_body(void **state)

@@ -5,8 +5,10 @@
  * (bad input and an injected SQLite failure mid-transaction), cascades of vault and grant
  * deletion, file contents (atomic write, SHA-256 verification, corruption detected,
  * crash leftovers collected), two handles and two processes on one directory, concurrent
- * readers, activity paging and upload marks, erasure of deleted ciphertext, and allocation
- * failures.
+ * readers, activity paging and upload marks, erasure of deleted ciphertext, allocation
+ * failures, and faults: a damaged page or a truncated file (volume_check, reads, the
+ * rebuild in place with the damaged copy kept, the epoch), a file SQLite cannot open
+ * (volume_open_repair), damaged file contents (verify, adopt) and a full disk (root only).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -25,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -450,7 +453,7 @@ static void test_open_foreign_files(void **state)
     assert_non_null(f);
     assert_int_equal(fwrite(junk, 1, sizeof(junk) - 1, f), sizeof(junk) - 1);
     fclose(f);
-    assert_int_equal(volume_open(&v, g_vdir, err, sizeof(err)), ERR_STORAGE);
+    assert_int_equal(volume_open(&v, g_vdir, err, sizeof(err)), ERR_CORRUPT);
     assert_null(v);
     assert_string_equal(err, "cannot use the volume database: file is not a database");
 
@@ -1343,19 +1346,19 @@ static void test_file_contents(void **state)
     assert_int_equal(pwrite(fd, "X", 1, 3), 1);
     close(fd);
     data = (unsigned char *)&data;
-    assert_int_equal(volume_file_read(g_vol, V1, F1, &data, &len), ERR_STORAGE);
+    assert_int_equal(volume_file_read(g_vol, V1, F1, &data, &len), ERR_CORRUPT);
     assert_null(data);
     assert_int_equal(len, 0);
     /* Truncated. */
     assert_int_equal(truncate(path, 5), 0);
-    assert_int_equal(volume_file_read(g_vol, V1, F1, &data, &len), ERR_STORAGE);
+    assert_int_equal(volume_file_read(g_vol, V1, F1, &data, &len), ERR_CORRUPT);
     assert_null(data);
     /* Missing. */
     assert_int_equal(unlink(path), 0);
-    assert_int_equal(volume_file_read(g_vol, V1, F1, &data, &len), ERR_STORAGE);
+    assert_int_equal(volume_file_read(g_vol, V1, F1, &data, &len), ERR_CORRUPT);
     /* Replaced by a symbolic link: not followed. */
     assert_int_equal(symlink(g_db, path), 0);
-    assert_int_equal(volume_file_read(g_vol, V1, F1, &data, &len), ERR_STORAGE);
+    assert_int_equal(volume_file_read(g_vol, V1, F1, &data, &len), ERR_CORRUPT);
     assert_int_equal(unlink(path), 0);
     /* Fetched again: good. */
     assert_int_equal(volume_file_content_put(g_vol, V1, F1, content_a, sizeof(content_a)), ERR_OK);
@@ -1901,6 +1904,369 @@ static void test_allocation_failures(void **state)
     volume_meta_clear(&m);
 }
 
+/* ---- Damage and a full disk --------------------------------------------------------------- */
+
+/* Mounts a 1 MiB tmpfs at dir; 0 or -1. */
+static int mount_tmpfs(const char *dir)
+{
+    return mount("tmpfs", dir, "tmpfs", 0, "size=1m,mode=0700");
+}
+
+/* Items with big ciphertexts in vault V1, so that the items table spans many pages. */
+static void fill_items(int n)
+{
+    unsigned char big[3000];
+    char id[ID_LEN + 1];
+    int i;
+
+    memset(big, 0x5a, sizeof(big));
+    for (i = 0; i < n; i++) {
+        (void)snprintf(id, sizeof(id), "i%025d", i);
+        put_item(V1, id, 1, big, sizeof(big));
+    }
+}
+
+/* Overwrites the page in the middle of the (checkpointed) database with garbage. */
+static void smash_middle_page(void)
+{
+    unsigned char junk[4096];
+    struct stat sb;
+    off_t off;
+    int fd;
+
+    memset(junk, 0xee, sizeof(junk));
+    assert_int_equal(stat(g_db, &sb), 0);
+    off = (sb.st_size / 4096 / 2) * 4096;
+    assert_true(off >= 4096);
+    fd = open(g_db, O_WRONLY);
+    assert_true(fd >= 0);
+    assert_int_equal(pwrite(fd, junk, sizeof(junk), off), (ssize_t)sizeof(junk));
+    close(fd);
+}
+
+/* Number of damaged copies kept in the data directory. */
+static int corrupt_copies(void)
+{
+    struct dirent *de;
+    DIR *d = opendir(g_vdir);
+    int n = 0;
+
+    assert_non_null(d);
+    while ((de = readdir(d)) != NULL) {
+        size_t len = strlen(de->d_name);
+
+        if (strncmp(de->d_name, "sesame.db.corrupt-", 18) == 0 &&
+            !(len > 4 && strcmp(de->d_name + len - 4, "-wal") == 0))
+            n++;
+    }
+    closedir(d);
+    return n;
+}
+
+/* Reads a whole file into a heap buffer; *len gets its size. */
+static unsigned char *slurp(const char *path, size_t *len)
+{
+    struct stat sb;
+    unsigned char *p;
+    FILE *f = fopen(path, "rb");
+
+    assert_non_null(f);
+    assert_int_equal(fstat(fileno(f), &sb), 0);
+    p = malloc((size_t)sb.st_size + 1);
+    assert_non_null(p);
+    assert_int_equal(fread(p, 1, (size_t)sb.st_size, f), (size_t)sb.st_size);
+    fclose(f);
+    *len = (size_t)sb.st_size;
+    return p;
+}
+
+/* A damaged page: found by volume_check and by reads, rebuilt in place, the copy kept. */
+static void test_check_and_rebuild(void **state)
+{
+    char msg[256], aside[PATH_MAX + 64];
+    unsigned char *damaged, *kept;
+    size_t dlen, klen;
+    struct volume_tx *tx = NULL;
+    struct volume_meta m;
+    uint64_t gen_before, epoch;
+    enum err e;
+    int i, bad_reads = 0;
+
+    (void)state;
+    make_vault(V1);
+    fill_items(60);
+    tx = begin();
+    assert_int_equal(volume_tx_set_identity(tx, ACC, SRV, HUB), ERR_OK);
+    assert_int_equal(volume_tx_set_last_seq(tx, 77), ERR_OK);
+    assert_int_equal(volume_tx_commit(tx), ERR_OK);
+    /* healthy: the check passes, quick and full */
+    assert_int_equal(volume_check(g_vol, 0, msg, sizeof(msg)), ERR_OK);
+    assert_int_equal(volume_check(g_vol, 1, msg, sizeof(msg)), ERR_OK);
+    assert_int_equal(volume_take_corrupt(g_vol), 0);
+    assert_int_equal(volume_epoch(g_vol), 1);
+    gen_before = generation();
+
+    /* damaged on disk (closed: checkpointed, no WAL), then opened again */
+    volume_close(g_vol);
+    g_vol = NULL;
+    smash_middle_page();
+    assert_int_equal(reopen(), 0);
+    assert_int_equal(volume_check(g_vol, 0, msg, sizeof(msg)), ERR_CORRUPT);
+    assert_true(strlen(msg) > 0);
+    assert_int_equal(volume_take_corrupt(g_vol), 1);
+    assert_int_equal(volume_take_corrupt(g_vol), 0); /* taken */
+    /* reads of the damaged page: ERR_CORRUPT, never another item; the flag is set */
+    for (i = 0; i < 60; i++) {
+        struct volume_item it;
+        char id[ID_LEN + 1];
+
+        (void)snprintf(id, sizeof(id), "i%025d", i);
+        e = volume_item_get(g_vol, V1, id, &it);
+        if (e == ERR_OK) {
+            assert_string_equal(it.vi_id, id);
+            volume_item_clear(&it);
+        } else {
+            assert_int_equal(e, ERR_CORRUPT);
+            bad_reads++;
+        }
+    }
+    assert_true(bad_reads > 0);
+    assert_int_equal(volume_take_corrupt(g_vol), 1);
+
+    /* rebuilt in place: the damaged bytes kept aside, 0600; an empty volume of a new
+       generation and epoch; a transaction begun for the old epoch is refused */
+    damaged = slurp(g_db, &dlen);
+    epoch = volume_epoch(g_vol);
+    assert_int_equal(volume_rebuild(g_vol, aside, sizeof(aside), msg, sizeof(msg)), ERR_OK);
+    assert_true(strstr(aside, "/sesame.db.corrupt-") != NULL);
+    assert_int_equal(path_mode(aside), 0600);
+    kept = slurp(aside, &klen);
+    assert_int_equal(klen, dlen);
+    assert_memory_equal(kept, damaged, dlen);
+    free(kept);
+    free(damaged);
+    assert_int_equal(volume_epoch(g_vol), epoch + 1);
+    assert_int_equal(volume_check(g_vol, 1, msg, sizeof(msg)), ERR_OK);
+    assert_int_not_equal(generation(), gen_before);
+    assert_int_equal(volume_meta_get(g_vol, &m), ERR_OK);
+    assert_string_equal(m.vm_account, "");
+    assert_int_equal(m.vm_last_seq, 0);
+    assert_int_equal(m.vm_last_sync_at, 0);
+    volume_meta_clear(&m);
+    assert_int_equal(count_vaults(), 0);
+    assert_int_equal(count_items(V1), 0);
+    assert_int_equal(volume_tx_begin_at(g_vol, epoch, &tx), ERR_CONFLICT);
+    assert_null(tx);
+    assert_int_equal(volume_tx_begin_at(g_vol, volume_epoch(g_vol), &tx), ERR_OK);
+    volume_tx_rollback(tx);
+    /* usable again, and still so after a reopen */
+    make_vault(V1);
+    put_item(V1, I1, 3, ct_a, sizeof(ct_a));
+    assert_int_equal(reopen(), 0);
+    assert_int_equal(item_version(V1, I1), 3);
+    assert_int_equal(corrupt_copies(), 1);
+}
+
+/* Half the file gone: the check finds it; only the newest VOLUME_CORRUPT_KEEP copies stay. */
+static void test_truncated_and_copies_bounded(void **state)
+{
+    char msg[256], aside[PATH_MAX + 64];
+    struct stat sb;
+    int i;
+
+    (void)state;
+    make_vault(V1);
+    fill_items(60);
+    volume_close(g_vol);
+    g_vol = NULL;
+    assert_int_equal(stat(g_db, &sb), 0);
+    assert_int_equal(truncate(g_db, sb.st_size / 2), 0);
+    /* the schema itself is cut: volume_open refuses it; sync's volume_open_repair rebuilds */
+    assert_int_equal(volume_open(&g_vol, g_vdir, msg, sizeof(msg)), ERR_CORRUPT);
+    assert_null(g_vol);
+    assert_int_equal(volume_open_repair(&g_vol, g_vdir, aside, sizeof(aside), msg, sizeof(msg)),
+                     ERR_OK);
+    assert_int_equal(path_mode(aside), 0600);
+    assert_int_equal(volume_check(g_vol, 0, msg, sizeof(msg)), ERR_OK);
+    for (i = 0; i < VOLUME_CORRUPT_KEEP + 1; i++) {
+        assert_int_equal(volume_rebuild(g_vol, aside, sizeof(aside), msg, sizeof(msg)), ERR_OK);
+        assert_int_equal(path_mode(aside), 0600);
+    }
+    assert_int_equal(corrupt_copies(), VOLUME_CORRUPT_KEEP);
+    assert_int_equal(volume_epoch(g_vol), 1 + VOLUME_CORRUPT_KEEP + 2);
+    assert_int_equal(access(aside, F_OK), 0); /* the newest is kept */
+    assert_int_equal(volume_check(g_vol, 0, msg, sizeof(msg)), ERR_OK);
+}
+
+/* A file SQLite cannot open as a database: volume_open refuses, volume_open_repair rebuilds. */
+static void test_open_repair(void **state)
+{
+    static const char junk[] = "this is not an SQLite database, and it is long enough to be read";
+    char err[256], aside[PATH_MAX + 64];
+    struct volume *v = NULL;
+    FILE *f;
+
+    (void)state;
+    next_dir();
+    assert_int_equal(reopen(), 0);
+    volume_close(g_vol);
+    g_vol = NULL;
+    f = fopen(g_db, "w");
+    assert_non_null(f);
+    assert_int_equal(fwrite(junk, 1, sizeof(junk) - 1, f), sizeof(junk) - 1);
+    fclose(f);
+    assert_int_equal(volume_open(&v, g_vdir, err, sizeof(err)), ERR_CORRUPT);
+    assert_null(v);
+    assert_int_equal(volume_open_repair(&g_vol, g_vdir, aside, sizeof(aside), err, sizeof(err)),
+                     ERR_OK);
+    assert_int_equal(volume_epoch(g_vol), 2);
+    assert_int_equal(count_vaults(), 0);
+    assert_true(strstr(aside, "sesame.db.corrupt-") != NULL);
+    assert_int_equal(path_mode(aside), 0600);
+    make_vault(V1);
+    assert_int_equal(count_vaults(), 1);
+}
+
+/* Damaged contents: detected on read (flag), marked absent and kept aside by the check;
+ * after a rebuild a content that still matches is adopted, one that does not is not. */
+static void test_file_damage_and_adopt(void **state)
+{
+    char path[PATH_MAX + 64], aside[PATH_MAX + 80], msg[256];
+    struct volume_file f = file_rec(V1, F1, content_a, sizeof(content_a)), got;
+    struct volume_file f2 = file_rec(V1, F2, content_a, sizeof(content_a));
+    unsigned char *data = NULL;
+    struct volume_tx *tx;
+    size_t len = 0, bad = 9;
+    int fd;
+
+    (void)state;
+    make_vault(V1);
+    tx = begin();
+    assert_int_equal(volume_tx_file_put(tx, &f), ERR_OK);
+    assert_int_equal(volume_tx_file_put(tx, &f2), ERR_OK);
+    assert_int_equal(volume_tx_commit(tx), ERR_OK);
+    assert_int_equal(volume_file_content_put(g_vol, V1, F1, content_a, sizeof(content_a)), ERR_OK);
+    assert_int_equal(volume_file_content_put(g_vol, V1, F2, content_a, sizeof(content_a)), ERR_OK);
+    assert_int_equal(volume_files_verify(g_vol, &bad), ERR_OK);
+    assert_int_equal(bad, 0);
+
+    content_path(path, sizeof(path), V1, F1);
+    fd = open(path, O_RDWR);
+    assert_true(fd >= 0);
+    assert_int_equal(pwrite(fd, "Z", 1, 2), 1);
+    close(fd);
+    assert_int_equal(volume_file_read(g_vol, V1, F1, &data, &len), ERR_CORRUPT);
+    assert_null(data);
+    assert_int_equal(volume_take_file_corrupt(g_vol), 1);
+    assert_int_equal(volume_take_file_corrupt(g_vol), 0);
+    assert_int_equal(volume_take_corrupt(g_vol), 0); /* a file is not the database */
+    assert_int_equal(volume_files_verify(g_vol, &bad), ERR_OK);
+    assert_int_equal(bad, 1);
+    assert_int_equal(volume_file_get(g_vol, V1, F1, &got), ERR_OK);
+    assert_int_equal(got.vf_present, 0);
+    assert_int_equal(volume_file_read(g_vol, V1, F1, &data, &len), ERR_NOT_READY);
+    (void)snprintf(aside, sizeof(aside), "%s.corrupt", path);
+    assert_int_equal(access(aside, F_OK), 0);
+    assert_int_equal(access(path, F_OK), -1);
+    /* fetched again */
+    assert_int_equal(volume_file_content_put(g_vol, V1, F1, content_a, sizeof(content_a)), ERR_OK);
+    assert_int_equal(volume_file_read(g_vol, V1, F1, &data, &len), ERR_OK);
+    mem_free(data);
+
+    /* after a rebuild the rows are gone but the contents stay: F1 verifies and is adopted,
+       F2 (damaged meanwhile) is not */
+    assert_int_equal(volume_rebuild(g_vol, NULL, 0, msg, sizeof(msg)), ERR_OK);
+    content_path(path, sizeof(path), V1, F2);
+    assert_int_equal(truncate(path, 3), 0);
+    make_vault(V1);
+    assert_int_equal(volume_file_content_adopt(g_vol, V1, F1), ERR_NOT_FOUND); /* no row yet */
+    tx = begin();
+    assert_int_equal(volume_tx_file_put(tx, &f), ERR_OK);
+    assert_int_equal(volume_tx_file_put(tx, &f2), ERR_OK);
+    assert_int_equal(volume_tx_commit(tx), ERR_OK);
+    assert_int_equal(volume_file_content_adopt(g_vol, V1, F1), ERR_OK);
+    assert_int_equal(volume_file_content_adopt(g_vol, V1, F1), ERR_OK); /* already present */
+    assert_int_equal(volume_file_content_adopt(g_vol, V1, F2), ERR_NOT_FOUND);
+    assert_int_equal(volume_file_read(g_vol, V1, F1, &data, &len), ERR_OK);
+    assert_int_equal(len, sizeof(content_a));
+    mem_free(data);
+    assert_int_equal(volume_file_read(g_vol, V1, F2, &data, &len), ERR_NOT_READY);
+}
+
+/* A full disk (a 1 MiB tmpfs; root only, else skipped): ERR_NO_SPACE, nothing half-written,
+ * the flag until a write succeeds again. */
+static void test_no_space(void **state)
+{
+    char mnt[256], filler[PATH_MAX + 16], tmpdir[PATH_MAX + 64];
+    unsigned char big[8192];
+    struct volume_file f;
+    struct volume_tx *tx;
+    char id[ID_LEN + 1];
+    uint64_t gen;
+    enum err e = ERR_OK;
+    int i, fd;
+
+    (void)state;
+    (void)snprintf(mnt, sizeof(mnt), "%s/full%d", g_root, ++g_counter);
+    assert_int_equal(mkdir(mnt, 0700), 0);
+    if (geteuid() != 0 || mount_tmpfs(mnt) != 0) {
+        skip();
+        return;
+    }
+    (void)snprintf(g_vdir, sizeof(g_vdir), "%s/.op/data", mnt);
+    (void)snprintf(g_db, sizeof(g_db), "%s/sesame.db", g_vdir);
+    assert_int_equal(reopen(), 0);
+    make_vault(V1);
+    memset(big, 0x42, sizeof(big));
+    /* fill the rest of the file system */
+    (void)snprintf(filler, sizeof(filler), "%s/filler", mnt);
+    fd = open(filler, O_WRONLY | O_CREAT, 0600);
+    assert_true(fd >= 0);
+    while (write(fd, big, sizeof(big)) > 0)
+        ;
+    close(fd);
+    gen = generation();
+    for (i = 0; i < 400 && e == ERR_OK; i++) {
+        struct volume_item it;
+
+        (void)snprintf(id, sizeof(id), "n%025d", i);
+        it = item_rec(V1, id, 1, big, sizeof(big), ct_c, sizeof(ct_c));
+        tx = begin();
+        assert_int_equal(volume_tx_item_put(tx, &it), ERR_OK);
+        e = volume_tx_commit(tx);
+        if (e == ERR_OK)
+            gen++;
+    }
+    assert_int_equal(e, ERR_NO_SPACE);
+    assert_int_equal(volume_out_of_space(g_vol), 1);
+    assert_int_equal(item_version(V1, id), 0); /* the failed batch left nothing */
+    assert_int_equal(generation(), gen);
+    /* a file content: ERR_NO_SPACE, no temporary file left */
+    f = file_rec(V1, F1, big, sizeof(big));
+    tx = begin();
+    e = volume_tx_file_put(tx, &f);
+    if (e == ERR_OK)
+        e = volume_tx_commit(tx);
+    else
+        volume_tx_rollback(tx);
+    if (e == ERR_OK) {
+        assert_int_equal(volume_file_content_put(g_vol, V1, F1, big, sizeof(big)), ERR_NO_SPACE);
+        (void)snprintf(tmpdir, sizeof(tmpdir), "%s/files/" V1, g_vdir);
+        assert_true(dir_entries(tmpdir) <= 0);
+    } else {
+        assert_int_equal(e, ERR_NO_SPACE);
+    }
+    /* reads go on; space back: writes again, the flag cleared */
+    assert_int_equal(count_vaults(), 1);
+    assert_int_equal(unlink(filler), 0);
+    put_item(V1, I1, 1, ct_a, sizeof(ct_a));
+    assert_int_equal(volume_out_of_space(g_vol), 0);
+    assert_int_equal(item_version(V1, I1), 1);
+    volume_close(g_vol);
+    g_vol = NULL;
+    assert_int_equal(umount(mnt), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1931,6 +2297,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_activity_batch, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_deleted_ciphertext_is_erased, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_allocation_failures, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_check_and_rebuild, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_truncated_and_copies_bounded, fx_setup, fx_teardown),
+        cmocka_unit_test_teardown(test_open_repair, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_file_damage_and_adopt, fx_setup, fx_teardown),
+        cmocka_unit_test_teardown(test_no_space, fx_teardown),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
