@@ -61,9 +61,13 @@ fuzz: fuzz-build
 fuzz-short: fuzz-build
 	scripts/fuzz.sh $(FUZZ_BUILD) 10
 
-# Measures a real hub + sync + api (docs/benchmarks.md): read throughput, latency, memory
-# under polling, propagation and start-up. BENCH_ITEMS=1000 BENCH_SECONDS=20 BENCH_CONC=8.
+# Measures a real hub + two Connect servers against nginx and a do-nothing libmicrohttpd
+# serving the same bytes (docs/benchmarks.md): reads with wrk, writes, propagation, cold
+# start, memory; the table goes to $(BUILD)/bench/results.md and docs/benchmarks.md. Never
+# part of `make test`. About 10 minutes; quick: BENCH_ITEMS=1000 BENCH_SECONDS=5 (knobs in
+# scripts/bench/run.sh). Installs wrk and nginx-light (scripts/install-deps.sh --bench).
 bench: build
+	@scripts/install-deps.sh --bench
 	scripts/bench/run.sh $(BUILD)
 
 # A long run of hub + sync + api under an operator-like polling load with a trickle of

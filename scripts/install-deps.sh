@@ -2,7 +2,21 @@
 # Installs the Debian 12 (bookworm) packages Sesame needs to build, test and run.
 # Idempotent: packages already present are skipped, and nothing runs when all are there.
 # The list and the reason for each package are in docs/architecture.md ("Dependencies").
+#
+#   scripts/install-deps.sh          what build, test and run need (what CI installs)
+#   scripts/install-deps.sh --bench  also the load generator and the ceiling of `make bench`
+#                                    (docs/benchmarks.md): wrk, nginx-light
 set -euo pipefail
+
+BENCH=0
+case "${1:-}" in
+    "") ;;
+    --bench) BENCH=1 ;;
+    *)
+        printf 'usage: install-deps.sh [--bench]\n' >&2
+        exit 2
+        ;;
+esac
 
 PACKAGES=(
     # build
@@ -15,6 +29,14 @@ PACKAGES=(
     # integration tests and tools
     curl ca-certificates openssl jq
 )
+# `make bench` only: the HTTP load generator (wrk, scripted in Lua) and nginx
+# (the static-file ceiling every read figure is compared with). Run in the foreground by
+# scripts/bench/run.sh on a loopback port with its own configuration; the package's own
+# service is not used.
+BENCH_PACKAGES=(wrk nginx-light)
+if [ "$BENCH" -eq 1 ]; then
+    PACKAGES+=("${BENCH_PACKAGES[@]}")
+fi
 
 die() {
     printf 'install-deps: %s\n' "$1" >&2

@@ -4,19 +4,24 @@
 # with data made by the admin CLI, using the integration tests' helpers
 # (tests/integration/lib.bash and connect_lib.bash: hub_start, cli, connect_start, ...).
 #
-#   bench_init BUILD_DIR        the binaries of BUILD_DIR, the helpers, a private $T
+#   bench_init BUILD_DIR [FN]   the binaries of BUILD_DIR, the helpers, a private $T
 #   bench_hub VAULT             a hub, an account kit and the vault VAULT
-#   bench_items VAULT N TAG     N LOGIN items "item 1".."item N" ($T/titles)
-#   bench_server SERVER VAULT   a Connect server for VAULT ($T/creds.json)
-#   bench_connect_start         its sync and its api (SYNC_*, API_*)
-#   bench_api_start             (re)starts the api on the same volume
+#   bench_items VAULT N TAG     N LOGIN items "item 1".."item N" ($T/titles), one admin CLI
+#                               process each (make bench makes its items with
+#                               scripts/bench/populate.mjs instead: see run.sh)
+#   bench_server SERVER VAULT...  a Connect server for the vaults ($BENCH_CREDS, default
+#                               $T/creds.json)
+#   bench_connect_start [SUFFIX CREDS XDG]  its sync and its api (SYNC*, API*)
+#   bench_api_start [SUFFIX CREDS XDG]      (re)starts the api on the same volume
 # Everything started is stopped, and $T removed, when the script exits (hub_cleanup).
 
-# bench_init BUILD_DIR: sets ROOT, points SESAME_BINARY / SESAME_HUBREQ at BUILD_DIR's
-# binaries, sources the integration helpers and makes the private temporary directory $T
-# (hub_test_init). Exits 1 when the binaries are not built.
+# bench_init BUILD_DIR [FN]: sets ROOT and BUILD (absolute), points SESAME_BINARY /
+# SESAME_HUBREQ at BUILD_DIR's binaries, sources the integration helpers, calls the function
+# FN if given (while HOME is still the real one: npm installs, see tests/integration/
+# sdk_lib.bash) and makes the private temporary directory $T (hub_test_init). Exits 1 when
+# the binaries are not built.
 bench_init() {
-    local build=$1
+    local build=$1 before=${2:-}
     ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
     case $build in
     /*) ;;
@@ -26,11 +31,17 @@ bench_init() {
         echo "bench: no sesame/hubreq in $build (build it first: make build BUILD=...)" >&2
         exit 1
     fi
-    export SESAME_BINARY="$build/sesame" SESAME_HUBREQ="$build/hubreq"
+    # shellcheck disable=SC2034 # for the callers
+    BUILD=$build
+    # not exported: the servers would warn about unknown SESAME_ variables
+    SESAME_BINARY="$build/sesame"
+    SESAME_HUBREQ="$build/hubreq"
+    export -n SESAME_BINARY SESAME_HUBREQ
     # shellcheck source=../../tests/integration/lib.bash
     . "$ROOT/tests/integration/lib.bash"
     # shellcheck source=../../tests/integration/connect_lib.bash
     . "$ROOT/tests/integration/connect_lib.bash"
+    if [ -n "$before" ]; then "$before"; fi
     hub_test_init
 }
 
@@ -79,34 +90,41 @@ bench_items() {
     echo "bench: $n items created in $(((t1 - t0) / 1000)) s"
 }
 
-# bench_server SERVER VAULT: creates the Connect server SERVER with access to VAULT
-# (credentials in $T/creds.json). Tokens are made by the caller (cli connect token create
-# NAME --server SERVER --vault VAULT:r). Exits 1 on a failure.
+# bench_server SERVER VAULT...: creates the Connect server SERVER with access to the vaults
+# (credentials in ${BENCH_CREDS:-$T/creds.json}). Tokens are made by the caller (cli connect
+# token create NAME --server SERVER --vault VAULT:r). Exits 1 on a failure.
 bench_server() {
-    cli connect server create "$1" --vault "$2" --out "$T/creds.json"
+    local server=$1 v args=()
+    shift
+    for v in "$@"; do args+=(--vault "$v"); done
+    cli connect server create "$server" "${args[@]}" --out "${BENCH_CREDS:-$T/creds.json}"
     if [ "$RC" -ne 0 ]; then
         echo "bench: connect server create fails: $ERR" >&2
         exit 1
     fi
 }
 
-# bench_connect_start: starts the Connect server's sync (SYNC_*) and api (API_*, see
-# bench_api_start) on the volume under $T/xdg. Exits 1 when either does not start.
+# bench_connect_start [SUFFIX CREDS XDG]: starts a Connect server's sync (SYNC<SUFFIX>_PID,
+# _URL, _LOG) and api (API<SUFFIX>_*, see bench_api_start) with the credentials file CREDS
+# (default $T/creds.json) on the volume under XDG (default $T/xdg). Exits 1 when either
+# does not start.
 bench_connect_start() {
-    connect_start sync SYNC "$T/creds.json" "$T/xdg" >/dev/null || {
-        echo "bench: sync does not start" >&2
+    local sfx=${1:-} creds=${2:-$T/creds.json} xdg=${3:-$T/xdg}
+    connect_start sync "SYNC$sfx" "$creds" "$xdg" >/dev/null || {
+        echo "bench: sync$sfx does not start" >&2
         exit 1
     }
-    bench_api_start
+    bench_api_start "$sfx" "$creds" "$xdg"
 }
 
-# bench_api_start: starts the api (API_PID, API_URL, API_LOG) on $T/xdg with
-# $T/creds.json. One token from one address goes well over the default
-# SESAME_RATE_LIMIT_RPS (1000/s): the limiter stays on (its cost is measured) with a
-# ceiling the load never reaches. Exits 1 when it does not start.
+# bench_api_start [SUFFIX CREDS XDG]: starts the api (API<SUFFIX>_PID, _URL, _LOG) on XDG
+# (default $T/xdg) with CREDS (default $T/creds.json). One token from one address goes well
+# over the default SESAME_RATE_LIMIT_RPS (1000/s): the limiter stays on (its cost is
+# measured) with a ceiling the load never reaches. Exits 1 when it does not start.
 bench_api_start() {
-    connect_start api API "$T/creds.json" "$T/xdg" SESAME_RATE_LIMIT_RPS=1000000 >/dev/null || {
-        echo "bench: the api does not start" >&2
+    local sfx=${1:-} creds=${2:-$T/creds.json} xdg=${3:-$T/xdg}
+    connect_start api "API$sfx" "$creds" "$xdg" SESAME_RATE_LIMIT_RPS=1000000 >/dev/null || {
+        echo "bench: the api$sfx does not start" >&2
         exit 1
     }
 }
