@@ -31,6 +31,7 @@
 #define API_ACTIVITY_INTERVAL_MS 250   /* how often queued activity is written */
 #define API_STATUS_INTERVAL_MS   1000  /* how often it asks sync for its status */
 #define API_BUS_TIMEOUT_MS       2000  /* one bus call */
+#define API_BUS_WRITERS          4     /* bus connections for writes (sync has as many sessions) */
 #define API_ACTIVITY_QUEUE       10000 /* activity entries waiting for the volume */
 #define API_ACTIVITY_PAGE        50    /* /v1/activity default limit */
 #define API_ACTIVITY_MAX_PAGE    1000  /* /v1/activity largest limit */
@@ -158,9 +159,11 @@ struct api {
     struct http_server *ap_plain_srv; /* TLS only: probes on OP_HTTP_PORT; else NULL */
     unsigned char *ap_bus_key;
     struct bus_client *ap_bus;
-    struct api_keyset *ap_keyset;     /* token-signing keys in force (under ap_mu) */
-    struct api_verified *ap_verified; /* API_VERIFIED_CACHE slots (under ap_mu) */
-    uint64_t ap_keys_gen;             /* volume generation they reflect (watcher only) */
+    struct bus_client *ap_wbus[API_BUS_WRITERS]; /* writes' connections to sync, in turn */
+    unsigned ap_wbus_next;                       /* the next one (atomic) */
+    struct api_keyset *ap_keyset;                /* token-signing keys in force (under ap_mu) */
+    struct api_verified *ap_verified;            /* API_VERIFIED_CACHE slots (under ap_mu) */
+    uint64_t ap_keys_gen;                        /* volume generation they reflect (watcher only) */
     int ap_keys_loaded;
 
     pthread_mutex_t ap_build_mu; /* one index build at a time (watcher, api_refresh) */
