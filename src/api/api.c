@@ -296,6 +296,7 @@ static void api_free(struct api *a)
     ratelimit_free(a->ap_rl_fail);
     (void)api_activity_write(a);
     bus_client_free(a->ap_bus);
+    api_itemcache_free(a->ap_itemcache);
     for (i = 0; i < API_BUS_WRITERS; i++)
         bus_client_free(a->ap_wbus[i]);
     bus_key_free(a->ap_bus_key);
@@ -395,6 +396,10 @@ enum err api_start(struct api **out, const struct api_options *opt, char *errmsg
             (void)snprintf(errmsg, errcap, "api: cannot set up the bus (%s)", err_name(rc));
             goto fail;
         }
+    }
+    if (api_itemcache_new(&a->ap_itemcache, API_ITEM_CACHE_BYTES, API_ITEM_CACHE_SLOTS) != ERR_OK) {
+        a->ap_itemcache = NULL;
+        log_warn("api: no secure memory for the item cache: every item read decrypts again");
     }
     api_watch_volume(a); /* meta and signing keys before the first request */
     if (!a->ap_keyset) {
