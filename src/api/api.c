@@ -410,6 +410,9 @@ static void api_free(struct api *a)
     ratelimit_free(a->ap_rl_fail);
     (void)api_activity_write(a);
     bus_client_free(a->ap_bus);
+    api_itemcache_free(a->ap_itemcache);
+    for (i = 0; i < API_BUS_WRITERS; i++)
+        bus_client_free(a->ap_wbus[i]);
     bus_key_free(a->ap_bus_key);
     api_index_unref(a->ap_index);
     api_auth_free_keys(a);
@@ -441,6 +444,7 @@ enum err api_start(struct api **out, const struct api_options *opt, char *errmsg
     const struct jwk *uk;
     struct api *a;
     enum err rc;
+    size_t i;
     int tls = cf->cf_tls_cert_file && cf->cf_tls_key_file;
 
     *out = NULL;
@@ -507,6 +511,16 @@ enum err api_start(struct api **out, const struct api_options *opt, char *errmsg
     if ((rc = bus_client_new(&a->ap_bus, &ep, a->ap_bus_key)) != ERR_OK) {
         (void)snprintf(errmsg, errcap, "api: cannot set up the bus (%s)", err_name(rc));
         goto fail;
+    }
+    for (i = 0; i < API_BUS_WRITERS; i++) {
+        if ((rc = bus_client_new(&a->ap_wbus[i], &ep, a->ap_bus_key)) != ERR_OK) {
+            (void)snprintf(errmsg, errcap, "api: cannot set up the bus (%s)", err_name(rc));
+            goto fail;
+        }
+    }
+    if (api_itemcache_new(&a->ap_itemcache, API_ITEM_CACHE_BYTES, API_ITEM_CACHE_SLOTS) != ERR_OK) {
+        a->ap_itemcache = NULL;
+        log_warn("api: no secure memory for the item cache: every item read decrypts again");
     }
     api_watch_volume(a); /* meta and signing keys before the first request */
     if (!a->ap_keyset) {

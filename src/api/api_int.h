@@ -34,6 +34,7 @@
 #define API_VOLUME_ASK_MS        2000  /* how often it asks sync to check a damaged volume */
 #define API_CORRUPT_WAIT_MS      30000 /* at start: a volume too damaged to open, for sync */
 #define API_BUS_TIMEOUT_MS       2000  /* one bus call */
+#define API_BUS_WRITERS          4     /* bus connections for writes (sync has as many sessions) */
 #define API_ACTIVITY_QUEUE       10000 /* activity entries waiting for the volume */
 #define API_ACTIVITY_PAGE        50    /* /v1/activity default limit */
 #define API_ACTIVITY_MAX_PAGE    1000  /* /v1/activity largest limit */
@@ -111,6 +112,40 @@ const struct api_vault *api_index_vault(const struct api_index *ix, const char *
 /* Finds an item of a vault by id, or NULL. */
 const struct api_item *api_index_item(const struct api_vault *av, const char *id);
 
+/* ---- itemcache.c: rendered item bodies in secure memory ------------------------------- */
+
+#define API_ITEM_CACHE_BYTES (4u << 20) /* the ring of rendered bodies (secure memory) */
+#define API_ITEM_CACHE_SLOTS 8192       /* entries (a power of two) */
+
+struct api_itemcache;
+
+/*
+ * Makes a cache of bytes (at least 4096) of secure memory with slots entries (a power of
+ * two, at least 4). Returns ERR_OK (*out owned: api_itemcache_free), ERR_BAD_INPUT or
+ * ERR_NOMEM (secure memory refused).
+ */
+enum err api_itemcache_new(struct api_itemcache **out, size_t bytes, size_t slots) SESAME_WUR;
+
+/* Frees c, wiping its bodies. NULL is fine. */
+void api_itemcache_free(struct api_itemcache *c);
+
+/*
+ * Looks up the body of (vault, item, version): 1 with it in out, else 0 with out empty
+ * (out is emptied first; the caller wipes it with buf_free). c NULL: 0.
+ */
+int api_itemcache_get(struct api_itemcache *c, const char *vault, const char *item,
+                      uint64_t version, struct buf *out);
+
+/*
+ * Remembers len bytes of body for (vault, item, version), writing over the oldest bodies
+ * (bodies over 1/8 of the ring are not kept). c NULL: nothing.
+ */
+void api_itemcache_put(struct api_itemcache *c, const char *vault, const char *item,
+                       uint64_t version, const void *body, size_t len);
+
+/* Sets *hits and *misses to the lookups so far. */
+void api_itemcache_stats(struct api_itemcache *c, uint64_t *hits, uint64_t *misses);
+
 /*
  * Reads item id of vault av from the volume and decrypts it whole: *meta, and *content
  * (overview and details joined; caller decrefs). Returns ERR_OK, ERR_NOT_FOUND, or the
@@ -162,10 +197,13 @@ struct api {
     struct http_server *ap_srv;       /* the API: HTTPS when TLS is configured */
     struct http_server *ap_plain_srv; /* TLS only: probes on OP_HTTP_PORT; else NULL */
     unsigned char *ap_bus_key;
+    struct api_itemcache *ap_itemcache; /* rendered item bodies (NULL: none) */
     struct bus_client *ap_bus;
-    struct api_keyset *ap_keyset;     /* token-signing keys in force (under ap_mu) */
-    struct api_verified *ap_verified; /* API_VERIFIED_CACHE slots (under ap_mu) */
-    uint64_t ap_keys_gen;             /* volume generation they reflect (watcher only) */
+    struct bus_client *ap_wbus[API_BUS_WRITERS]; /* writes' connections to sync, in turn */
+    unsigned ap_wbus_next;                       /* the next one (atomic) */
+    struct api_keyset *ap_keyset;                /* token-signing keys in force (under ap_mu) */
+    struct api_verified *ap_verified;            /* API_VERIFIED_CACHE slots (under ap_mu) */
+    uint64_t ap_keys_gen;                        /* volume generation they reflect (watcher only) */
     int ap_keys_loaded;
 
     pthread_mutex_t ap_build_mu; /* one index build at a time (watcher, api_refresh) */

@@ -514,6 +514,22 @@ static enum err h_load_item(struct h_ctx *x, struct http_response *resp, struct 
     return rc;
 }
 
+/* Returns 1 when content has an OTP field (its answer holds a code of this period). */
+static int h_has_otp(const json_t *content)
+{
+    const json_t *f;
+    size_t i;
+
+    json_array_foreach(json_object_get(content, "fields"), i, f)
+    {
+        const char *t = json_string_value(json_object_get(f, "type"));
+
+        if (t && strcmp(t, "OTP") == 0)
+            return 1;
+    }
+    return 0;
+}
+
 /* GET /v1/vaults/{vaultUuid}/items/{itemUuid}: the FullItem, OTP codes computed now. */
 static enum err h_item(struct http_request *req, struct http_response *resp)
 {
@@ -522,10 +538,35 @@ static enum err h_item(struct http_request *req, struct http_response *resp)
     json_t *content = NULL, *o = NULL;
     enum err rc;
 
+    const struct api_item *it;
+    struct buf cached;
+    const char *body;
+    size_t len;
+
+    buf_init(&cached, HTTP_MAX_RESPONSE_BYTES);
     rc = h_begin(&x, req, resp, TOKEN_ACCESS_READ);
-    if (rc == ERR_OK && (rc = h_load_item(&x, resp, &m, &content)) == ERR_OK &&
-        (rc = item_to_json(&o, &m, content, ITEM_OUT_FULL, api_now())) == ERR_OK)
+    if (rc != ERR_OK)
+        goto out;
+    /* the index names the version served: a cached body of it is the same answer */
+    it = api_index_item(x.hx_av, x.hx_item);
+    if (it && !it->ai_state[0] &&
+        api_itemcache_get(x.hx_api->ap_itemcache, it->ai_vault, it->ai_id, it->ai_version,
+                          &cached)) {
+        x.hx_item_version = it->ai_version;
+        rc = http_respond_text(resp, 200, "application/json", cached.b_data, cached.b_len);
+        goto out;
+    }
+    if ((rc = h_load_item(&x, resp, &m, &content)) == ERR_OK &&
+        (rc = item_to_json(&o, &m, content, ITEM_OUT_FULL, api_now())) == ERR_OK) {
         rc = http_respond_json(resp, 200, o);
+        body = http_response_body(resp, &len);
+        /* OTP codes change every period: those items are rendered each time */
+        if (rc == ERR_OK && body && !m.im_state[0] && !h_has_otp(content))
+            api_itemcache_put(x.hx_api->ap_itemcache, m.im_vault_id, m.im_id,
+                              (uint64_t)m.im_version, body, len);
+    }
+out:
+    buf_free(&cached);
     json_decref(content);
     return h_end(&x, req, rc);
 }

@@ -104,7 +104,7 @@ enum err api_metrics_render(struct api *a, struct buf *out)
     struct api_index *ix;
     size_t i, j, n;
     int64_t last_sync;
-    uint64_t dropped, unlocks;
+    uint64_t dropped, unlocks, hits, misses;
     int unlocked;
     enum err rc = ERR_OK;
 
@@ -183,6 +183,17 @@ enum err api_metrics_render(struct api *a, struct buf *out)
                 "# TYPE process_resident_memory_bytes gauge\nprocess_resident_memory_bytes %" PRIu64
                 "\n",
                 dropped, metrics_rss());
+    api_itemcache_stats(a->ap_itemcache, &hits, &misses);
+    metrics_put(out, &rc,
+                "# HELP sesame_connect_item_cache_hits_total Item reads answered from the cache "
+                "of rendered items.\n"
+                "# TYPE sesame_connect_item_cache_hits_total counter\n"
+                "sesame_connect_item_cache_hits_total %" PRIu64 "\n"
+                "# HELP sesame_connect_item_cache_misses_total Item reads rendered from the "
+                "volume.\n"
+                "# TYPE sesame_connect_item_cache_misses_total counter\n"
+                "sesame_connect_item_cache_misses_total %" PRIu64 "\n",
+                hits, misses);
     api_index_unref(ix);
     return rc;
 }

@@ -43,6 +43,7 @@ static long wr_left(int64_t deadline_ms)
 static enum err wr_call(struct api *a, json_t *req, int64_t deadline_ms, json_t **answer,
                         char *errmsg, size_t errcap)
 {
+    struct bus_client *bus;
     struct bus_msg q, r;
     const char *m;
     json_int_t status;
@@ -57,7 +58,8 @@ static enum err wr_call(struct api *a, json_t *req, int64_t deadline_ms, json_t 
         return ERR_NOMEM;
     }
     /* sync answers within timeoutMs; one more second for the bus itself */
-    rc = bus_client_call(a->ap_bus, &q, &r, (int)wr_left(deadline_ms) + 1000);
+    bus = a->ap_wbus[__atomic_fetch_add(&a->ap_wbus_next, 1, __ATOMIC_RELAXED) % API_BUS_WRITERS];
+    rc = bus_client_call(bus, &q, &r, (int)wr_left(deadline_ms) + 1000);
     json_decref(req);
     if (rc == ERR_TIMEOUT) {
         bus_msg_clear(&r);

@@ -323,6 +323,13 @@ out:
     return rc;
 }
 
+/* Returns the body answered so far. See server.h. */
+const char *http_response_body(const struct http_response *resp, size_t *len)
+{
+    *len = resp->rs_body.b_len;
+    return resp->rs_body.b_data;
+}
+
 /* Answers status with len bytes of data as content_type. See server.h. */
 enum err http_respond_text(struct http_response *resp, int status, const char *content_type,
                            const void *data, size_t len)

@@ -244,6 +244,9 @@ enum err http_respond_json(struct http_response *resp, int status, json_t *body)
 enum err http_respond_text(struct http_response *resp, int status, const char *content_type,
                            const void *data, size_t len) SESAME_WUR;
 
+/* Returns the body answered so far (NULL when none), its length in *len. */
+const char *http_response_body(const struct http_response *resp, size_t *len);
+
 /* Answers status (usually 204) with no body. Returns ERR_OK or ERR_INTERNAL (bad status). */
 enum err http_respond_empty(struct http_response *resp, int status) SESAME_WUR;
 

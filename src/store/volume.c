@@ -1,10 +1,10 @@
 /*
  * volume.c - the Connect server's volume store (volume.h, docs/volume.md) on SQLite 3.40.
  *
- * DIR/sesame.db in WAL mode with synchronous=FULL, foreign keys on, secure_delete on
- * (erased ciphertext is overwritten, not left in free pages), trusted_schema off,
- * defensive mode, STRICT tables, constant SQL with bound values only - the conventions of
- * the hub store (store_sqlite.c), with its own application_id ("SESV").
+ * DIR/sesame.db in WAL mode with synchronous=NORMAL (a copy of the hub: docs/volume.md), foreign
+ * keys on, secure_delete on (erased ciphertext is overwritten, not left in free pages),
+ * trusted_schema off, defensive mode, STRICT tables, constant SQL with bound values only - the
+ * conventions of the hub store (store_sqlite.c), with its own application_id ("SESV").
  *
  * Connections: a pool of at most VOLUME_MAX_CONNECTIONS per handle, opened lazily, each
  * used by one thread at a time (SQLITE_OPEN_NOMUTEX) and caching its prepared statements.
@@ -805,7 +805,7 @@ static int vol_on_busy(void *arg, int count)
 static enum err conn_open(const struct volume *v, struct conn **out, char *errmsg, size_t errcap)
 {
     static const char setup[] = "PRAGMA foreign_keys = ON;"
-                                "PRAGMA synchronous = FULL;"
+                                "PRAGMA synchronous = NORMAL;"
                                 "PRAGMA secure_delete = ON;"
                                 "PRAGMA trusted_schema = OFF;"
                                 "PRAGMA journal_size_limit = 67108864;"

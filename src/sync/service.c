@@ -25,13 +25,21 @@
 
 #define SVC_LOG_REPEAT_S 600 /* a failure that persists is logged again after this */
 
+/* One of the writes' hub sessions: its own HTTP client, never behind the engine's poll. */
+struct svc_wsession {
+    struct http_client *ws_http; /* owned */
+    struct hubclient *ws_hc;     /* owned: made at unlock (or by the first write) */
+    int ws_busy;                 /* under sv_ws_mu: held by a write */
+};
+
 struct sync_service {
-    struct volume *sv_volume;     /* borrowed */
-    struct credentials *sv_cred;  /* borrowed; unlocked under sv_unlock_mu */
-    struct http_client *sv_http;  /* owned; used by the engine thread only */
-    struct http_client *sv_whttp; /* owned: the writes' client of the hub (sv_write_mu) */
-    struct hubclient *sv_whc;     /* owned: the writes' session, made at unlock (sv_write_mu) */
-    pthread_mutex_t sv_write_mu;  /* serialises writes: sv_whttp and sv_whc */
+    struct volume *sv_volume;    /* borrowed */
+    struct credentials *sv_cred; /* borrowed; unlocked under sv_unlock_mu */
+    struct http_client *sv_http; /* owned; used by the engine thread only */
+    struct svc_wsession sv_ws[SYNC_SERVICE_WRITE_SESSIONS]; /* the writes' sessions */
+    pthread_mutex_t sv_ws_mu;                               /* guards every ws_busy */
+    pthread_cond_t sv_ws_cond;    /* broadcast when a session is released */
+    int sv_ws_draining;           /* under sv_ws_mu: the repair thread takes every session */
     pthread_mutex_t sv_act_mu;    /* one activity upload at a time (engine, bus) */
     char *sv_hub_url;             /* owned */
     char *sv_db_path;             /* owned: DIR/sesame.db, for /health */
@@ -500,14 +508,51 @@ static void *svc_engine(void *arg)
 /* ---- the repair thread: a damaged volume -------------------------------------------------- */
 
 /*
+ * Takes every write session for the repair thread: new writes wait (or time out) from now
+ * on, writes in flight finish first. Returns the first session's hub session (made if
+ * needed), or NULL when it cannot be made; give them back with svc_write_unlock_all.
+ */
+static struct hubclient *svc_write_lock_all(struct sync_service *s)
+{
+    struct svc_wsession *ws0 = &s->sv_ws[0];
+    size_t i;
+
+    pthread_mutex_lock(&s->sv_ws_mu);
+    s->sv_ws_draining = 1;
+    for (i = 0; i < SYNC_SERVICE_WRITE_SESSIONS; i++) {
+        while (s->sv_ws[i].ws_busy)
+            pthread_cond_wait(&s->sv_ws_cond, &s->sv_ws_mu);
+        s->sv_ws[i].ws_busy = 1;
+    }
+    pthread_mutex_unlock(&s->sv_ws_mu);
+    if (!ws0->ws_hc && hubclient_new(&ws0->ws_hc, s->sv_cred, ws0->ws_http) != ERR_OK)
+        ws0->ws_hc = NULL;
+    return ws0->ws_hc;
+}
+
+/* Gives back what svc_write_lock_all took. */
+static void svc_write_unlock_all(struct sync_service *s)
+{
+    size_t i;
+
+    pthread_mutex_lock(&s->sv_ws_mu);
+    for (i = 0; i < SYNC_SERVICE_WRITE_SESSIONS; i++)
+        s->sv_ws[i].ws_busy = 0;
+    s->sv_ws_draining = 0;
+    pthread_cond_broadcast(&s->sv_ws_cond);
+    pthread_mutex_unlock(&s->sv_ws_mu);
+}
+
+/*
  * Rebuilds the damaged database (why: SQLite's complaint) and, when unlocked, pulls
- * everything again from the hub over the writes' session - the engine may sit in a 30 s
- * long-poll on its own. Holds sv_write_mu (writes wait, or time out) and, for the reset
+ * everything again from the hub over a writes' session - the engine may sit in a 30 s
+ * long-poll on its own. Holds every write session (writes wait, or time out) and, for the reset
  * itself, sv_act_mu (no activity upload straddles it); the engine waits on sv_repairing.
  */
 static void svc_rebuild(struct sync_service *s, const char *why)
 {
     char aside[VOLUME_PATH_MAX], msg[256];
+    struct hubclient *hc;
     struct sync_ctx ctx;
     int unlocked;
     enum err e;
@@ -517,7 +562,7 @@ static void svc_rebuild(struct sync_service *s, const char *why)
     s->sv_st.sst_volume_rebuilding = 1;
     unlocked = s->sv_st.sst_unlocked;
     pthread_mutex_unlock(&s->sv_mu);
-    pthread_mutex_lock(&s->sv_write_mu);
+    hc = svc_write_lock_all(s);
     pthread_mutex_lock(&s->sv_act_mu);
     e = volume_rebuild(s->sv_volume, aside, sizeof(aside), msg, sizeof(msg));
     pthread_mutex_unlock(&s->sv_act_mu);
@@ -537,11 +582,10 @@ static void svc_rebuild(struct sync_service *s, const char *why)
         s->sv_st.sst_last_sync_at = 0;
         pthread_mutex_unlock(&s->sv_mu);
     }
-    if (e == ERR_OK && unlocked &&
-        (s->sv_whc || hubclient_new(&s->sv_whc, s->sv_cred, s->sv_whttp) == ERR_OK)) {
+    if (e == ERR_OK && unlocked && hc) {
         memset(&ctx, 0, sizeof(ctx));
         ctx.sc_volume = s->sv_volume;
-        ctx.sc_hub = s->sv_whc;
+        ctx.sc_hub = hc;
         ctx.sc_hub_url = s->sv_hub_url;
         ctx.sc_epoch = volume_epoch(s->sv_volume);
         e = sync_run_once(&ctx);
@@ -553,7 +597,7 @@ static void svc_rebuild(struct sync_service *s, const char *why)
             log_warn("sync: pulling the volume again failed (%s): %s; the engine retries",
                      err_name(e), ctx.sc_errmsg);
     }
-    pthread_mutex_unlock(&s->sv_write_mu);
+    svc_write_unlock_all(s);
     svc_refresh_meta(s);
     pthread_mutex_lock(&s->sv_mu);
     s->sv_repairing = 0;
@@ -571,6 +615,7 @@ static void svc_rebuild(struct sync_service *s, const char *why)
  */
 static void svc_check_volume(struct sync_service *s, int damaged)
 {
+    struct hubclient *hc;
     struct sync_ctx ctx;
     char msg[256];
     size_t bad = 0;
@@ -613,18 +658,18 @@ static void svc_check_volume(struct sync_service *s, int damaged)
             pthread_mutex_lock(&s->sv_mu);
             unlocked = s->sv_st.sst_unlocked;
             pthread_mutex_unlock(&s->sv_mu);
-            pthread_mutex_lock(&s->sv_write_mu);
-            if (unlocked &&
-                (s->sv_whc || hubclient_new(&s->sv_whc, s->sv_cred, s->sv_whttp) == ERR_OK)) {
+            hc = unlocked ? svc_write_lock_all(s) : NULL;
+            if (hc) {
                 memset(&ctx, 0, sizeof(ctx));
                 ctx.sc_volume = s->sv_volume;
-                ctx.sc_hub = s->sv_whc;
+                ctx.sc_hub = hc;
                 if (sync_fetch_files(&ctx) != ERR_OK)
                     log_warn("sync: fetching the damaged file contents again failed: %s; the "
                              "engine retries",
                              ctx.sc_errmsg);
             }
-            pthread_mutex_unlock(&s->sv_write_mu);
+            if (unlocked)
+                svc_write_unlock_all(s);
         }
     }
     pthread_mutex_lock(&s->sv_mu);
@@ -673,6 +718,7 @@ enum err sync_service_new(struct sync_service **out, const struct sync_service_c
     struct volume_meta m;
     const char *url;
     enum err e;
+    size_t i;
     int n;
 
     if (out)
@@ -703,11 +749,12 @@ enum err sync_service_new(struct sync_service **out, const struct sync_service_c
     s->sv_stop_wait_ms = cfg->ssc_stop_wait_ms ? cfg->ssc_stop_wait_ms : SYNC_SERVICE_STOP_WAIT_MS;
     pthread_mutex_init(&s->sv_unlock_mu, NULL);
     pthread_mutex_init(&s->sv_mu, NULL);
-    pthread_mutex_init(&s->sv_write_mu, NULL);
+    pthread_mutex_init(&s->sv_ws_mu, NULL);
     pthread_mutex_init(&s->sv_act_mu, NULL);
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&s->sv_cond, &ca);
+    pthread_cond_init(&s->sv_ws_cond, &ca);
     pthread_condattr_destroy(&ca);
 
     s->sv_hub_url = url ? mem_strdup(url) : NULL;
@@ -732,8 +779,8 @@ enum err sync_service_new(struct sync_service **out, const struct sync_service_c
     hcc.hcc_cert_sha256 = credentials_tls_fingerprint(cfg->ssc_cred);
     hcc.hcc_ca_file = hcc.hcc_cert_sha256 ? NULL : cfg->ssc_ca_file;
     e = http_client_new(&s->sv_http, &hcc, errmsg, errcap);
-    if (e == ERR_OK) /* the writes' own client: never behind the engine's long-poll */
-        e = http_client_new(&s->sv_whttp, &hcc, errmsg, errcap);
+    for (i = 0; e == ERR_OK && i < SYNC_SERVICE_WRITE_SESSIONS; i++)
+        e = http_client_new(&s->sv_ws[i].ws_http, &hcc, errmsg, errcap);
     if (e != ERR_OK)
         goto fail;
     e = volume_meta_get(s->sv_volume, &m);
@@ -768,6 +815,7 @@ fail:
 enum err sync_service_unlock(struct sync_service *s, const unsigned char *secret, size_t len)
 {
     enum err e;
+    size_t i;
     int first;
 
     if (!s || !secret)
@@ -782,11 +830,16 @@ enum err sync_service_unlock(struct sync_service *s, const unsigned char *secret
             log_error("sync: unlocking the credentials failed (%s)", err_name(e));
         return e;
     }
-    /* the writes' session (no request yet; a failure here is retried by the first write) */
-    pthread_mutex_lock(&s->sv_write_mu);
-    if (!s->sv_whc && hubclient_new(&s->sv_whc, s->sv_cred, s->sv_whttp) != ERR_OK)
-        s->sv_whc = NULL;
-    pthread_mutex_unlock(&s->sv_write_mu);
+    /* the writes' sessions (no request yet; a failure here is retried by the first write) */
+    pthread_mutex_lock(&s->sv_ws_mu);
+    for (i = 0; i < SYNC_SERVICE_WRITE_SESSIONS; i++) {
+        struct svc_wsession *ws = &s->sv_ws[i];
+
+        if (!ws->ws_busy && !ws->ws_hc &&
+            hubclient_new(&ws->ws_hc, s->sv_cred, ws->ws_http) != ERR_OK)
+            ws->ws_hc = NULL;
+    }
+    pthread_mutex_unlock(&s->sv_ws_mu);
     pthread_mutex_lock(&s->sv_mu);
     first = !s->sv_st.sst_unlocked;
     s->sv_st.sst_unlocked = 1;
@@ -837,6 +890,7 @@ enum err sync_service_stop(struct sync_service *s)
 {
     struct timespec until;
     int live, done;
+    size_t i;
 
     if (!s)
         return ERR_OK;
@@ -847,8 +901,9 @@ enum err sync_service_stop(struct sync_service *s)
     /* a long-poll in flight ends at the client's next progress tick (about 1 s) */
     if (s->sv_http)
         http_client_cancel(s->sv_http);
-    if (s->sv_whttp) /* a write in flight ends too (answered 503); later ones are refused */
-        http_client_cancel(s->sv_whttp);
+    for (i = 0; i < SYNC_SERVICE_WRITE_SESSIONS; i++) /* writes in flight end too (503) */
+        if (s->sv_ws[i].ws_http)
+            http_client_cancel(s->sv_ws[i].ws_http);
     while (s->sv_thread_live && !s->sv_engine_done) {
         if (pthread_cond_timedwait(&s->sv_cond, &s->sv_mu, &until) != 0)
             break;
@@ -869,6 +924,7 @@ enum err sync_service_stop(struct sync_service *s)
 /* Stops, joins and frees. */
 void sync_service_free(struct sync_service *s)
 {
+    size_t i;
     int live;
 
     if (!s)
@@ -888,15 +944,18 @@ void sync_service_free(struct sync_service *s)
         pthread_mutex_unlock(&s->sv_mu);
         pthread_join(s->sv_repair_thread, NULL);
     }
-    hubclient_free(s->sv_whc);
-    http_client_free(s->sv_whttp);
+    for (i = 0; i < SYNC_SERVICE_WRITE_SESSIONS; i++) {
+        hubclient_free(s->sv_ws[i].ws_hc);
+        http_client_free(s->sv_ws[i].ws_http);
+    }
     http_client_free(s->sv_http);
     mem_free(s->sv_hub_url);
     mem_free(s->sv_db_path);
     pthread_cond_destroy(&s->sv_cond);
     pthread_mutex_destroy(&s->sv_mu);
     pthread_mutex_destroy(&s->sv_unlock_mu);
-    pthread_mutex_destroy(&s->sv_write_mu);
+    pthread_mutex_destroy(&s->sv_ws_mu);
+    pthread_cond_destroy(&s->sv_ws_cond);
     pthread_mutex_destroy(&s->sv_act_mu);
     mem_free(s);
 }
@@ -1149,18 +1208,30 @@ static const char *svc_parse_put(const json_t *req, struct svc_write *w)
     return NULL;
 }
 
+/* Gives a write session back and wakes a write waiting for one. */
+static void svc_write_unlock(struct sync_service *s, struct svc_wsession *ws)
+{
+    pthread_mutex_lock(&s->sv_ws_mu);
+    ws->ws_busy = 0;
+    pthread_cond_broadcast(&s->sv_ws_cond); /* a write or the repair thread may wait */
+    pthread_mutex_unlock(&s->sv_ws_mu);
+}
+
 /*
- * Takes the write session for a write due at deadline (monotonic ms): sync must be
- * unlocked and running, and sv_write_mu free before the deadline (writes are one at a
- * time). Returns 1 with sv_write_mu held and *left the milliseconds left, or 0 with the
+ * Takes one of the write sessions for a write due at deadline (monotonic ms): sync must be
+ * unlocked and running, and a session free before the deadline (at most
+ * SYNC_SERVICE_WRITE_SESSIONS writes go to the hub at once). Returns the session, held
+ * (give it back with svc_write_unlock), with *left the milliseconds left; or NULL with the
  * refusal in resp (*rc: ERR_OK, or ERR_NOMEM when it could not be made).
  */
-static int svc_write_lock(struct sync_service *s, int64_t deadline, long *left,
-                          struct bus_msg *resp, enum err *rc)
+static struct svc_wsession *svc_write_lock(struct sync_service *s, int64_t deadline, long *left,
+                                           struct bus_msg *resp, enum err *rc)
 {
+    struct svc_wsession *ws = NULL;
     struct timespec until;
     int unlocked, stop;
     int64_t ms;
+    size_t i;
 
     pthread_mutex_lock(&s->sv_mu);
     unlocked = s->sv_st.sst_unlocked;
@@ -1168,50 +1239,51 @@ static int svc_write_lock(struct sync_service *s, int64_t deadline, long *left,
     pthread_mutex_unlock(&s->sv_mu);
     if (!unlocked || stop) {
         *rc = svc_refuse(resp, 503, "%s", stop ? "sync is stopping" : "sync is locked");
-        return 0;
+        return NULL;
     }
-    /* the lock's deadline is on CLOCK_REALTIME: the wait left, from now */
     ms = deadline - svc_now_ms();
-    clock_gettime(CLOCK_REALTIME, &until);
-    if (ms > 0) {
-        until.tv_sec += (time_t)(ms / 1000);
-        until.tv_nsec += (long)(ms % 1000) * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
+    until = svc_deadline(ms > 0 ? (unsigned)ms : 0u);
+    pthread_mutex_lock(&s->sv_ws_mu);
+    while (ms > 0) {
+        for (i = 0; i < SYNC_SERVICE_WRITE_SESSIONS && !ws && !s->sv_ws_draining; i++)
+            if (!s->sv_ws[i].ws_busy)
+                ws = &s->sv_ws[i];
+        if (ws) {
+            ws->ws_busy = 1;
+            break;
         }
+        if (pthread_cond_timedwait(&s->sv_ws_cond, &s->sv_ws_mu, &until) != 0)
+            break;
     }
-    if (ms <= 0 || pthread_mutex_timedlock(&s->sv_write_mu, &until) != 0) {
-        *rc = svc_refuse(resp, 504,
-                         "sync was busy with earlier writes until the timeout; nothing was "
-                         "written");
-        return 0;
-    }
+    pthread_mutex_unlock(&s->sv_ws_mu);
     *left = (long)(deadline - svc_now_ms());
-    if (*left <= 0) {
-        pthread_mutex_unlock(&s->sv_write_mu);
+    if (ws && *left <= 0) {
+        svc_write_unlock(s, ws);
+        ws = NULL;
+    }
+    if (!ws) {
         *rc = svc_refuse(resp, 504,
                          "sync was busy with earlier writes until the timeout; nothing was "
                          "written");
-        return 0;
+        return NULL;
     }
-    if (!s->sv_whc && hubclient_new(&s->sv_whc, s->sv_cred, s->sv_whttp) != ERR_OK) {
-        s->sv_whc = NULL;
-        pthread_mutex_unlock(&s->sv_write_mu);
+    if (!ws->ws_hc && hubclient_new(&ws->ws_hc, s->sv_cred, ws->ws_http) != ERR_OK) {
+        ws->ws_hc = NULL;
+        svc_write_unlock(s, ws);
         *rc = svc_refuse(resp, 500, "sync cannot make its hub session; nothing was written");
-        return 0;
+        return NULL;
     }
-    return 1;
+    return ws;
 }
 
 /*
  * Answers a write the hub refused or could not take (e, from the write session; called
- * with sv_write_mu held, as the message is the session's). ERR_OK or ERR_NOMEM.
+ * with the session ws held, as the message is the session's). ERR_OK or ERR_NOMEM.
  */
-static enum err svc_hub_refusal(struct sync_service *s, enum err e, long budget_ms,
-                                struct bus_msg *resp)
+static enum err svc_hub_refusal(struct sync_service *s, struct svc_wsession *ws, enum err e,
+                                long budget_ms, struct bus_msg *resp)
 {
-    const char *why = hubclient_errmsg(s->sv_whc);
+    const char *why = hubclient_errmsg(ws->ws_hc);
     int stop;
 
     switch (e) {
@@ -1292,10 +1364,10 @@ static enum err svc_apply_record(struct sync_service *s, const json_t *rec, char
  * After the hub's 409 (or a create of an item the volume holds): reads the item's current
  * version from the hub and applies it, so that the api re-reads it, then answers 409 - or
  * 404 when the hub has no live item any more, 403 when the vault is not granted. Called
- * with sv_write_mu held. ERR_OK or ERR_NOMEM.
+ * with the session ws held. ERR_OK or ERR_NOMEM.
  */
-static enum err svc_conflict(struct sync_service *s, const struct svc_write *w, int64_t deadline,
-                             struct bus_msg *resp)
+static enum err svc_conflict(struct sync_service *s, struct svc_wsession *ws,
+                             const struct svc_write *w, int64_t deadline, struct bus_msg *resp)
 {
     char msg[SYNC_ERRMSG_BYTES];
     json_t *rec = NULL;
@@ -1303,7 +1375,7 @@ static enum err svc_conflict(struct sync_service *s, const struct svc_write *w, 
     enum err e = ERR_TIMEOUT;
 
     if (left > 0)
-        e = hubclient_item_get(s->sv_whc, w->sw_vault, w->sw_item, (long)left, &rec);
+        e = hubclient_item_get(ws->ws_hc, w->sw_vault, w->sw_item, (long)left, &rec);
     if (e == ERR_OK) {
         e = svc_apply_record(s, rec, msg, sizeof(msg));
         json_decref(rec);
@@ -1317,7 +1389,7 @@ static enum err svc_conflict(struct sync_service *s, const struct svc_write *w, 
     } else {
         log_warn("sync: re-reading item %s after a conflict failed (%s): %s", w->sw_item,
                  err_name(e),
-                 e == ERR_TIMEOUT && left <= 0 ? "no time left" : hubclient_errmsg(s->sv_whc));
+                 e == ERR_TIMEOUT && left <= 0 ? "no time left" : hubclient_errmsg(ws->ws_hc));
     }
     return svc_refuse(resp, 409, "the item changed concurrently");
 }
@@ -1360,6 +1432,7 @@ static enum err svc_item_put(struct sync_service *s, const json_t *req, struct b
 {
     char msg[SYNC_ERRMSG_BYTES];
     struct volume_item held;
+    struct svc_wsession *ws;
     struct svc_write w;
     json_t *rec = NULL;
     const char *bad = svc_parse_put(req, &w);
@@ -1370,7 +1443,8 @@ static enum err svc_item_put(struct sync_service *s, const json_t *req, struct b
     if (bad)
         return svc_refuse(resp, 400, "item_put: %s", bad);
     deadline = svc_now_ms() + w.sw_budget_ms;
-    if (!svc_write_lock(s, deadline, &left, resp, &rc))
+    ws = svc_write_lock(s, deadline, &left, resp, &rc);
+    if (!ws)
         return rc;
     /* a create (baseVersion 0) must not replace an item: the hub would take it (last
      * writer wins) with content sealed for version 1. The volume knows every item this
@@ -1378,23 +1452,23 @@ static enum err svc_item_put(struct sync_service *s, const json_t *req, struct b
     memset(&held, 0, sizeof(held));
     if (w.sw_base == 0 && volume_item_get(s->sv_volume, w.sw_vault, w.sw_item, &held) == ERR_OK) {
         volume_item_clear(&held);
-        rc = svc_conflict(s, &w, deadline, resp);
-        pthread_mutex_unlock(&s->sv_write_mu);
+        rc = svc_conflict(s, ws, &w, deadline, resp);
+        svc_write_unlock(s, ws);
         return rc;
     }
-    e = hubclient_item_put(s->sv_whc, w.sw_vault, w.sw_item, &w.sw_put, left, &rec);
+    e = hubclient_item_put(ws->ws_hc, w.sw_vault, w.sw_item, &w.sw_put, left, &rec);
     if (e == ERR_CONFLICT) {
-        rc = svc_conflict(s, &w, deadline, resp);
-        pthread_mutex_unlock(&s->sv_write_mu);
+        rc = svc_conflict(s, ws, &w, deadline, resp);
+        svc_write_unlock(s, ws);
         return rc;
     }
     if (e != ERR_OK) {
-        rc = svc_hub_refusal(s, e, w.sw_budget_ms, resp);
-        pthread_mutex_unlock(&s->sv_write_mu);
+        rc = svc_hub_refusal(s, ws, e, w.sw_budget_ms, resp);
+        svc_write_unlock(s, ws);
         svc_log_refusal("writing", &w, e, resp);
         return rc;
     }
-    pthread_mutex_unlock(&s->sv_write_mu);
+    svc_write_unlock(s, ws);
     version = (int64_t)json_integer_value(json_object_get(rec, "version"));
     if (!svc_record_ok(rec, &w)) {
         json_decref(rec);
@@ -1426,6 +1500,7 @@ static enum err svc_item_put(struct sync_service *s, const json_t *req, struct b
 static enum err svc_item_delete(struct sync_service *s, const json_t *req, struct bus_msg *resp)
 {
     struct volume_tx *tx = NULL;
+    struct svc_wsession *ws;
     struct svc_write w;
     const char *bad = svc_parse_target(req, &w);
     int64_t deadline;
@@ -1437,25 +1512,26 @@ static enum err svc_item_delete(struct sync_service *s, const json_t *req, struc
     if (bad)
         return svc_refuse(resp, 400, "item_delete: %s", bad);
     deadline = svc_now_ms() + w.sw_budget_ms;
-    if (!svc_write_lock(s, deadline, &left, resp, &rc))
+    ws = svc_write_lock(s, deadline, &left, resp, &rc);
+    if (!ws)
         return rc;
-    e = hubclient_item_delete(s->sv_whc, w.sw_vault, w.sw_item, w.sw_base, left);
+    e = hubclient_item_delete(ws->ws_hc, w.sw_vault, w.sw_item, w.sw_base, left);
     if (e == ERR_CONFLICT) {
-        rc = svc_conflict(s, &w, deadline, resp);
-        pthread_mutex_unlock(&s->sv_write_mu);
+        rc = svc_conflict(s, ws, &w, deadline, resp);
+        svc_write_unlock(s, ws);
         return rc;
     }
     if (e == ERR_NOT_FOUND) {
-        pthread_mutex_unlock(&s->sv_write_mu);
+        svc_write_unlock(s, ws);
         return svc_refuse(resp, 404, "the item is not on the hub any more");
     }
     if (e != ERR_OK) {
-        rc = svc_hub_refusal(s, e, w.sw_budget_ms, resp);
-        pthread_mutex_unlock(&s->sv_write_mu);
+        rc = svc_hub_refusal(s, ws, e, w.sw_budget_ms, resp);
+        svc_write_unlock(s, ws);
         svc_log_refusal("deleting", &w, e, resp);
         return rc;
     }
-    pthread_mutex_unlock(&s->sv_write_mu);
+    svc_write_unlock(s, ws);
     /* the hub gave the deletion the next version; the feed brings the same later */
     e = volume_tx_begin(s->sv_volume, &tx);
     if (e == ERR_OK)
@@ -1492,13 +1568,15 @@ static enum err svc_item_delete(struct sync_service *s, const json_t *req, struc
  */
 static enum err svc_activity_now(struct sync_service *s, struct bus_msg *resp)
 {
+    struct svc_wsession *ws;
     enum err rc = ERR_OK;
     long left = 0;
 
-    if (!svc_write_lock(s, svc_now_ms() + SYNC_SERVICE_ACTIVITY_NOW_MS, &left, resp, &rc))
+    ws = svc_write_lock(s, svc_now_ms() + SYNC_SERVICE_ACTIVITY_NOW_MS, &left, resp, &rc);
+    if (!ws)
         return rc;
-    (void)svc_upload_activity(s, s->sv_whc);
-    pthread_mutex_unlock(&s->sv_write_mu);
+    (void)svc_upload_activity(s, ws->ws_hc);
+    svc_write_unlock(s, ws);
     return svc_answer(resp, 1, NULL);
 }
 

@@ -36,6 +36,7 @@
 #define SYNC_SERVICE_ACTIVITY_BATCH  1000u      /* entries per activity upload (the hub's cap) */
 #define SYNC_SERVICE_ACTIVITY_BYTES  (3u << 20) /* JSON text per upload (the hub takes 4 MiB) */
 #define SYNC_SERVICE_ACTIVITY_NOW_MS 2000    /* the bus's "activity" waits for writes this long */
+#define SYNC_SERVICE_WRITE_SESSIONS  4       /* writes sent to the hub at once */
 #define SYNC_SERVICE_ACTIVITY_KEEP   100000u /* uploaded entries the volume keeps */
 #define SYNC_SERVICE_PRUNE_EVERY_MS  10000   /* at most one prune per 10 s */
 #define SYNC_SERVICE_ACTIVITY_ROUNDS 1u      /* uploads after one pass (then a quick poll) */

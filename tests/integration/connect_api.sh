@@ -555,6 +555,18 @@ expect_error "... limit=abc: 400" 400 "$(get "$TOK" "/v1/activity?limit=abc")"
 expect_error "... offset=-1: 400" 400 "$(get "$TOK" "/v1/activity?offset=-1")"
 expect_err "... without a token: 401" 401 "Invalid bearer token" "$(get "" /v1/activity)"
 
+# ---- the cache of rendered items -------------------------------------------------------------
+cache_hits() { body_of "$(get "" /metrics)" | awk '$1 == "sesame_connect_item_cache_hits_total" { print $2 }'; }
+h0=$(cache_hits)
+b1=$(body_of "$(get "$TOK" "/v1/vaults/$VA/items/$IF")")
+b2=$(body_of "$(get "$TOK" "/v1/vaults/$VA/items/$IF")")
+b3=$(body_of "$(get "$TOK" "/v1/vaults/$VA/items/$IF")")
+expect_eq "an item read three times: the same bytes each time" 1 "$([ "$b1" = "$b2" ] && [ "$b2" = "$b3" ] && echo 1 || echo 0)"
+expect_eq "... the second and third from the cache" 2 "$(( $(cache_hits) - h0 ))"
+h0=$(cache_hits)
+for i in 1 2 3; do get "$TOK" "/v1/vaults/$VA/items/$IL" >/dev/null; done
+expect_eq "an item with an OTP field is never served from the cache (its code changes)" 0 "$(( $(cache_hits) - h0 ))"
+
 # ---- metrics ------------------------------------------------------------------------------------
 a=$(get "" /metrics)
 M=$(body_of "$a")
