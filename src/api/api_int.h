@@ -61,6 +61,8 @@ struct api_item {
     char ai_last_edited_by[ID_LEN + 1];
     json_t *ai_overview;  /* {title, tags, urls, favorite} */
     const char *ai_title; /* in ai_overview ("" when none) */
+    char *ai_title_key;   /* filter_fold_key(ai_title): `title eq` without folding per request */
+    size_t ai_title_key_len;
     const char **ai_tags; /* in ai_overview */
     size_t ai_ntags;
 };

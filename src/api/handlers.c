@@ -476,7 +476,8 @@ static enum err h_items(struct http_request *req, struct http_response *resp)
         json_t *o = NULL;
 
         if (it->ai_state[0] != '\0' ||
-            !filter_match_item(&f, it->ai_title, it->ai_tags, it->ai_ntags))
+            !filter_match_item_key(&f, it->ai_title, it->ai_title_key, it->ai_title_key_len,
+                                   it->ai_tags, it->ai_ntags))
             continue;
         h_item_meta(&m, it);
         if ((rc = item_to_json(&o, &m, it->ai_overview, 0, now)) != ERR_OK)

@@ -15,6 +15,7 @@
 #include "common/log.h"
 #include "crypto/crypto.h"
 #include "json/item.h"
+#include "json/filter.h"
 #include "keys/vaultcrypt.h"
 
 /* Drops a reference to an item; the last one frees it. */
@@ -24,6 +25,7 @@ static void ix_item_unref(struct api_item *it)
         return;
     json_decref(it->ai_overview);
     mem_free(it->ai_tags);
+    mem_free(it->ai_title_key);
     mem_free(it);
 }
 
@@ -113,6 +115,8 @@ static enum err ix_item_views(struct api_item *it)
     size_t i, n = json_is_array(tags) ? json_array_size(tags) : 0;
 
     it->ai_title = title ? title : "";
+    if (filter_fold_key(it->ai_title, &it->ai_title_key, &it->ai_title_key_len) == ERR_NOMEM)
+        return ERR_NOMEM;
     if (n == 0)
         return ERR_OK;
     it->ai_tags = mem_calloc(n, sizeof(*it->ai_tags));

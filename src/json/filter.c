@@ -184,6 +184,15 @@ static uint32_t filter_next_folded(const char *s, size_t len, size_t *i)
     return filter_fold_codepoint(cp);
 }
 
+/* Writes code point cp as 4 big-endian bytes (the key form). */
+static void filter_put_key(char *p, uint32_t cp)
+{
+    p[0] = (char)(unsigned char)(cp >> 24);
+    p[1] = (char)(unsigned char)(cp >> 16);
+    p[2] = (char)(unsigned char)(cp >> 8);
+    p[3] = (char)(unsigned char)cp;
+}
+
 /* Fills f's value, folded code points and (for co) KMP table from the value text. */
 static enum err filter_store_value(struct filter *f, const char *v, size_t vlen)
 {
@@ -203,6 +212,13 @@ static enum err filter_store_value(struct filter *f, const char *v, size_t vlen)
     for (i = 0, k = 0; i < vlen; k++)
         f->f_fold[k] = filter_next_folded(v, vlen, &i);
     f->f_fold_len = n;
+    f->f_key = mem_alloc(n * 4 + 1);
+    if (!f->f_key)
+        return ERR_NOMEM;
+    for (k = 0; k < n; k++)
+        filter_put_key(f->f_key + 4 * k, f->f_fold[k]);
+    f->f_key[n * 4] = '\0';
+    f->f_key_len = n * 4;
     if (f->f_op != FILTER_OP_CO)
         return ERR_OK;
     /* KMP: f_next[q] = longest proper prefix of f_fold[0..q] that is also its suffix. */
@@ -232,6 +248,10 @@ void filter_clear(struct filter *f)
     if (f->f_fold) {
         explicit_bzero(f->f_fold, f->f_fold_len * sizeof(*f->f_fold));
         mem_free(f->f_fold);
+    }
+    if (f->f_key) {
+        explicit_bzero(f->f_key, f->f_key_len);
+        mem_free(f->f_key);
     }
     if (f->f_next) {
         explicit_bzero(f->f_next, f->f_fold_len * sizeof(*f->f_next));
@@ -447,6 +467,57 @@ int filter_match_vault(const struct filter *f, const char *name)
     if (f->f_target != FILTER_VAULTS || f->f_attr != FILTER_ATTR_NAME)
         return 0;
     return filter_match_text(f, name);
+}
+
+/* Makes the folded key of s; see filter.h. */
+enum err filter_fold_key(const char *s, char **key, size_t *len)
+{
+    size_t n = strlen(s), i = 0, k = 0;
+    char *out;
+
+    *key = NULL;
+    *len = 0;
+    if (n > (SIZE_MAX - 1) / 4)
+        return ERR_TOO_LARGE;
+    out = mem_alloc(n * 4 + 1); /* at most one code point per byte */
+    if (!out)
+        return ERR_NOMEM;
+    while (i < n) {
+        filter_put_key(out + k, filter_next_folded(s, n, &i));
+        k += 4;
+    }
+    out[k] = '\0';
+    *key = out;
+    *len = k;
+    return ERR_OK;
+}
+
+/* Returns 1 when key (len bytes) matches f's title condition. */
+static int filter_match_key(const struct filter *f, const char *key, size_t len)
+{
+    const char *p = key, *end = key + len, *hit;
+
+    if (f->f_op == FILTER_OP_EQ)
+        return len == f->f_key_len && (len == 0 || memcmp(key, f->f_key, len) == 0);
+    if (f->f_key_len == 0)
+        return 1;
+    /* co: a byte match counts only at a code point's start (offsets of 4) */
+    while (p < end && (hit = memmem(p, (size_t)(end - p), f->f_key, f->f_key_len)) != NULL) {
+        if ((size_t)(hit - key) % 4 == 0)
+            return 1;
+        p = hit + 1;
+    }
+    return 0;
+}
+
+/* Matches with a precomputed title key; see filter.h. */
+int filter_match_item_key(const struct filter *f, const char *title, const char *title_key,
+                          size_t title_key_len, const char *const *tags, size_t ntags)
+{
+    if (title_key && f && f->f_attr == FILTER_ATTR_TITLE && f->f_target == FILTER_ITEMS &&
+        (f->f_key || f->f_fold_len == 0))
+        return filter_match_key(f, title_key, title_key_len);
+    return filter_match_item(f, title, tags, ntags);
 }
 
 /* Matches an item's title or tags; see filter.h. */
