@@ -197,20 +197,22 @@ static void api_activity_notify(struct api *a)
     bus_msg_clear(&resp);
 }
 
-static void api_watch_volume_locked(struct api *a);
+static void api_watch_volume_locked(struct api *a, int now_please);
 
 /* One look at the volume: meta, keys, and (unlocked) a new index when it changed. */
 static void api_watch_volume(struct api *a)
 {
     pthread_mutex_lock(&a->ap_build_mu);
-    api_watch_volume_locked(a);
+    api_watch_volume_locked(a, 0);
     pthread_mutex_unlock(&a->ap_build_mu);
 }
 
 /* Brings the index up to the volume now (see api_int.h). */
 void api_refresh(struct api *a)
 {
-    api_watch_volume(a);
+    pthread_mutex_lock(&a->ap_build_mu);
+    api_watch_volume_locked(a, 1);
+    pthread_mutex_unlock(&a->ap_build_mu);
 }
 
 /* Puts one written item into the current index (see api_int.h). */
@@ -231,7 +233,7 @@ void api_index_note_write(struct api *a, const char *vault, const char *item,
         pthread_mutex_unlock(&a->ap_mu);
         api_index_unref(prev);
     } else {
-        api_watch_volume_locked(a);
+        api_watch_volume_locked(a, 1);
     }
     pthread_mutex_unlock(&a->ap_build_mu);
 }
@@ -271,11 +273,12 @@ static void api_watch_damage(struct api *a, int damaged, int file_bad)
 }
 
 /* api_watch_volume with ap_build_mu held. */
-static void api_watch_volume_locked(struct api *a)
+static void api_watch_volume_locked(struct api *a, int now_please)
 {
     struct volume_meta m;
     struct api_index *prev, *ix = NULL;
     int unlocked, rebuild, synced, want_gate, damaged, file_bad;
+    int64_t t0 = http_clock_ms();
     enum err rc;
 
     memset(&m, 0, sizeof(m));
@@ -306,6 +309,12 @@ static void api_watch_volume_locked(struct api *a)
     /* a damaged database is not read into the index: it would fail, or worse */
     rebuild = unlocked && !a->ap_vol_damaged &&
               (!a->ap_index || a->ap_index->ix_generation != m.vm_generation);
+    /* Paced: a build reads every item of the volume, and a stream of writes changes it
+       every few ms (the api's own writes are already in the index: note_write). A first
+       change after a quiet spell is taken at once. */
+    if (rebuild && !now_please && a->ap_index &&
+        t0 - a->ap_built_ms < (API_REBUILD_SHARE - 1) * a->ap_build_cost_ms)
+        rebuild = 0;
     prev = rebuild ? api_index_ref(a->ap_index) : NULL;
     pthread_mutex_unlock(&a->ap_mu);
     if (rebuild) {
@@ -322,6 +331,8 @@ static void api_watch_volume_locked(struct api *a)
         if (a->ap_build_failed)
             log_info("api: the volume is loaded into memory again");
         a->ap_build_failed = 0;
+        a->ap_built_ms = http_clock_ms();
+        a->ap_build_cost_ms = a->ap_built_ms - t0;
         pthread_mutex_lock(&a->ap_mu);
         prev = a->ap_index;
         a->ap_index = ix;

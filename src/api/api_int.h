@@ -27,7 +27,11 @@
 #include "keys/token.h"
 #include "store/volume.h"
 
-#define API_WATCH_INTERVAL_MS    25    /* how often the watcher looks at the volume */
+#define API_WATCH_INTERVAL_MS 25 /* how often the watcher looks at the volume */
+#define API_REBUILD_SHARE                                                                          \
+    4                                  /* under a stream of changes the watcher rebuilds the       \
+                                          index at most once per this many times the last          \
+                                          build took: at most a quarter of a core */
 #define API_ACTIVITY_INTERVAL_MS 250   /* how often queued activity is written */
 #define API_STATUS_INTERVAL_MS   1000  /* how often it asks sync for its status */
 #define API_STATUS_GATED_MS      200   /* ... while the volume is damaged or rebuilt */
@@ -233,6 +237,8 @@ struct api {
     int64_t ap_vol_asked_ms;   /* when sync was last asked to check it (monotonic ms) */
     int ap_was_ready;          /* data was served from a synced volume since start */
     int ap_build_failed;       /* the last index build failed (logged once) */
+    int64_t ap_built_ms;       /* when the last index build from the volume ended (ap_build_mu) */
+    int64_t ap_build_cost_ms;  /* how long it took */
 
     pthread_mutex_t ap_metrics_mu;
     struct api_route_metrics ap_metrics[API_MAX_ROUTES];

@@ -177,6 +177,7 @@ enum stmt_id {
     ST_FILE_GET,
     ST_ACT_INSERT,
     ST_ACT_COUNT,
+    ST_FILES_MISSING,
     ST_ACT_PAGE,
     ST_ACT_PENDING,
     ST_ACT_MARK,
@@ -324,6 +325,7 @@ static const char *const stmt_sql[ST__COUNT] = {
                     " WHERE f.vault_id = ?1 AND f.id = ?2",
     [ST_ACT_INSERT] = "INSERT INTO activity (entry_json, uploaded) VALUES (?1, 0) RETURNING id",
     [ST_ACT_COUNT] = "SELECT count(*) FROM activity",
+    [ST_FILES_MISSING] = "SELECT count(*) FROM files WHERE present = 0",
     [ST_ACT_PAGE] = "SELECT id, entry_json, uploaded FROM activity ORDER BY id LIMIT ?1 OFFSET ?2",
     [ST_ACT_PENDING] = "SELECT id, entry_json, uploaded FROM activity WHERE uploaded = 0"
                        " ORDER BY id LIMIT ?1",
@@ -3000,6 +3002,31 @@ enum err volume_file_get(struct volume *v, const char *vault, const char *id,
     if (e != ERR_OK)
         return e;
     e = file_get(c, vault, id, out);
+    return op_end(v, c, e);
+}
+
+/* Counts the files whose content is not here yet (see volume.h). */
+enum err volume_files_missing(struct volume *v, uint64_t *n)
+{
+    sqlite3_stmt *st;
+    struct conn *c;
+    enum err e;
+    int row = 0;
+
+    if (n)
+        *n = 0;
+    if (!v || !n)
+        return ERR_BAD_INPUT;
+    e = op_begin(v, &c, OP_READ);
+    if (e != ERR_OK)
+        return e;
+    e = stmt_start(c, ST_FILES_MISSING, &st, "");
+    if (e == ERR_OK) {
+        e = stmt_step(c, st, &row);
+        if (e == ERR_OK && row)
+            *n = col_u64(st, 0);
+        stmt_done(st);
+    }
     return op_end(v, c, e);
 }
 

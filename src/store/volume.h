@@ -498,6 +498,12 @@ void volume_item_clear(struct volume_item *it);
 /* Clears and frees an array from volume_item_list. NULL is fine. */
 void volume_item_list_free(struct volume_item *arr, size_t n);
 
+/*
+ * Sets *n to the number of files whose content is not in the volume yet (sync's cue to
+ * fetch; cheaper than listing every vault). Returns ERR_OK or a storage error.
+ */
+enum err volume_files_missing(struct volume *v, uint64_t *n) SESAME_WUR;
+
 /* Lists the files of a served vault, oldest first (mem_free the array). ERR_NOT_FOUND:
  * vault. */
 enum err volume_file_list(struct volume *v, const char *vault, struct volume_file **out,

@@ -806,10 +806,15 @@ enum err sync_fetch_files(struct sync_ctx *ctx)
 {
     struct volume_vault *vaults = NULL;
     size_t nv = 0, i, j;
+    uint64_t missing = 0;
     enum err e;
 
     if (!ctx || !ctx->sc_volume || !ctx->sc_hub)
         return ERR_BAD_INPUT;
+    /* the usual case after a batch: nothing to fetch, and listing every vault counts its
+       items (O(items) per pass) */
+    if (volume_files_missing(ctx->sc_volume, &missing) == ERR_OK && missing == 0)
+        return ERR_OK;
     e = volume_vault_list(ctx->sc_volume, &vaults, &nv);
     if (e != ERR_OK)
         return err_msgf(e, ctx->sc_errmsg, sizeof(ctx->sc_errmsg), "sync: listing the vaults");

@@ -1294,7 +1294,7 @@ static void test_file_contents(void **state)
     unsigned char *data = (unsigned char *)&data, *big;
     struct volume_tx *tx;
     size_t len = 99, n;
-    uint64_t g;
+    uint64_t g, missing = 9;
     int fd;
 
     (void)state;
@@ -1309,6 +1309,8 @@ static void test_file_contents(void **state)
     assert_int_equal(got.vf_created_at, T0);
     assert_memory_equal(got.vf_sha256, f.vf_sha256, VOLUME_SHA256_BYTES);
     assert_int_equal(got.vf_present, 0);
+    assert_int_equal(volume_files_missing(g_vol, &missing), ERR_OK);
+    assert_int_equal(missing, 1);
 
     /* Not fetched yet. */
     assert_int_equal(volume_file_read(g_vol, V1, F1, &data, &len), ERR_NOT_READY);
@@ -1339,6 +1341,9 @@ static void test_file_contents(void **state)
     assert_string_equal(list[0].vf_id, F1);
     assert_int_equal(list[0].vf_present, 1);
     mem_free(list);
+    assert_int_equal(volume_files_missing(g_vol, &missing), ERR_OK);
+    assert_int_equal(missing, 0);
+    assert_int_equal(volume_files_missing(NULL, &missing), ERR_BAD_INPUT);
 
     /* One byte flipped on disk: detected, never returned. */
     fd = open(path, O_RDWR);
