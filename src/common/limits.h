@@ -20,10 +20,11 @@
 #define HTTP_MAX_CONNECTIONS  10000      /* open connections per listener */
 #define HTTP_MAX_PER_IP       1024       /* open connections per client address */
 #define HTTP_TIMEOUT_SECONDS                                                                       \
-    30                        /* idle timeout, and the time a request's headers                    \
-                                 may take to arrive (SESAME_HTTP_TIMEOUT_SECONDS) */
-#define HTTP_REFUSE_MARGIN 64 /* connections over the limit taken to be refused */
-#define HTTP_THREADS       4  /* handler threads per listener */
+    30                           /* idle timeout, and the time a request's headers                 \
+                                    may take to arrive (SESAME_HTTP_TIMEOUT_SECONDS) */
+#define HTTP_REFUSE_MARGIN    64 /* connections over the limit taken to be refused */
+#define HTTP_THREADS          4  /* handler threads per listener */
+#define PROCESS_MALLOC_ARENAS 2  /* glibc heap arenas (mallopt M_ARENA_MAX; main.c) */
 #define HTTP_TRIM_INTERVAL_MS                                                                      \
     60000 /* while connections are open, the heap's free pages go back to the system this often    \
              (glibc keeps them in per-thread arenas: the soak's slow RSS growth) */
