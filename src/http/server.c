@@ -1000,9 +1000,13 @@ static enum MHD_Result http_run(struct http_request *rq)
     if (rc != ERR_OK) {
         const char *msg = rs->rs_err == rc ? rs->rs_errmsg : NULL;
 
+        /* states the process reports once itself (a damaged volume being rebuilt, a full
+           disk, not unlocked yet) would otherwise log a warning per request */
         if (err_http_status(rc) >= 500)
-            log_msg(LOG_WARN, &rq->rq_scope, "http[%s]: %s %s failed: %s", srv->hs_name,
-                    rq->rq_method, rq->rq_log_path, err_name(rc));
+            log_msg(rc == ERR_CORRUPT || rc == ERR_NO_SPACE || rc == ERR_NOT_READY ? LOG_DEBUG
+                                                                                   : LOG_WARN,
+                    &rq->rq_scope, "http[%s]: %s %s failed: %s", srv->hs_name, rq->rq_method,
+                    rq->rq_log_path, err_name(rc));
         if (http_response_fail(rs, 0, rc, msg) != ERR_OK)
             return MHD_NO;
     }
