@@ -226,6 +226,7 @@ void api_index_note_write(struct api *a, const char *vault, const char *item,
     prev = api_current_index(a);
     rc = api_index_patch(&ix, prev, vault, item, m, content);
     api_index_unref(prev);
+    a->ap_noted_ms = http_clock_ms();
     if (rc == ERR_OK) {
         pthread_mutex_lock(&a->ap_mu);
         prev = a->ap_index;
@@ -309,10 +310,10 @@ static void api_watch_volume_locked(struct api *a, int now_please)
     /* a damaged database is not read into the index: it would fail, or worse */
     rebuild = unlocked && !a->ap_vol_damaged &&
               (!a->ap_index || a->ap_index->ix_generation != m.vm_generation);
-    /* Paced: a build reads every item of the volume, and a stream of writes changes it
-       every few ms (the api's own writes are already in the index: note_write). A first
-       change after a quiet spell is taken at once. */
-    if (rebuild && !now_please && a->ap_index &&
+    /* Paced while this api's own writes stream in: a build reads every item of the volume,
+       those writes change it every few ms, and they are in the index already (note_write).
+       Changes from elsewhere (other servers' writes, propagation) are taken at once. */
+    if (rebuild && !now_please && a->ap_index && t0 - a->ap_noted_ms < API_REBUILD_QUIET_MS &&
         t0 - a->ap_built_ms < (API_REBUILD_SHARE - 1) * a->ap_build_cost_ms)
         rebuild = 0;
     prev = rebuild ? api_index_ref(a->ap_index) : NULL;

@@ -28,10 +28,11 @@
 #include "store/volume.h"
 
 #define API_WATCH_INTERVAL_MS 25 /* how often the watcher looks at the volume */
-#define API_REBUILD_SHARE                                                                          \
-    4                                  /* under a stream of changes the watcher rebuilds the       \
-                                          index at most once per this many times the last          \
-                                          build took: at most a quarter of a core */
+/* While the api's own writes stream in (one patched in within API_REBUILD_QUIET_MS), the
+   watcher rebuilds the index at most once per API_REBUILD_SHARE times the last build took
+   (at most a quarter of a core); changes from elsewhere are taken at once. */
+#define API_REBUILD_SHARE        4
+#define API_REBUILD_QUIET_MS     250
 #define API_ACTIVITY_INTERVAL_MS 250   /* how often queued activity is written */
 #define API_STATUS_INTERVAL_MS   1000  /* how often it asks sync for its status */
 #define API_STATUS_GATED_MS      200   /* ... while the volume is damaged or rebuilt */
@@ -239,6 +240,7 @@ struct api {
     int ap_build_failed;       /* the last index build failed (logged once) */
     int64_t ap_built_ms;       /* when the last index build from the volume ended (ap_build_mu) */
     int64_t ap_build_cost_ms;  /* how long it took */
+    int64_t ap_noted_ms;       /* when the api last patched its own write in (ap_build_mu) */
 
     pthread_mutex_t ap_metrics_mu;
     struct api_route_metrics ap_metrics[API_MAX_ROUTES];
