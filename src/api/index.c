@@ -551,7 +551,8 @@ enum err api_index_patch(struct api_index **out, const struct api_index *prev, c
             goto out;
         /* the previous generation's by-id order, updated below for the written item only
            (sorting a 10,000-item vault on every write cost more than the write) */
-        memcpy(av->av_byid, pv->av_byid, nb * sizeof(*av->av_byid));
+        if (nb > 0)
+            memcpy(av->av_byid, pv->av_byid, nb * sizeof(*av->av_byid));
         if (strcmp(av->av_meta.vm_id, vault) == 0) {
             changed = 1;
 
