@@ -25,6 +25,18 @@
 #define HUB_MAX_QUERY_NUMBER 20  /* digits of a numeric query value */
 #define HUB_ERRMSG_MAX       256 /* a start-up error line from the store */
 
+/*
+ * A page of GET /v1/sync/vaults/{v}/items (docs/hub-api.md "Sync endpoints"): at most
+ * HUB_ITEMS_PAGE_ITEMS items and HUB_ITEMS_PAGE_BYTES of ciphertext (one item alone may
+ * exceed it). 3 MiB of ciphertext is 4 MiB as base64url; with the members of 1000 items
+ * (about 300 bytes each) a page is under 4.5 MiB of JSON, and an item larger than the
+ * budget is at most a 4 MiB JSON body (HTTP_MAX_BODY_BYTES) when written - either way a
+ * quarter of what sync accepts in one answer (HTTP_CLIENT_DEFAULT_MAX_BODY_BYTES, 16 MiB).
+ * The hub holds one page per request (copies, JSON tree and text: about 3x the page).
+ */
+#define HUB_ITEMS_PAGE_ITEMS 1000
+#define HUB_ITEMS_PAGE_BYTES (3u << 20)
+
 /* The hub context (hc_context of the HTTP server). */
 struct hub {
     struct store *hb_store;

@@ -249,30 +249,73 @@ enum err hub_h_sync_vault_get(struct http_request *req, struct http_response *re
     return o ? http_respond_json(resp, 200, o) : ERR_NOMEM;
 }
 
-/* GET /v1/sync/vaults/{vault}/items (details included) */
-enum err hub_h_sync_item_list(struct http_request *req, struct http_response *resp)
+/* Returns a JSON array of the items v[0..n), or NULL (out of memory). */
+static json_t *items_json(const struct store_item *v, size_t n)
 {
-    char vault[ID_LEN + 1];
-    struct store_session ss;
-    struct store_item *v = NULL;
-    size_t n = 0, i;
-    json_t *arr;
-    enum err e = sync_vault(req, resp, &ss, vault, NULL, NULL);
+    json_t *arr = json_array();
+    size_t i;
 
-    if (e != ERR_OK)
-        return e;
-    e = store_item_list_full(hub_of(req)->hb_store, ss.ss_account, vault, &v, &n);
-    if (e != ERR_OK)
-        return hub_store_fail(resp, e, "vault not found", NULL);
-    arr = json_array();
     for (i = 0; arr && i < n; i++) {
         if (json_array_append_new(arr, hub_item_json(&v[i]))) {
             json_decref(arr);
             arr = NULL;
         }
     }
+    return arr;
+}
+
+/*
+ * GET /v1/sync/vaults/{vault}/items[?limit=L][&after=ID] (details included), in item id
+ * order. With limit or after: one page {"items": [...], "next": last id or null}; limit
+ * 1..HUB_ITEMS_PAGE_ITEMS (more is cut; default the maximum), also cut by
+ * HUB_ITEMS_PAGE_BYTES. Without either (a sync before paging): the bare array, if the
+ * vault fits in one page; else 413 rather than an unbounded answer.
+ */
+enum err hub_h_sync_item_list(struct http_request *req, struct http_response *resp)
+{
+    char vault[ID_LEN + 1], after[ID_LEN + 1];
+    struct store_session ss;
+    struct store_item *v = NULL;
+    const char *after_q = NULL, *limit_q = NULL;
+    uint64_t limit = HUB_ITEMS_PAGE_ITEMS;
+    size_t n = 0;
+    int more = 0;
+    json_t *arr, *o;
+    enum err e = sync_vault(req, resp, &ss, vault, NULL, NULL);
+
+    after[0] = '\0';
+    if (e == ERR_OK)
+        e = hub_query_str(req, resp, "after", &after_q);
+    if (e == ERR_OK)
+        e = hub_query_str(req, resp, "limit", &limit_q);
+    if (e == ERR_OK)
+        e = hub_query_u64(req, resp, "limit", HUB_ITEMS_PAGE_ITEMS, &limit);
+    if (e != ERR_OK)
+        return e;
+    if (limit == 0)
+        return http_respond_error(resp, ERR_BAD_INPUT, "limit must be at least 1");
+    if (limit > HUB_ITEMS_PAGE_ITEMS)
+        limit = HUB_ITEMS_PAGE_ITEMS;
+    if (after_q && !hub_id_norm(after_q, 0, after))
+        return http_respond_error(resp, ERR_BAD_INPUT, "after must be an item id");
+    e = store_item_page(hub_of(req)->hb_store, ss.ss_account, vault, after, (size_t)limit,
+                        HUB_ITEMS_PAGE_BYTES, &v, &n, &more);
+    if (e != ERR_OK)
+        return hub_store_fail(resp, e, "vault not found", NULL);
+    if (!after_q && !limit_q && more) {
+        store_item_list_free(v, n);
+        return http_respond_error(resp, ERR_TOO_LARGE,
+                                  "the vault is too large for one answer: ask for pages (?limit=)");
+    }
+    arr = items_json(v, n);
+    if (!arr || (!after_q && !limit_q)) {
+        store_item_list_free(v, n);
+        return arr ? http_respond_json(resp, 200, arr) : ERR_NOMEM;
+    }
+    o = json_pack("{s:o, s:o}", "items", arr, "next",
+                  more && n > 0 ? json_string(v[n - 1].it_id) : json_null());
     store_item_list_free(v, n);
-    return arr ? http_respond_json(resp, 200, arr) : ERR_NOMEM;
+    return o ? http_respond_json(resp, 200, o) : ERR_NOMEM;
 }
 
 /* GET /v1/sync/vaults/{vault}/items/{item} */

@@ -232,6 +232,7 @@ enum stmt_id {
     ST_ITEM_GET,
     ST_ITEM_LIST,
     ST_ITEM_LIST_FULL,
+    ST_ITEM_PAGE,
     ST_ITEM_DELETE,
     ST_FILE_META,
     ST_FILE_GET,
@@ -366,6 +367,10 @@ static const char *const stmt_sql[ST__COUNT] = {
                           " updated_at, last_edited_by, details_ct FROM items"
                           " WHERE account_id = ?1 AND vault_id = ?2 AND deleted = 0"
                           " ORDER BY rowid",
+    /* a range of the primary key (account_id, vault_id, id): O(page), whatever the vault */
+    [ST_ITEM_PAGE] = "SELECT id, version, state, category, overview_ct, created_at, updated_at,"
+                     " last_edited_by, details_ct FROM items WHERE account_id = ?1"
+                     " AND vault_id = ?2 AND id > ?3 AND deleted = 0 ORDER BY id LIMIT ?4",
     [ST_ITEM_DELETE] = "UPDATE items SET deleted = 1, version = version + 1, overview_ct = X'',"
                        " details_ct = X'', updated_at = ?4, last_edited_by = ?5"
                        " WHERE account_id = ?1 AND vault_id = ?2 AND id = ?3 AND deleted = 0"
@@ -2309,6 +2314,88 @@ enum err store_item_list_full(struct store *s, const char *account, const char *
                               struct store_item **out, size_t *n)
 {
     return item_list_read(s, account, vault, 1, out, n);
+}
+
+/* Reads one row of ST_ITEM_PAGE / ST_ITEM_LIST_FULL (details in column 8) into it. */
+static enum err item_page_row(sqlite3_stmt *st, const char *vault, struct store_item *it)
+{
+    enum err e;
+
+    memcpy(it->it_vault, vault, ID_LEN + 1);
+    e = col_text_copy(st, 0, it->it_id, sizeof(it->it_id));
+    it->it_version = col_u64(st, 1);
+    if (e == ERR_OK)
+        e = col_text_copy(st, 2, it->it_state, sizeof(it->it_state));
+    if (e == ERR_OK)
+        e = col_text_copy(st, 3, it->it_category, sizeof(it->it_category));
+    if (e == ERR_OK)
+        e = col_blob_dup(st, 4, &it->it_overview, &it->it_overview_len);
+    it->it_created_at = col_i64(st, 5);
+    it->it_updated_at = col_i64(st, 6);
+    if (e == ERR_OK)
+        e = col_text_copy(st, 7, it->it_last_edited_by, sizeof(it->it_last_edited_by));
+    if (e == ERR_OK)
+        e = col_blob_dup(st, 8, &it->it_details, &it->it_details_len);
+    return e;
+}
+
+/* Reads one page of a vault's live items with details (see store.h). */
+enum err store_item_page(struct store *s, const char *account, const char *vault, const char *after,
+                         size_t limit, size_t max_bytes, struct store_item **out, size_t *n,
+                         int *more)
+{
+    struct store_item *v = NULL, *p;
+    struct conn *c;
+    sqlite3_stmt *st;
+    size_t cnt = 0, cap = 0, bytes = 0, row_bytes;
+    enum err e;
+    int row = 1;
+
+    if (out)
+        *out = NULL;
+    if (n)
+        *n = 0;
+    if (more)
+        *more = 0;
+    if (!after)
+        after = "";
+    if (!s || !out || !n || !more || !ok_upper(account) || !ok_lower(vault) ||
+        (after[0] && !ok_lower(after)) || limit < 1 || limit > STORE_MAX_PAGE)
+        return ERR_BAD_INPUT;
+    e = op_begin(s, &c, OP_READ);
+    if (e != ERR_OK)
+        return e;
+    e = vault_check(c, account, vault);
+    /* one row more than the page: whether another follows, without a second query */
+    if (e == ERR_OK)
+        e = stmt_start(c, ST_ITEM_PAGE, &st, "ttti", account, vault, after, (int64_t)limit + 1);
+    if (e == ERR_OK) {
+        while (e == ERR_OK && (e = stmt_step(c, st, &row)) == ERR_OK && row) {
+            row_bytes = (size_t)sqlite3_column_bytes(st, 4) + (size_t)sqlite3_column_bytes(st, 8);
+            if (cnt == limit || (max_bytes && cnt > 0 && bytes + row_bytes > max_bytes)) {
+                *more = 1;
+                break;
+            }
+            p = array_room(v, cnt, &cap, sizeof(*v));
+            if (!p) {
+                e = ERR_NOMEM;
+                break;
+            }
+            v = p;
+            e = item_page_row(st, vault, &v[cnt++]);
+            bytes += row_bytes;
+        }
+        stmt_done(st);
+    }
+    e = op_end(s, c, e);
+    if (e != ERR_OK) {
+        store_item_list_free(v, cnt);
+        *more = 0;
+        return e;
+    }
+    *out = v;
+    *n = cnt;
+    return ERR_OK;
 }
 
 /* Deletes a live item (see store.h). */

@@ -281,7 +281,7 @@ static enum err apply_snapshot(struct volume_tx *tx, const struct sync_snapshot 
     size_t i;
     enum err e;
 
-    if (!json_is_object(s->ss_vault) || !json_is_array(s->ss_items))
+    if (!json_is_object(s->ss_vault) || (s->ss_items && !json_is_array(s->ss_items)))
         return ERR_UPSTREAM;
     e = put_vault(tx, s->ss_vault);
     json_array_foreach(s->ss_items, i, it)
@@ -479,6 +479,37 @@ enum err sync_apply_state(struct volume *v, const json_t *state, const char *hub
     return apply_state_at(v, 0, state, hub_url, resync, snaps, nsnaps, errmsg, errcap);
 }
 
+/* Applies one page of a vault's items (see apply.h). */
+enum err sync_apply_item_page(struct volume *v, uint64_t epoch, const json_t *items, char *errmsg,
+                              size_t errcap)
+{
+    struct volume_tx *tx = NULL;
+    const json_t *it;
+    size_t i;
+    enum err e;
+
+    if (!v || !json_is_array(items))
+        return err_msgf(ERR_BAD_INPUT, errmsg, errcap, "sync: no volume or item page");
+    e = tx_open(v, epoch, &tx, errmsg, errcap);
+    if (e != ERR_OK)
+        return e;
+    json_array_foreach(items, i, it)
+    {
+        e = put_item(tx, it);
+        if (e != ERR_OK)
+            break;
+    }
+    if (e != ERR_OK) {
+        volume_tx_rollback(tx);
+        return err_msgf(e, errmsg, errcap, "sync: item page not applied (item %zu): %s", i,
+                        err_name(e));
+    }
+    e = volume_tx_commit(tx);
+    if (e != ERR_OK)
+        return err_msgf(e, errmsg, errcap, "sync: item page not committed: %s", err_name(e));
+    return ERR_OK;
+}
+
 /* sync_apply_state in a transaction that fails if v was rebuilt since epoch (0: any). */
 static enum err apply_state_at(struct volume *v, uint64_t epoch, const json_t *state,
                                const char *hub_url, int resync, const struct sync_snapshot *snaps,
@@ -584,29 +615,100 @@ static int pulls_has(const struct pulls *pl, const char *vault)
     return 0;
 }
 
+/* Drops what a pull that did not finish staged of vault (not served: no record). */
+static void drop_staged(struct sync_ctx *ctx, const char *vault)
+{
+    struct volume_tx *tx = NULL;
+    char msg[SYNC_ERRMSG_BYTES];
+    enum err e = tx_open(ctx->sc_volume, ctx->sc_epoch, &tx, msg, sizeof(msg));
+
+    if (e == ERR_OK) {
+        e = volume_tx_vault_delete(tx, vault);
+        if (e == ERR_OK)
+            e = volume_tx_commit(tx);
+        else
+            volume_tx_rollback(tx);
+    }
+    if (e != ERR_OK) /* the next pass pulls the vault again, or its revocation drops it */
+        log_info("sync: the items staged for vault %s stay for now: %s", vault, err_name(e));
+}
+
 /*
- * Pulls vault (record and items) into pl. A vault the hub no longer grants or has (403,
- * 404) is skipped: its revocation or deletion is ahead in the feed.
+ * Stages the items of vault in the volume page by page (GET .../items?limit=&after=), each
+ * page in its own transaction. The vault is not served meanwhile: the api serves a vault
+ * only with its record (and grant), which comes last, with the batch (docs/sync.md, "A vault
+ * pulled in pages"). *staged receives the pages applied.
+ */
+static enum err stage_items(struct sync_ctx *ctx, const char *vault, uint64_t *staged, int *worded)
+{
+    char after[ID_LEN + 1], next[ID_LEN + 1];
+    uint64_t items = 0;
+    json_t *page = NULL;
+    enum err e = ERR_OK;
+
+    *staged = 0;
+    *worded = 1;
+    after[0] = '\0';
+    do {
+        if (*staged >= SYNC_MAX_PAGES)
+            return err_msgf(ERR_UPSTREAM, ctx->sc_errmsg, sizeof(ctx->sc_errmsg),
+                            "sync: vault %s has more than %d pages of items", vault,
+                            SYNC_MAX_PAGES);
+        e = hubclient_vault_items_page(ctx->sc_hub, vault, after, ctx->sc_items_limit, &page, next);
+        if (e != ERR_OK) {
+            *worded = 0; /* the hub's: the caller words it */
+            return e;
+        }
+        items += json_array_size(page);
+        e = sync_apply_item_page(ctx->sc_volume, ctx->sc_epoch, page, ctx->sc_errmsg,
+                                 sizeof(ctx->sc_errmsg));
+        json_decref(page);
+        if (e != ERR_OK)
+            return e;
+        (*staged)++;
+        ctx->sc_item_pages++;
+        memcpy(after, next, sizeof(after));
+    } while (after[0]);
+    if (*staged > 1)
+        log_info("sync: vault %s pulled: %llu items in %llu pages", vault,
+                 (unsigned long long)items, (unsigned long long)*staged);
+    return ERR_OK;
+}
+
+/*
+ * Pulls vault into pl: its items staged in the volume (stage_items), then its record, which
+ * the caller applies with its batch. A vault the hub no longer grants or has (403, 404) is
+ * skipped, what was staged of it dropped: its revocation or deletion is ahead in the feed.
  */
 static enum err pull_vault(struct sync_ctx *ctx, struct pulls *pl, const char *vault)
 {
-    json_t *rec = NULL, *items = NULL;
+    json_t *rec = NULL;
+    uint64_t staged = 0;
+    int worded = 0;
     enum err e;
 
     if (pulls_has(pl, vault))
         return ERR_OK;
-    e = hubclient_vault(ctx->sc_hub, vault, &rec);
-    if (e == ERR_OK)
-        e = hubclient_vault_items(ctx->sc_hub, vault, &items);
+    e = stage_items(ctx, vault, &staged, &worded);
+    if (e == ERR_OK) {
+        worded = 0;
+        e = hubclient_vault(ctx->sc_hub, vault, &rec);
+    }
     if (e == ERR_FORBIDDEN || e == ERR_NOT_FOUND) {
         json_decref(rec);
+        if (staged)
+            drop_staged(ctx, vault);
         return ERR_OK;
     }
-    if (e == ERR_OK && !j_str(rec, "id"))
-        e = ERR_UPSTREAM;
+    if (e == ERR_OK && !j_str(rec, "id")) {
+        json_decref(rec);
+        return err_msgf(ERR_UPSTREAM, ctx->sc_errmsg, sizeof(ctx->sc_errmsg),
+                        "sync: pulling a vault: the hub's vault record has no id");
+    }
     if (e != ERR_OK) {
         json_decref(rec);
-        json_decref(items);
+        if (worded) /* the volume's failure, or the page guard */
+            return e;
         return err_msgf(e, ctx->sc_errmsg, sizeof(ctx->sc_errmsg), "sync: pulling a vault: %s",
                         hubclient_errmsg(ctx->sc_hub));
     }
@@ -619,7 +721,6 @@ static enum err pull_vault(struct sync_ctx *ctx, struct pulls *pl, const char *v
             mem_free(s);
             mem_free(j);
             json_decref(rec);
-            json_decref(items);
             return err_msgf(ERR_NOMEM, ctx->sc_errmsg, sizeof(ctx->sc_errmsg), "out of memory");
         }
         if (pl->pl_n) {
@@ -633,9 +734,9 @@ static enum err pull_vault(struct sync_ctx *ctx, struct pulls *pl, const char *v
         pl->pl_cap = cap;
     }
     pl->pl_json[2 * pl->pl_n] = rec;
-    pl->pl_json[2 * pl->pl_n + 1] = items;
+    pl->pl_json[2 * pl->pl_n + 1] = NULL;
     pl->pl_snaps[pl->pl_n].ss_vault = rec;
-    pl->pl_snaps[pl->pl_n].ss_items = items;
+    pl->pl_snaps[pl->pl_n].ss_items = NULL; /* staged already */
     pl->pl_n++;
     ctx->sc_pulled++;
     return ERR_OK;
@@ -646,6 +747,37 @@ static enum err hub_fail(struct sync_ctx *ctx, enum err e, const char *what)
 {
     return err_msgf(e, ctx->sc_errmsg, sizeof(ctx->sc_errmsg), "sync: %s: %s", what,
                     hubclient_errmsg(ctx->sc_hub));
+}
+
+/*
+ * The first step of a resync, in its own transaction: every vault dropped, the last seq 0
+ * and the sync time 0 - so the api, which serves only a volume in step with the hub
+ * (synced), answers 503 until the pass that pulls everything again ends, instead of an
+ * account with vaults missing.
+ */
+static enum err clear_for_resync(struct sync_ctx *ctx)
+{
+    struct volume_tx *tx = NULL;
+    enum err e =
+        tx_open(ctx->sc_volume, ctx->sc_epoch, &tx, ctx->sc_errmsg, sizeof(ctx->sc_errmsg));
+
+    if (e != ERR_OK)
+        return e;
+    e = volume_tx_vaults_clear(tx);
+    if (e == ERR_OK)
+        e = volume_tx_set_last_seq(tx, 0);
+    if (e == ERR_OK)
+        e = volume_tx_set_sync_time(tx, 0);
+    if (e != ERR_OK) {
+        volume_tx_rollback(tx);
+        return err_msgf(e, ctx->sc_errmsg, sizeof(ctx->sc_errmsg),
+                        "sync: the volume could not be cleared for a resync: %s", err_name(e));
+    }
+    e = volume_tx_commit(tx);
+    if (e != ERR_OK)
+        return err_msgf(e, ctx->sc_errmsg, sizeof(ctx->sc_errmsg),
+                        "sync: the volume could not be cleared for a resync: %s", err_name(e));
+    return ERR_OK;
 }
 
 /*
@@ -676,6 +808,12 @@ static enum err run_state(struct sync_ctx *ctx, int force)
         log_warn("sync: the hub's last seq is below the volume's: resyncing from the start");
         resync = 1;
     }
+    /* vaults are pulled in pages staged in the volume: what a resync drops goes first */
+    if (resync) {
+        e = clear_for_resync(ctx);
+        if (e != ERR_OK)
+            goto out;
+    }
     json_array_foreach(json_object_get(state, "grants"), i, g)
     {
         struct volume_vault vv;
@@ -702,7 +840,7 @@ static enum err run_state(struct sync_ctx *ctx, int force)
         if (e != ERR_OK)
             goto out;
     }
-    e = apply_state_at(ctx->sc_volume, ctx->sc_epoch, state, ctx->sc_hub_url, resync, pl.pl_snaps,
+    e = apply_state_at(ctx->sc_volume, ctx->sc_epoch, state, ctx->sc_hub_url, 0, pl.pl_snaps,
                        pl.pl_n, ctx->sc_errmsg, sizeof(ctx->sc_errmsg));
 out:
     pulls_free(&pl);
@@ -882,6 +1020,7 @@ enum err sync_run_once(struct sync_ctx *ctx)
     ctx->sc_errmsg[0] = '\0';
     ctx->sc_pages = 0;
     ctx->sc_pulled = 0;
+    ctx->sc_item_pages = 0;
     ctx->sc_adopted = 0;
     if (!hubclient_has_session(ctx->sc_hub)) {
         e = hubclient_authenticate(ctx->sc_hub);
@@ -906,6 +1045,7 @@ enum err sync_poll(struct sync_ctx *ctx, unsigned wait_s)
     ctx->sc_errmsg[0] = '\0';
     ctx->sc_pages = 0;
     ctx->sc_pulled = 0;
+    ctx->sc_item_pages = 0;
     ctx->sc_adopted = 0;
     e = run_changes(ctx, wait_s);
     if (e == ERR_OK)

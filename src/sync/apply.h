@@ -25,10 +25,14 @@
 #define SYNC_ERRMSG_BYTES 256    /* sc_errmsg */
 #define SYNC_MAX_PAGES    100000 /* pages one sync_run_once reads at most (a loop guard) */
 
-/* A vault's full current state, as pulled for a new grant (both borrowed). */
+/*
+ * A vault pulled for a new grant (both borrowed): its record and, optionally, its items.
+ * sync_run_once stages the items page by page beforehand (sync_apply_item_page) and passes
+ * ss_items NULL: the record, applied with the batch, is what makes the vault served.
+ */
 struct sync_snapshot {
     const json_t *ss_vault; /* VAULT record (GET /v1/sync/vaults/{v}) */
-    const json_t *ss_items; /* [ITEM with details, ...] (GET /v1/sync/vaults/{v}/items) */
+    const json_t *ss_items; /* [ITEM with details, ...], or NULL: items staged already */
 };
 
 /* One sync engine: a volume and a hub client (both borrowed; they outlive it). */
@@ -37,8 +41,10 @@ struct sync_ctx {
     struct hubclient *sc_hub;          /* the hub read */
     const char *sc_hub_url;            /* recorded in the volume; NULL keeps the stored one */
     unsigned sc_page_limit;            /* changes per page; 0: HUBCLIENT_MAX_LIMIT */
+    unsigned sc_items_limit;           /* items per page of a vault pull; 0: HUBCLIENT_ITEMS_PAGE */
     uint64_t sc_pages;                 /* OUT: pages applied by the last run or poll */
     uint64_t sc_pulled;                /* OUT: vaults pulled by the last run or poll */
+    uint64_t sc_item_pages;            /* OUT: pages of items those pulls staged */
     uint64_t sc_adopted;               /* OUT: file contents kept from disk (verified) */
     uint64_t sc_epoch;                 /* volume_epoch when the exchange began; 0: no check
                                           (a volume rebuilt since fails it: ERR_CONFLICT) */
@@ -68,6 +74,18 @@ enum err sync_apply_changes(struct volume *v, const json_t *page, const struct s
  */
 enum err sync_apply_item_record(struct volume_tx *tx, const json_t *record, char *errmsg,
                                 size_t errcap) SESAME_WUR;
+
+/*
+ * Stages one page of a vault's items (an array of ITEM records with details, as
+ * hubclient_vault_items_page answers it; borrowed) in v in one transaction, with
+ * volume_tx_item_put (sync_apply_item_record's mapping; a version not above the stored one
+ * is ignored). Nothing else: no vault record, grant or last seq - the vault stays unserved
+ * until its record is applied with a batch (sync_apply_state / sync_apply_changes). The
+ * transaction fails with ERR_CONFLICT if v was rebuilt since epoch (0: no check). Errors as
+ * sync_apply_changes; nothing of the page is applied on error.
+ */
+enum err sync_apply_item_page(struct volume *v, uint64_t epoch, const json_t *items, char *errmsg,
+                              size_t errcap) SESAME_WUR;
 
 /*
  * Applies the hub's /v1/sync/state (borrowed) to v in one transaction: the identity

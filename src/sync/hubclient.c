@@ -406,24 +406,70 @@ enum err hubclient_vault(struct hubclient *hc, const char *vault, json_t **out)
     return e;
 }
 
-/* GET /v1/sync/vaults/{vault}/items. */
-enum err hubclient_vault_items(struct hubclient *hc, const char *vault, json_t **out)
+/* Takes the page answer *out apart: the items array stays in *out, next is copied. */
+static enum err hc_items_page(struct hubclient *hc, json_t **out, const char *after,
+                              char next[ID_LEN + 1])
 {
-    char path[HUBCLIENT_PATH_BYTES];
+    json_t *items, *nx;
+    const char *id;
+
+    if (json_is_array(*out))
+        return ERR_OK; /* a hub before paging: the whole vault in one answer */
+    items = json_object_get(*out, "items");
+    nx = json_object_get(*out, "next");
+    if (!json_is_object(*out) || !json_is_array(items) || !nx ||
+        (!json_is_null(nx) && !json_is_string(nx)))
+        return hc_fail(hc, ERR_UPSTREAM, "hub item page is malformed");
+    if (json_is_string(nx)) {
+        id = json_string_value(nx);
+        /* ids compare bytewise in the hub's order: a next not past after would loop */
+        if (!id_is_valid(id) || json_array_size(items) == 0 || strcmp(id, after) <= 0)
+            return hc_fail(hc, ERR_UPSTREAM, "hub item page does not advance");
+        memcpy(next, id, ID_LEN + 1);
+    }
+    json_incref(items);
+    json_decref(*out);
+    *out = items;
+    return ERR_OK;
+}
+
+/* GET /v1/sync/vaults/{vault}/items?limit=L[&after=A] (see hubclient.h). */
+enum err hubclient_vault_items_page(struct hubclient *hc, const char *vault, const char *after,
+                                    unsigned limit, json_t **out, char next[ID_LEN + 1])
+{
+    char path[HUBCLIENT_PATH_BYTES], suffix[ID_LEN + 48], from[ID_LEN + 1];
     enum err e;
+    int n, bad = 0;
 
     if (out)
         *out = NULL;
-    if (!hc || !out)
+    from[0] = '\0'; /* a copy: next may be the caller's after */
+    if (after && after[0]) {
+        if (id_is_valid(after))
+            memcpy(from, after, ID_LEN + 1);
+        else
+            bad = 1;
+    }
+    if (next)
+        next[0] = '\0';
+    if (!hc || !out || !next || bad)
         return ERR_BAD_INPUT;
-    e = hc_vault_path(path, sizeof(path), vault, "/items");
+    if (limit == 0 || limit > HUBCLIENT_ITEMS_PAGE)
+        limit = HUBCLIENT_ITEMS_PAGE;
+    n = from[0] ? snprintf(suffix, sizeof(suffix), "/items?limit=%u&after=%s", limit, from)
+                : snprintf(suffix, sizeof(suffix), "/items?limit=%u", limit);
+    if (n < 0 || (size_t)n >= sizeof(suffix))
+        return ERR_INTERNAL;
+    e = hc_vault_path(path, sizeof(path), vault, suffix);
     if (e != ERR_OK)
         return e;
     e = hubclient_get_json(hc, path, 0, out);
-    if (e == ERR_OK && !json_is_array(*out)) {
+    if (e == ERR_OK)
+        e = hc_items_page(hc, out, from, next);
+    if (e != ERR_OK) {
         json_decref(*out);
         *out = NULL;
-        e = hc_fail(hc, ERR_UPSTREAM, "hub item list is not an array");
+        next[0] = '\0';
     }
     return e;
 }

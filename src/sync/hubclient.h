@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "common/err.h"
+#include "common/ids.h"
 #include "http/client.h"
 #include "keys/credentials.h"
 
@@ -25,6 +26,7 @@
 #define HUBCLIENT_MAX_WAIT       30     /* longest long-poll the hub grants, seconds */
 #define HUBCLIENT_WAIT_MARGIN_MS 15000L /* added to a long-poll's wait for its request timeout */
 #define HUBCLIENT_MAX_LIMIT      500    /* most changes the hub returns to sync per page */
+#define HUBCLIENT_ITEMS_PAGE     1000   /* items asked per page of a vault pull (the hub's most) */
 
 struct hubclient;
 
@@ -94,8 +96,18 @@ enum err hubclient_changes(struct hubclient *hc, uint64_t since, unsigned limit,
 /* GET /v1/sync/vaults/{vault} (a VAULT object) into *out. ERR_FORBIDDEN: not granted. */
 enum err hubclient_vault(struct hubclient *hc, const char *vault, json_t **out) SESAME_WUR;
 
-/* GET /v1/sync/vaults/{vault}/items (an array of ITEM with details) into *out. */
-enum err hubclient_vault_items(struct hubclient *hc, const char *vault, json_t **out) SESAME_WUR;
+/*
+ * One page of a vault's items: GET /v1/sync/vaults/{vault}/items?limit=L[&after=A] - the
+ * live items with details in item id order, those after item id after (NULL or "": from the
+ * first); limit 0: HUBCLIENT_ITEMS_PAGE (the hub also cuts a page by bytes). *out receives
+ * the array of ITEM objects (json_decref it; NULL on error); next receives the id to pass
+ * as after for the following page, "" when this page was the last. A hub that answers the
+ * bare array (one before paging) has sent the whole vault: next "". Returns the errors of
+ * hubclient_get_json (ERR_FORBIDDEN: not granted; ERR_NOT_FOUND: no such vault), and
+ * ERR_UPSTREAM when the answer is not a page, or its next does not move past after.
+ */
+enum err hubclient_vault_items_page(struct hubclient *hc, const char *vault, const char *after,
+                                    unsigned limit, json_t **out, char next[ID_LEN + 1]) SESAME_WUR;
 
 /*
  * GET /v1/sync/vaults/{vault}/files/{file}: the raw ciphertext into *data (*len bytes;

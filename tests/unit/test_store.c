@@ -814,6 +814,154 @@ static void test_items(void **state)
     store_change_list_free(ch, n);
 }
 
+/* Writes paged item number i ("p" and 25 digits) into out. */
+static void page_id(unsigned i, char out[ID_LEN + 1])
+{
+    (void)snprintf(out, ID_LEN + 1, "p%025u", i);
+}
+
+/* Reads one page and checks its ids are first..: want[0..nwant) numbers, and more. */
+static void expect_page(const char *after, size_t limit, size_t max_bytes, const unsigned *want,
+                        size_t nwant, int want_more)
+{
+    struct store_item *list = NULL, it;
+    char id[ID_LEN + 1];
+    size_t n = 99, k;
+    int more = 9;
+
+    assert_int_equal(store_item_page(g_store, ACC, V1, after, limit, max_bytes, &list, &n, &more),
+                     ERR_OK);
+    assert_int_equal(n, nwant);
+    assert_int_equal(more, want_more);
+    for (k = 0; k < n; k++) {
+        page_id(want[k], id);
+        assert_string_equal(list[k].it_id, id);
+        assert_string_equal(list[k].it_vault, V1);
+        /* the whole record, details included, as store_item_get reads it */
+        assert_int_equal(store_item_get(g_store, ACC, V1, id, &it), ERR_OK);
+        assert_int_equal(list[k].it_version, it.it_version);
+        assert_string_equal(list[k].it_category, it.it_category);
+        assert_string_equal(list[k].it_last_edited_by, it.it_last_edited_by);
+        assert_int_equal(list[k].it_updated_at, it.it_updated_at);
+        assert_int_equal(list[k].it_overview_len, it.it_overview_len);
+        assert_memory_equal(list[k].it_overview, it.it_overview, it.it_overview_len);
+        assert_non_null(list[k].it_details);
+        assert_int_equal(list[k].it_details_len, it.it_details_len);
+        assert_memory_equal(list[k].it_details, it.it_details, it.it_details_len);
+        store_item_clear(&it);
+    }
+    store_item_list_free(list, n);
+}
+
+/* store_item_page: id order, the cursor, both limits, tombstones and other vaults skipped,
+ * the last page, an empty vault, refusals, and a plan on the primary key. */
+static void test_item_pages(void **state)
+{
+    static const unsigned order[] = {5, 2, 7, 1, 6, 3, 4}; /* written out of id order */
+    static const unsigned p123[] = {1, 2, 3}, p467[] = {4, 6, 7}, p12[] = {1, 2}, p34[] = {3, 4},
+                          p67[] = {6, 7}, p1[] = {1}, p7[] = {7}, all[] = {1, 2, 3, 4, 6, 7};
+    struct store_item *list = (struct store_item *)1;
+    char id[ID_LEN + 1], id3[ID_LEN + 1], id5[ID_LEN + 1];
+    size_t n = 9, k;
+    int more = 9;
+
+    (void)state;
+    make_account(ACC);
+    make_vault(ACC, V1);
+    make_vault(ACC, V2);
+    /* empty: one empty last page */
+    assert_int_equal(store_item_page(g_store, ACC, V1, NULL, 10, 0, &list, &n, &more), ERR_OK);
+    assert_null(list);
+    assert_int_equal(n, 0);
+    assert_int_equal(more, 0);
+    for (k = 0; k < sizeof(order) / sizeof(order[0]); k++) {
+        page_id(order[k], id);
+        assert_int_equal(put_item(V1, id, blob_a, sizeof(blob_a), 0, NULL), ERR_OK);
+    }
+    page_id(9, id);
+    assert_int_equal(put_item(V2, id, blob_a, sizeof(blob_a), 0, NULL), ERR_OK); /* other vault */
+    page_id(3, id3);
+    page_id(5, id5);
+    assert_int_equal(store_item_delete(g_store, ACC, V1, id5, ACC), ERR_OK); /* a tombstone */
+
+    /* by count: a full page says more; the last page, full or not, does not */
+    expect_page(NULL, 3, 0, p123, 3, 1);
+    expect_page(id3, 3, 0, p467, 3, 0);
+    expect_page("", 6, 0, all, 6, 0);
+    expect_page(NULL, STORE_MAX_PAGE, 0, all, 6, 0);
+    page_id(7, id);
+    expect_page(id, 3, 0, NULL, 0, 0);                   /* after the last */
+    expect_page(id5, 1, 0, (const unsigned[]){6}, 1, 1); /* a cursor not (or no more) live */
+    page_id(0, id);
+    expect_page(id, 1, 0, p1, 1, 1);
+    /* by bytes: each item holds 3 + 3 bytes of ciphertext */
+    expect_page(NULL, 100, 12, p12, 2, 1);
+    expect_page(NULL, 100, 17, p12, 2, 1);
+    expect_page(id3, 100, 12, (const unsigned[]){4, 6}, 2, 1);
+    page_id(2, id);
+    expect_page(id, 100, 13, p34, 2, 1);
+    page_id(4, id);
+    expect_page(id, 100, 1000, p67, 2, 0);
+    expect_page(NULL, 100, 1, p1, 1, 1); /* one item always, however large */
+    page_id(6, id);
+    expect_page(id, 100, 1, p7, 1, 0);
+
+    /* refusals */
+    assert_int_equal(store_item_page(g_store, ACC, V1, NULL, 0, 0, &list, &n, &more),
+                     ERR_BAD_INPUT);
+    assert_null(list);
+    assert_int_equal(n, 0);
+    assert_int_equal(more, 0);
+    assert_int_equal(
+        store_item_page(g_store, ACC, V1, NULL, STORE_MAX_PAGE + 1, 0, &list, &n, &more),
+        ERR_BAD_INPUT);
+    assert_int_equal(
+        store_item_page(g_store, ACC, V1, "P0000000000000000000000001", 5, 0, &list, &n, &more),
+        ERR_BAD_INPUT);
+    assert_int_equal(store_item_page(g_store, ACC, V1, "short", 5, 0, &list, &n, &more),
+                     ERR_BAD_INPUT);
+    assert_int_equal(store_item_page(g_store, ACC, V1, NULL, 5, 0, &list, &n, NULL), ERR_BAD_INPUT);
+    assert_int_equal(
+        store_item_page(g_store, "a0000000000000000000000001", V1, NULL, 5, 0, &list, &n, &more),
+        ERR_BAD_INPUT);
+    assert_int_equal(store_item_page(g_store, ACC, V9, NULL, 5, 0, &list, &n, &more),
+                     ERR_NOT_FOUND);
+    assert_int_equal(store_item_page(g_store, ACC2, V1, NULL, 5, 0, &list, &n, &more),
+                     ERR_NOT_FOUND);
+    assert_int_equal(store_vault_delete(g_store, ACC, V2), ERR_OK);
+    assert_int_equal(store_item_page(g_store, ACC, V2, NULL, 5, 0, &list, &n, &more),
+                     ERR_NOT_FOUND);
+
+    /* the page is a range of the primary key: no scan of the table, no sort */
+    {
+        sqlite3_stmt *st;
+        sqlite3 *db;
+        int rows = 0;
+
+        assert_int_equal(sqlite3_open_v2(g_path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+        assert_int_equal(
+            sqlite3_prepare_v2(db,
+                               "EXPLAIN QUERY PLAN SELECT id, version, state, category,"
+                               " overview_ct, created_at, updated_at, last_edited_by, details_ct"
+                               " FROM items WHERE account_id = ?1 AND vault_id = ?2 AND id > ?3"
+                               " AND deleted = 0 ORDER BY id LIMIT ?4",
+                               -1, &st, NULL),
+            SQLITE_OK);
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            const char *d = (const char *)sqlite3_column_text(st, 3);
+
+            assert_non_null(d);
+            assert_non_null(strstr(d, "SEARCH items USING INDEX sqlite_autoindex_items_1"));
+            assert_non_null(strstr(d, "id>?"));
+            assert_null(strstr(d, "TEMP B-TREE"));
+            rows++;
+        }
+        assert_int_equal(rows, 1);
+        sqlite3_finalize(st);
+        sqlite3_close(db);
+    }
+}
+
 /* ---- Files ----------------------------------------------------------------------------- */
 
 static void test_files(void **state)
@@ -1832,6 +1980,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_signing_keys, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_vaults, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_items, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_item_pages, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_files, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_servers_and_grants, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_grant_change_payloads, fx_setup, fx_teardown),

@@ -197,6 +197,35 @@ static int item_put(const unsigned char *key, const char *vault, const char *ite
     return admin(HTTP_CLIENT_PUT, target, o, NULL);
 }
 
+/* Puts an item of version 1 whose details carry pad bytes of notes; returns the status. */
+static int item_put_padded(const unsigned char *key, const char *vault, const char *item,
+                           const char *title, size_t pad)
+{
+    char *notes = malloc(pad + 1), target[128];
+    json_t *ov = json_pack("{s:s}", "title", title), *det, *o;
+    struct buf b1, b2;
+
+    assert_non_null(notes);
+    memset(notes, 'n', pad);
+    notes[pad] = '\0';
+    det = json_pack("{s:s, s:s}", "title", title, "notes", notes);
+    free(notes);
+    buf_init(&b1, 1 << 12);
+    buf_init(&b2, pad + (1 << 12));
+    assert_int_equal(vaultcrypt_item_seal(&b1, key, vault, item, 1, VAULTCRYPT_OVERVIEW, ov),
+                     ERR_OK);
+    assert_int_equal(vaultcrypt_item_seal(&b2, key, vault, item, 1, VAULTCRYPT_DETAILS, det),
+                     ERR_OK);
+    o = json_pack("{s:s, s:o, s:o}", "category", "LOGIN", "overview", b64j(b1.b_data, b1.b_len),
+                  "details", b64j(b2.b_data, b2.b_len));
+    buf_free(&b1);
+    buf_free(&b2);
+    json_decref(ov);
+    json_decref(det);
+    snprintf(target, sizeof(target), "/v1/vaults/%s/items/%s", vault, item);
+    return admin(HTTP_CLIENT_PUT, target, o, NULL);
+}
+
 /* Grants vault (sealed with key) to SA. */
 static void grant(const char *vault, const unsigned char *key)
 {
@@ -470,9 +499,58 @@ static void test_hubclient(void **state)
     assert_int_equal(json_array_size(json_object_get(r, "changes")), 2);
     assert_true(json_is_true(json_object_get(r, "more")));
     json_decref(r);
-    assert_int_equal(hubclient_vault_items(g.hc, V1, &r), ERR_OK);
-    assert_int_equal(json_array_size(r), 2);
-    json_decref(r);
+    /* a vault's items in pages, in id order: I1, then I2 (the last page: next "") */
+    {
+        char next[ID_LEN + 1];
+
+        assert_int_equal(hubclient_vault_items_page(g.hc, V1, NULL, 1, &r, next), ERR_OK);
+        assert_int_equal(json_array_size(r), 1);
+        assert_string_equal(json_string_value(json_object_get(json_array_get(r, 0), "id")), I1);
+        assert_non_null(json_object_get(json_array_get(r, 0), "details"));
+        assert_string_equal(next, I1);
+        json_decref(r);
+        assert_int_equal(hubclient_vault_items_page(g.hc, V1, next, 1, &r, next), ERR_OK);
+        assert_int_equal(json_array_size(r), 1);
+        assert_string_equal(json_string_value(json_object_get(json_array_get(r, 0), "id")), I2);
+        assert_string_equal(next, "");
+        json_decref(r);
+        assert_int_equal(hubclient_vault_items_page(g.hc, V1, NULL, 0, &r, next), ERR_OK);
+        assert_int_equal(json_array_size(r), 2); /* limit 0: the most, one page */
+        assert_string_equal(next, "");
+        json_decref(r);
+        assert_int_equal(hubclient_vault_items_page(g.hc, V1, I2, 5, &r, next), ERR_OK);
+        assert_int_equal(json_array_size(r), 0); /* nothing after the last id */
+        assert_string_equal(next, "");
+        json_decref(r);
+        assert_int_equal(hubclient_vault_items_page(g.hc, V2, NULL, 5, &r, next), ERR_FORBIDDEN);
+        assert_null(r);
+        assert_int_equal(hubclient_vault_items_page(g.hc, V1, "Bad", 5, &r, next), ERR_BAD_INPUT);
+        /* the hub's answers: the page object; the bare array without a query (a sync
+           before paging); malformed queries 400 */
+        assert_int_equal(hubclient_get_json(g.hc, "/v1/sync/vaults/" V1 "/items?limit=1", 0, &r),
+                         ERR_OK);
+        assert_string_equal(json_string_value(json_object_get(r, "next")), I1);
+        assert_int_equal(json_array_size(json_object_get(r, "items")), 1);
+        json_decref(r);
+        assert_int_equal(hubclient_get_json(g.hc, "/v1/sync/vaults/" V1 "/items?after=" I1, 0, &r),
+                         ERR_OK);
+        assert_true(json_is_null(json_object_get(r, "next")));
+        assert_int_equal(json_array_size(json_object_get(r, "items")), 1);
+        json_decref(r);
+        assert_int_equal(hubclient_get_json(g.hc, "/v1/sync/vaults/" V1 "/items", 0, &r), ERR_OK);
+        assert_true(json_is_array(r));
+        assert_int_equal(json_array_size(r), 2);
+        json_decref(r);
+        assert_int_equal(hubclient_get_json(g.hc, "/v1/sync/vaults/" V1 "/items?limit=0", 0, &r),
+                         ERR_BAD_INPUT);
+        assert_int_equal(hubclient_get_json(g.hc, "/v1/sync/vaults/" V1 "/items?after=x", 0, &r),
+                         ERR_BAD_INPUT);
+        assert_int_equal(
+            hubclient_get_json(g.hc, "/v1/sync/vaults/" V1 "/items?limit=99999999", 0, &r),
+            ERR_OK); /* cut to the hub's most */
+        assert_int_equal(json_array_size(json_object_get(r, "items")), 2);
+        json_decref(r);
+    }
     assert_int_equal(hubclient_vault(g.hc, V1, &r), ERR_OK);
     assert_string_equal(json_string_value(json_object_get(r, "id")), V1);
     json_decref(r);
@@ -555,6 +633,134 @@ static void test_apply_bad_pages(void **state)
         assert_int_equal(next, 0);
         json_decref(p);
     }
+}
+
+#define V3       "v3v3v3v3v3v3v3v3v3v3v3v3v3"
+#define V4       "v4v4v4v4v4v4v4v4v4v4v4v4v4"
+#define V3_ITEMS 7
+
+/* Writes item id number i of the paged vault into out. */
+static void paged_id(unsigned i, char out[ID_LEN + 1])
+{
+    snprintf(out, ID_LEN + 1, "pg%024u", i);
+}
+
+/* Reads the hub's contentVersion of vault. */
+static uint64_t hub_content_version(const char *vault)
+{
+    char target[128];
+    json_t *r = NULL;
+    uint64_t cv;
+
+    snprintf(target, sizeof(target), "/v1/vaults/%s", vault);
+    assert_int_equal(admin(HTTP_CLIENT_GET, target, NULL, &r), 200);
+    cv = (uint64_t)json_integer_value(json_object_get(r, "contentVersion"));
+    json_decref(r);
+    return cv;
+}
+
+/*
+ * A vault larger than a page (on a volume of its own, so that test_run_once starts afresh):
+ * pulled in pages (sc_items_limit 2), each staged unserved until the vault's record lands;
+ * a pull cut short is resumed by the next pass; a page cut by the hub's byte budget; the
+ * hub refuses the bare array for a vault over one page; a resync pulls in pages too.
+ */
+static void test_paged_pull(void **state)
+{
+    struct volume *saved = g.vol;
+    struct volume_vault vv;
+    char vdir[128], id[ID_LEN + 1], next[ID_LEN + 1], msg[256];
+    json_t *r = NULL;
+    unsigned i;
+
+    (void)state;
+    snprintf(vdir, sizeof(vdir), "%s/volume-paged", g.dir);
+    assert_int_equal(volume_open(&g.vol, vdir, msg, sizeof(msg)), ERR_OK);
+    g.ctx.sc_volume = g.vol;
+    assert_int_equal(admin(HTTP_CLIENT_POST, "/v1/vaults", vault_body(V3, g.vkey2), NULL), 201);
+    for (i = V3_ITEMS; i > 0; i--) { /* written in reverse: the pages follow ids, not age */
+        paged_id(i, id);
+        assert_int_equal(item_put(g.vkey2, V3, id, 1, id, 0), 200);
+    }
+    grant(V3, g.vkey2);
+
+    /* a pull cut short (as by a crash after its first page): the staged items are not
+       served - no record - and the next pass finishes the pull */
+    assert_int_equal(hubclient_vault_items_page(g.hc, V3, NULL, 2, &r, next), ERR_OK);
+    paged_id(2, id);
+    assert_string_equal(next, id);
+    assert_int_equal(sync_apply_item_page(g.vol, 0, r, msg, sizeof(msg)), ERR_OK);
+    json_decref(r);
+    assert_int_equal(volume_vault_get(g.vol, V3, &vv), ERR_NOT_FOUND);
+    paged_id(1, id);
+    assert_int_equal(volume_item_get(g.vol, V3, id, &(struct volume_item){0}), ERR_NOT_FOUND);
+    assert_int_equal(vol_last_seq(), 0);
+    /* a malformed page is refused whole */
+    r = json_loads("[{\"id\":\"" I1 "\"}]", 0, NULL);
+    assert_int_equal(sync_apply_item_page(g.vol, 0, r, msg, sizeof(msg)), ERR_UPSTREAM);
+    json_decref(r);
+    assert_int_equal(sync_apply_item_page(g.vol, 0, NULL, msg, sizeof(msg)), ERR_BAD_INPUT);
+
+    g.ctx.sc_items_limit = 2;
+    run_once();
+    assert_int_equal(g.ctx.sc_pulled, 2);         /* V1 and V3 */
+    assert_int_equal(g.ctx.sc_item_pages, 1 + 4); /* V1: 2 items; V3: 2+2+2+1 */
+    assert_vault_mirrored(V3, V3_ITEMS);
+    assert_vault_mirrored(V1, 2);
+    for (i = 1; i <= V3_ITEMS; i++) {
+        paged_id(i, id);
+        assert_item_mirrored(V3, id, 1);
+    }
+    /* the staged items did not bump the vault: its content version is the hub's */
+    assert_int_equal(volume_vault_get(g.vol, V3, &vv), ERR_OK);
+    assert_int_equal(vv.vv_content_version, hub_content_version(V3));
+    volume_vault_clear(&vv);
+
+    /* a resync (the hub's last seq below ours) pulls in pages again */
+    {
+        char text[128];
+
+        snprintf(text, sizeof(text), "{\"changes\":[],\"next\":%llu,\"more\":false}",
+                 (unsigned long long)(hub_last_seq() + 1000));
+        r = json_loads(text, 0, NULL);
+        assert_int_equal(sync_apply_changes(g.vol, r, NULL, 0, NULL, NULL, msg, sizeof(msg)),
+                         ERR_OK);
+        json_decref(r);
+        run_once();
+        assert_int_equal(g.ctx.sc_pulled, 2);
+        assert_int_equal(g.ctx.sc_item_pages, 5);
+        assert_vault_mirrored(V3, V3_ITEMS);
+        paged_id(V3_ITEMS, id);
+        assert_item_mirrored(V3, id, 1);
+    }
+    g.ctx.sc_items_limit = 0;
+
+    /* the byte budget: two items of 2 MiB of ciphertext each are two pages (3 MiB budget),
+       whatever the limit; the bare array is refused (413) rather than sent unbounded */
+    assert_int_equal(admin(HTTP_CLIENT_POST, "/v1/vaults", vault_body(V4, g.vkey2), NULL), 201);
+    assert_int_equal(item_put_padded(g.vkey2, V4, I1, "big one", 2u << 20), 200);
+    assert_int_equal(item_put_padded(g.vkey2, V4, I2, "big two", 2u << 20), 200);
+    grant(V4, g.vkey2);
+    assert_int_equal(hubclient_vault_items_page(g.hc, V4, NULL, 0, &r, next), ERR_OK);
+    assert_int_equal(json_array_size(r), 1);
+    assert_string_equal(next, I1);
+    json_decref(r);
+    assert_int_equal(hubclient_get_json(g.hc, "/v1/sync/vaults/" V4 "/items", 0, &r),
+                     ERR_TOO_LARGE);
+    run_once();
+    assert_int_equal(g.ctx.sc_pulled, 1);
+    assert_int_equal(g.ctx.sc_item_pages, 2);
+    assert_vault_mirrored(V4, 2);
+
+    /* leave the hub as test_run_once expects it: V3 and V4 neither granted nor live */
+    assert_int_equal(admin(HTTP_CLIENT_DELETE, "/v1/vaults/" V3, NULL, NULL), 204);
+    assert_int_equal(admin(HTTP_CLIENT_DELETE, "/v1/vaults/" V4, NULL, NULL), 204);
+    run_once();
+    assert_int_equal(volume_vault_get(g.vol, V3, &vv), ERR_NOT_FOUND);
+    volume_close(g.vol);
+    g.vol = saved;
+    g.ctx.sc_volume = saved;
+    hubclient_drop_session(g.hc);
 }
 
 /* The whole exchange: first sync, changes, a new grant, revocations, a long-poll. */
@@ -800,6 +1006,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hubclient),
         cmocka_unit_test(test_apply_bad_pages),
+        cmocka_unit_test(test_paged_pull),
         cmocka_unit_test(test_run_once),
     };
 
