@@ -58,6 +58,7 @@
 #define HUB_MAX_LONGPOLL_SECONDS 30
 #define HUB_MAX_BODY_BYTES       (16u << 20) /* hub request body: raw file ciphertext */
 #define HUB_CHANGES_PAGE         500         /* changes per answer: default, and sync's maximum */
+#define HUB_CHANGES_PAGE_BYTES   (8u << 20)  /* and their payloads' JSON text (at least one) */
 #define HUB_ACTIVITY_PAGE        100         /* activity entries per admin answer by default */
 #define HUB_ACTIVITY_MAX_IN      1000        /* entries in one POST /v1/sync/activity */
 

@@ -987,7 +987,7 @@ enum err hub_do_changes(struct http_request *req, struct http_response *resp, co
     struct store_change *v = NULL;
     const char *wait = NULL;
     uint64_t since = 0, limit = 0, next = 0, last;
-    size_t n = 0;
+    size_t n = 0, i, bytes;
     int64_t wait_ms = 0;
     json_t *o;
     enum err e;
@@ -1020,7 +1020,18 @@ enum err hub_do_changes(struct http_request *req, struct http_response *resp, co
     /* the account's true last seq: below since, the caller's history is ahead of this hub's
        (a hub restored from an older backup) */
     last = store_last_seq(s, account);
-    o = hub_changes_json(v, n, next, n == limit, last);
+    /* a byte budget too: 500 item changes of large items would pass the 16 MiB a sync
+       client takes in one answer; the page ends before the change that would pass it */
+    for (i = 0, bytes = 0; i < n; i++) {
+        size_t b = v[i].ch_payload ? strlen(v[i].ch_payload) : 0;
+
+        if (i > 0 && bytes + b > HUB_CHANGES_PAGE_BYTES)
+            break;
+        bytes += b;
+    }
+    if (i < n)
+        next = v[i - 1].ch_seq;
+    o = hub_changes_json(v, i, next, i < n || n == limit, last);
     store_change_list_free(v, n);
     return reply(resp, 200, o);
 }

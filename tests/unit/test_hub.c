@@ -1283,6 +1283,82 @@ static void *poll_thread(void *p)
     return NULL;
 }
 
+/* An item body whose details carry notes of n bytes (sealed: about n bytes of ciphertext). */
+static json_t *big_item_body(const char *item, size_t n)
+{
+    char *notes = malloc(n + 1);
+    json_t *ov = json_pack("{s:s}", "title", item), *det;
+    struct buf b1, b2;
+    json_t *o;
+
+    assert_non_null(notes);
+    memset(notes, 'n', n);
+    notes[n] = '\0';
+    det = json_pack("{s:s}", "notes", notes);
+    free(notes);
+    buf_init(&b1, 1 << 20);
+    buf_init(&b2, 8 << 20);
+    assert_int_equal(vaultcrypt_item_seal(&b1, g.vkey1, V1, item, 1, VAULTCRYPT_OVERVIEW, ov),
+                     ERR_OK);
+    assert_int_equal(vaultcrypt_item_seal(&b2, g.vkey1, V1, item, 1, VAULTCRYPT_DETAILS, det),
+                     ERR_OK);
+    o = json_pack("{s:s, s:o, s:o}", "category", "LOGIN", "overview", b64j(b1.b_data, b1.b_len),
+                  "details", b64j(b2.b_data, b2.b_len));
+    buf_free(&b1);
+    buf_free(&b2);
+    json_decref(ov);
+    json_decref(det);
+    return o;
+}
+
+/* The change feed's pages are bounded in bytes too: large items split them. */
+static void test_changes_bytes(void **state)
+{
+    static const char *const ids[] = {"b2b2b2b2b2b2b2b2b2b2b2b2aa", "b2b2b2b2b2b2b2b2b2b2b2b2ab",
+                                      "b2b2b2b2b2b2b2b2b2b2b2b2ac", "b2b2b2b2b2b2b2b2b2b2b2b2ad"};
+    char target[96];
+    json_int_t since, seen = 0, pages = 0, prev_next;
+    json_t *r = NULL;
+    size_t i;
+
+    (void)state;
+    assert_int_equal(sync_call(HTTP_CLIENT_GET, "/v1/sync/changes?since=0", NULL, &r), 200);
+    since = jint(r, "lastSeq");
+    json_decref(r);
+    /* four items of 2 MiB each: about 2.7 MiB of payload per change, two per 8 MiB page */
+    for (i = 0; i < 4; i++) {
+        (void)snprintf(target, sizeof(target), "/v1/sync/vaults/" V1 "/items/%s", ids[i]);
+        assert_int_equal(sync_call(HTTP_CLIENT_PUT, target, big_item_body(ids[i], 2u << 20), NULL),
+                         200);
+    }
+    for (;;) {
+        const json_t *c;
+        size_t k, puts = 0;
+
+        (void)snprintf(target, sizeof(target), "/v1/sync/changes?since=%lld", (long long)since);
+        assert_int_equal(sync_call(HTTP_CLIENT_GET, target, NULL, &r), 200);
+        json_array_foreach(json_object_get(r, "changes"), k, c)
+        {
+            assert_true(jint(c, "seq") > since); /* in order, none skipped or repeated */
+            puts += strcmp(jstr(c, "kind"), "item_put") == 0;
+        }
+        assert_true(puts <= 2);
+        seen += (json_int_t)puts;
+        pages++;
+        prev_next = jint(r, "next");
+        assert_true(prev_next > since);
+        since = prev_next;
+        if (!json_is_true(json_object_get(r, "more"))) {
+            json_decref(r);
+            break;
+        }
+        json_decref(r);
+        assert_true(pages < 10);
+    }
+    assert_int_equal(seen, 4);
+    assert_true(pages >= 2);
+}
+
 static void test_longpoll(void **state)
 {
     struct poll_arg a;
@@ -1722,6 +1798,7 @@ int main(void)
         cmocka_unit_test(test_longpoll),
         cmocka_unit_test(test_admin_changes),
         cmocka_unit_test(test_activity),
+        cmocka_unit_test(test_changes_bytes), /* late: it adds large items to V1 */
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_registration_rules),
         cmocka_unit_test(test_hub_main_usage),
