@@ -214,13 +214,33 @@ static enum err ix_vault_meta(struct api_vault *av, const struct volume_vault *v
 }
 
 /* Loads the live items of av from the volume, reusing unchanged ones of prev. */
+/* Makes the entry of vi, reading its overview first when the listing had none. */
+static enum err ix_item_fresh(struct api_item **out, struct volume *v, const struct volume_item *vi,
+                              const unsigned char *key)
+{
+    struct volume_item full;
+    enum err rc;
+
+    if (vi->vi_overview)
+        return ix_item_new(out, vi, key);
+    memset(&full, 0, sizeof(full));
+    rc = volume_item_get(v, vi->vi_vault, vi->vi_id, &full);
+    if (rc == ERR_OK)
+        rc = ix_item_new(out, &full, key);
+    volume_item_clear(&full);
+    return rc;
+}
+
 static enum err ix_vault_items(struct api_vault *av, struct volume *v, const struct api_vault *prev)
 {
     struct volume_item *arr = NULL;
     size_t i, n = 0, live = 0;
     enum err rc;
 
-    rc = volume_item_list(v, av->av_meta.vm_id, &arr, &n);
+    /* a first build reads every overview; later ones read only ids and versions, then the
+       overview of each item that changed (a build per change on a 10,000-item vault) */
+    rc = prev ? volume_item_heads(v, av->av_meta.vm_id, &arr, &n)
+              : volume_item_list(v, av->av_meta.vm_id, &arr, &n);
     if (rc != ERR_OK)
         return rc;
     if (n > 0) {
@@ -241,7 +261,9 @@ static enum err ix_vault_items(struct api_vault *av, struct volume *v, const str
         if (old && old->ai_version == vi->vi_version) {
             it = old;
             __atomic_add_fetch(&it->ai_refs, 1, __ATOMIC_ACQ_REL);
-        } else if ((rc = ix_item_new(&it, vi, av->av_key)) != ERR_OK) {
+        } else if ((rc = ix_item_fresh(&it, v, vi, av->av_key)) != ERR_OK) {
+            if (rc == ERR_NOT_FOUND)
+                continue; /* deleted since the listing: the next build sees it */
             if (rc == ERR_NOMEM)
                 goto out;
             /* a damaged record: not served, the rest of the vault is */

@@ -391,18 +391,20 @@ enum err store_item_list_full(struct store *s, const char *account, const char *
 
 /*
  * Reads one page of the live items of a live vault, details included (it_details set), in
- * ascending item id order (bytewise; ids are lowercase base32): the items whose id is
- * above after (NULL or "": from the first), at most limit (1..STORE_MAX_PAGE) of them and,
+ * the vault's listing order (the order the hub first stored them, as store_item_list_full;
+ * Connect servers list items in the order they receive them): the items after the item
+ * `after` (NULL or "": from the first; an id that is not an item of the vault, deleted or
+ * not: ERR_NOT_FOUND), at most limit (1..STORE_MAX_PAGE) of them and,
  * when max_bytes is not 0, no more than max_bytes of ciphertext (it_overview_len +
  * it_details_len summed over the page) - except that a page always holds at least one item,
  * however large, so that a reader always advances. *more is 1 when live items follow the
  * last one returned (pass its it_id as after for the next page), 0 when the page is the
  * last (possibly empty). The page is read in one snapshot; pages read at different times
  * are not one snapshot together (a reader that needs the vault as of one moment pairs the
- * pages with the change feed, docs/sync.md). The query is bounded by an index on
- * (account, vault, id): a page costs O(page), not O(vault). *out, *n: store_item_list_free.
- * Returns ERR_OK, ERR_BAD_INPUT (malformed ids or limit), ERR_NOT_FOUND (vault), ERR_NOMEM,
- * ERR_STORAGE.
+ * pages with the change feed, docs/sync.md). A backend needs a stable insertion order
+ * (SQLite: rowid; PostgreSQL: a sequence column). *out, *n: store_item_list_free.
+ * Returns ERR_OK, ERR_BAD_INPUT (malformed ids or limit), ERR_NOT_FOUND (vault, or the
+ * cursor item), ERR_NOMEM, ERR_STORAGE.
  */
 enum err store_item_page(struct store *s, const char *account, const char *vault, const char *after,
                          size_t limit, size_t max_bytes, struct store_item **out, size_t *n,

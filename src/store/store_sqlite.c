@@ -232,6 +232,7 @@ enum stmt_id {
     ST_ITEM_GET,
     ST_ITEM_LIST,
     ST_ITEM_LIST_FULL,
+    ST_ITEM_CURSOR,
     ST_ITEM_PAGE,
     ST_ITEM_DELETE,
     ST_FILE_META,
@@ -367,10 +368,13 @@ static const char *const stmt_sql[ST__COUNT] = {
                           " updated_at, last_edited_by, details_ct FROM items"
                           " WHERE account_id = ?1 AND vault_id = ?2 AND deleted = 0"
                           " ORDER BY rowid",
-    /* a range of the primary key (account_id, vault_id, id): O(page), whatever the vault */
+    /* the vault's listing order (the hub's insertion order, as ST_ITEM_LIST), from the
+       cursor item on: Connect servers list items in the order they first received them */
+    [ST_ITEM_CURSOR] = "SELECT rowid FROM items WHERE account_id = ?1 AND vault_id = ?2"
+                       " AND id = ?3",
     [ST_ITEM_PAGE] = "SELECT id, version, state, category, overview_ct, created_at, updated_at,"
                      " last_edited_by, details_ct FROM items WHERE account_id = ?1"
-                     " AND vault_id = ?2 AND id > ?3 AND deleted = 0 ORDER BY id LIMIT ?4",
+                     " AND vault_id = ?2 AND deleted = 0 AND rowid > ?3 ORDER BY rowid LIMIT ?4",
     [ST_ITEM_DELETE] = "UPDATE items SET deleted = 1, version = version + 1, overview_ct = X'',"
                        " details_ct = X'', updated_at = ?4, last_edited_by = ?5"
                        " WHERE account_id = ?1 AND vault_id = ?2 AND id = ?3 AND deleted = 0"
@@ -2348,6 +2352,7 @@ enum err store_item_page(struct store *s, const char *account, const char *vault
     struct conn *c;
     sqlite3_stmt *st;
     size_t cnt = 0, cap = 0, bytes = 0, row_bytes;
+    int64_t from = 0;
     enum err e;
     int row = 1;
 
@@ -2366,9 +2371,20 @@ enum err store_item_page(struct store *s, const char *account, const char *vault
     if (e != ERR_OK)
         return e;
     e = vault_check(c, account, vault);
+    if (e == ERR_OK && after[0]) { /* the cursor's place; an item that is not there: 404 */
+        e = stmt_start(c, ST_ITEM_CURSOR, &st, "ttt", account, vault, after);
+        if (e == ERR_OK) {
+            e = stmt_step(c, st, &row);
+            if (e == ERR_OK && !row)
+                e = ERR_NOT_FOUND;
+            if (e == ERR_OK)
+                from = sqlite3_column_int64(st, 0);
+            stmt_done(st);
+        }
+    }
     /* one row more than the page: whether another follows, without a second query */
     if (e == ERR_OK)
-        e = stmt_start(c, ST_ITEM_PAGE, &st, "ttti", account, vault, after, (int64_t)limit + 1);
+        e = stmt_start(c, ST_ITEM_PAGE, &st, "ttii", account, vault, from, (int64_t)limit + 1);
     if (e == ERR_OK) {
         while (e == ERR_OK && (e = stmt_step(c, st, &row)) == ERR_OK && row) {
             row_bytes = (size_t)sqlite3_column_bytes(st, 4) + (size_t)sqlite3_column_bytes(st, 8);

@@ -168,6 +168,7 @@ enum stmt_id {
     ST_VAULT_SERVED,
     ST_ITEM_UPSERT,
     ST_ITEM_DELETE,
+    ST_ITEM_HEADS,
     ST_ITEM_LIST,
     ST_ITEM_GET,
     ST_FILE_STATE,
@@ -301,6 +302,9 @@ static const char *const stmt_sql[ST__COUNT] = {
         " overview_ct = X'', details_ct = X'', updated_at = excluded.updated_at,"
         " last_edited_by = excluded.last_edited_by, deleted = 1"
         " WHERE excluded.version > items.version",
+    [ST_ITEM_HEADS] = "SELECT id, version, state, category, NULL, created_at, updated_at,"
+                      " last_edited_by FROM items WHERE vault_id = ?1 AND deleted = 0"
+                      " ORDER BY rowid",
     [ST_ITEM_LIST] = "SELECT id, version, state, category, overview_ct, created_at, updated_at,"
                      " last_edited_by FROM items WHERE vault_id = ?1 AND deleted = 0"
                      " ORDER BY rowid",
@@ -2937,6 +2941,18 @@ enum err volume_item_list(struct volume *v, const char *vault, struct volume_ite
     if (!v || !out || !n || !ok_lower(vault))
         return ERR_BAD_INPUT;
     return list_query(v, ST_ITEM_LIST, LK_ITEM, vault, (void **)out, n);
+}
+
+/* Lists the live items of a served vault without their ciphertexts (see volume.h). */
+enum err volume_item_heads(struct volume *v, const char *vault, struct volume_item **out, size_t *n)
+{
+    if (out)
+        *out = NULL;
+    if (n)
+        *n = 0;
+    if (!v || !out || !n || !ok_lower(vault))
+        return ERR_BAD_INPUT;
+    return list_query(v, ST_ITEM_HEADS, LK_ITEM, vault, (void **)out, n);
 }
 
 /* Reads a live item of a served vault with its details (see volume.h). */

@@ -487,6 +487,14 @@ void volume_vault_list_free(struct volume_vault *arr, size_t n);
 enum err volume_item_list(struct volume *v, const char *vault, struct volume_item **out,
                           size_t *n) SESAME_WUR;
 
+/*
+ * volume_item_list without the ciphertexts (vi_overview NULL): ids, versions, states and
+ * times, for the api's index to find what changed since its last build without reading
+ * every overview (volume_item_list_free). ERR_NOT_FOUND: vault.
+ */
+enum err volume_item_heads(struct volume *v, const char *vault, struct volume_item **out,
+                           size_t *n) SESAME_WUR;
+
 /* Fills *out with a live item of a served vault, details included (volume_item_clear).
  * ERR_NOT_FOUND if none. */
 enum err volume_item_get(struct volume *v, const char *vault, const char *id,

@@ -678,7 +678,7 @@ static void test_paged_pull(void **state)
     assert_int_equal(volume_open(&g.vol, vdir, msg, sizeof(msg)), ERR_OK);
     g.ctx.sc_volume = g.vol;
     assert_int_equal(admin(HTTP_CLIENT_POST, "/v1/vaults", vault_body(V3, g.vkey2), NULL), 201);
-    for (i = V3_ITEMS; i > 0; i--) { /* written in reverse: the pages follow ids, not age */
+    for (i = 1; i <= V3_ITEMS; i++) { /* the pages follow the order of writing */
         paged_id(i, id);
         assert_int_equal(item_put(g.vkey2, V3, id, 1, id, 0), 200);
     }

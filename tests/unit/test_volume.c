@@ -901,6 +901,20 @@ static void test_items(void **state)
     assert_null(list[1].vi_details);
     assert_int_equal(list[1].vi_details_len, 0);
     volume_item_list_free(list, n);
+    /* the same rows without ciphertexts */
+    assert_int_equal(volume_item_heads(g_vol, V1, &list, &n), ERR_OK);
+    assert_int_equal(n, 2);
+    assert_string_equal(list[0].vi_id, I1);
+    assert_string_equal(list[1].vi_id, I2);
+    assert_string_equal(list[1].vi_vault, V1);
+    assert_int_equal(list[1].vi_version, 4);
+    assert_string_equal(list[1].vi_last_edited_by, ACC);
+    assert_null(list[1].vi_overview);
+    assert_int_equal(list[1].vi_overview_len, 0);
+    assert_null(list[1].vi_details);
+    volume_item_list_free(list, n);
+    assert_int_equal(volume_item_heads(g_vol, V9, &list, &n), ERR_NOT_FOUND);
+    assert_int_equal(volume_item_heads(NULL, V1, &list, &n), ERR_BAD_INPUT);
 
     /* Each applied change bumps the content version (1 at creation, +2). */
     assert_int_equal(volume_vault_get(g_vol, V1, &vv), ERR_OK);
