@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "common/alloc.h"
@@ -421,9 +422,15 @@ static enum err hc_items_page(struct hubclient *hc, json_t **out, const char *af
         (!json_is_null(nx) && !json_is_string(nx)))
         return hc_fail(hc, ERR_UPSTREAM, "hub item page is malformed");
     if (json_is_string(nx)) {
+        const char *last;
+
         id = json_string_value(nx);
-        /* ids compare bytewise in the hub's order: a next not past after would loop */
-        if (!id_is_valid(id) || json_array_size(items) == 0 || strcmp(id, after) <= 0)
+        last = json_string_value(
+            json_object_get(json_array_get(items, json_array_size(items) - 1), "id"));
+        /* the pages follow the vault's listing order, not ids: next must be the page's last
+           item and not the cursor it was asked after, or the pull would loop */
+        if (!id_is_valid(id) || json_array_size(items) == 0 || !last || strcasecmp(id, last) != 0 ||
+            strcasecmp(id, after) == 0)
             return hc_fail(hc, ERR_UPSTREAM, "hub item page does not advance");
         memcpy(next, id, ID_LEN + 1);
     }
