@@ -599,6 +599,15 @@ enum err hub_start(struct hub **out, const struct hub_options *opt, char *errmsg
         hub_free(h);
         return err_msgf(e, errmsg, errcap, "hub: database: %s", msg[0] ? msg : err_message(e));
     }
+    /* every hub on the database signs sync challenges with one key, so that a challenge
+       one replica issued is answered at another (docs/scaling.md) */
+    e = store_secret_share(h->hb_store, HUB_SECRET_SYNC_CHALLENGE, h->hb_sync_key,
+                           SYNCAUTH_HUB_KEY_BYTES, h->hb_sync_key);
+    if (e != ERR_OK) {
+        hub_free(h);
+        return err_msgf(e, errmsg, errcap, "hub: database: cannot share the challenge key (%s)",
+                        err_name(e));
+    }
     store_set_commit_hook(h->hb_store, hub_on_commit, h);
 
     http_server_config_init(&cfg);

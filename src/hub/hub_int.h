@@ -22,8 +22,9 @@
 #include "keys/syncauth.h"
 #include "store/store.h"
 
-#define HUB_MAX_QUERY_NUMBER 20  /* digits of a numeric query value */
-#define HUB_ERRMSG_MAX       256 /* a start-up error line from the store */
+#define HUB_MAX_QUERY_NUMBER      20               /* digits of a numeric query value */
+#define HUB_ERRMSG_MAX            256              /* a start-up error line from the store */
+#define HUB_SECRET_SYNC_CHALLENGE "sync-challenge" /* store_secret_share name of its key */
 
 /*
  * A page of GET /v1/sync/vaults/{v}/items (docs/hub-api.md "Sync endpoints"): at most

@@ -11,7 +11,8 @@
  *
  * Unless SESAME_HUB_DATABASE_URL is set, the hub holds an exclusive flock on DIR/hub.lock
  * while it runs (hub_data_lock): a second hub on DIR, or `sesame hub restore`, is refused.
- * `sesame hub backup` and `sesame hub restore` are in hub_backup.c.
+ * `sesame hub backup` and `sesame hub restore` are in hub_backup.c, `sesame hub migrate`
+ * in hub_migrate.c.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -30,6 +31,7 @@
 #include "common/log.h"
 #include "hub/hub.h"
 #include "hub/hub_backup.h"
+#include "hub/hub_migrate.h"
 
 #define HUB_PATH_MAX 4096
 
@@ -46,7 +48,7 @@ static int hub_usage(const char *what)
 {
     fprintf(stderr,
             "sesame: hub: %s (usage: sesame hub [--addr HOST:PORT] [--data DIR] "
-            "[--port-file FILE] [--open-registration]; sesame hub backup|restore ...)\n",
+            "[--port-file FILE] [--open-registration]; sesame hub backup|restore|migrate ...)\n",
             what);
     return CLI_EXIT_USAGE;
 }
@@ -112,6 +114,8 @@ int hub_main(int argc, char **argv)
         return hub_backup_main(argc, argv);
     if (argc > 2 && strcmp(argv[2], "restore") == 0)
         return hub_restore_main(argc, argv);
+    if (argc > 2 && strcmp(argv[2], "migrate") == 0)
+        return hub_migrate_main(argc, argv);
     hub_signalled = 0;
     memset(&opt, 0, sizeof(opt));
     for (i = 2; i < argc; i++) {
@@ -139,7 +143,8 @@ int hub_main(int argc, char **argv)
             printf("usage: sesame hub [--addr HOST:PORT] [--data DIR] [--port-file FILE] "
                    "[--open-registration]\n"
                    "       sesame hub backup [--data DIR] --out FILE\n"
-                   "       sesame hub restore [--data DIR] --from FILE\n");
+                   "       sesame hub restore [--data DIR] --from FILE\n"
+                   "       sesame hub migrate --from SRC [--to DST]\n");
             return CLI_EXIT_OK;
         } else {
             return hub_usage("unknown argument");

@@ -2,8 +2,9 @@
  * store.h - the hub's storage interface (docs/hub-api.md "Storage").
  *
  * Handlers see only this header: an opaque struct store, plain record structs and
- * store_* operations. store_sqlite.c implements it on SQLite (WAL, synchronous=FULL); a
- * PostgreSQL backend will implement the same functions, chosen by store_open from the URL.
+ * store_* operations. store.c implements it once over a database driver (store_db.h):
+ * store_sqlite.c (SQLite, WAL, synchronous=FULL) or store_pg.c (PostgreSQL, which several
+ * hub replicas share), chosen by store_open from the URL.
  *
  * The hub stores only ciphertext of anything secret: no function here takes plaintext.
  * Blobs (*_ct, key_admin, key_wrapped, file contents) are opaque bytes to the store.
@@ -35,8 +36,9 @@
 #include "common/ids.h"
 #include "common/limits.h"
 
-#define STORE_SCHEMA_VERSION  2             /* migrations this build knows */
-#define STORE_MAX_CONNECTIONS 16            /* SQLite connections in the pool */
+#define STORE_SCHEMA_VERSION  3             /* migrations this build knows */
+#define STORE_MAX_CONNECTIONS 16            /* database connections in the pool */
+#define STORE_URL_MAX_BYTES   4096          /* a postgresql:// URL */
 #define STORE_BUSY_TIMEOUT_MS 5000          /* wait for another process's write lock */
 #define STORE_MAX_PAGE        10000         /* largest limit of a changes / activity page */
 #define STORE_TEXT_MAX_BYTES  JWK_MAX_BYTES /* a public JWK or wrap key text */
@@ -199,11 +201,13 @@ struct store_session {
 
 /*
  * Opens the store named by url_or_path: "sqlite:PATH" or a plain PATH opens SQLite (the
- * file is created 0600, its directory 0700 if that one directory is missing; migrations
- * run); "postgresql://" / "postgres://" give ERR_CONFIG (not yet available); any other
- * "scheme://" and ":memory:" ERR_CONFIG. *out receives the store (store_close it) or NULL.
- * Every failure writes one line to errmsg. Returns ERR_OK, ERR_CONFIG, ERR_IO, ERR_NOMEM
- * or ERR_STORAGE (including a database whose schema is newer than this build).
+ * file is created 0600, its directory 0700 if that one directory is missing);
+ * "postgresql://..." / "postgres://..." (libpq's URL, at most STORE_URL_MAX_BYTES) opens
+ * PostgreSQL, which several hub processes may share; migrations run on either. Any other
+ * "scheme://" and ":memory:" give ERR_CONFIG. *out receives the store (store_close it) or
+ * NULL. Every failure writes one line to errmsg, which never holds the URL's password.
+ * Returns ERR_OK, ERR_CONFIG, ERR_IO, ERR_NOMEM or ERR_STORAGE (including a database that
+ * cannot be reached, and one whose schema is newer than this build).
  */
 enum err store_open(struct store **out, const char *url_or_path, char *errmsg,
                     size_t errcap) SESAME_WUR;
@@ -218,7 +222,10 @@ void store_set_clock(struct store *s, int64_t (*fn)(void *arg), void *arg);
  * Sets the function called after each commit that appended changes, with the account and
  * its new last seq (to wake long-polls). It runs on the committing thread once the
  * transaction is durable and the write lock and connection are released; keep it short.
- * fn NULL: none.
+ * On PostgreSQL it is also called, from a listener thread, for the commits of other hub
+ * processes sharing the database (LISTEN/NOTIFY), and with account NULL and last_seq 0
+ * after the listener lost its connection ("anything may have changed"). fn NULL: none
+ * (and no listener).
  */
 void store_set_commit_hook(struct store *s,
                            void (*fn)(void *arg, const char *account, uint64_t last_seq),
@@ -636,5 +643,45 @@ enum err store_session_lookup(struct store *s, const unsigned char sha256[STORE_
 
 /* Deletes every expired session; *removed (may be NULL) gets how many. ERR_OK or ERR_STORAGE. */
 enum err store_session_purge(struct store *s, size_t *removed) SESAME_WUR;
+
+/* ---- Secrets the hubs share ------------------------------------------------------------ */
+
+#define STORE_SECRET_MAX 64 /* bytes of a shared secret */
+
+/*
+ * Returns the hubs' shared secret called name (1..STORE_NAME_MAX_BYTES of text) in out: the
+ * one already stored, or else candidate (len bytes, 1..STORE_SECRET_MAX, fresh random bytes
+ * of the caller), stored now - atomically, so that hubs starting together on one database
+ * all end up with the same secret. A stored secret of another length is ERR_STORAGE. These
+ * are the hub's own keys (the sync challenge key), never an account's: they protect no
+ * user data. Returns ERR_OK, ERR_BAD_INPUT, ERR_NOMEM, ERR_STORAGE.
+ */
+enum err store_secret_share(struct store *s, const char *name, const unsigned char *candidate,
+                            size_t len, unsigned char *out) SESAME_WUR;
+
+/* ---- Copying a hub to another database ---------------------------------------------- */
+
+#define STORE_COPY_TABLES 13 /* the tables store_copy copies */
+
+/* What store_copy copied: each table's name and rows (the same on both sides). */
+struct store_copy_report {
+    const char *cr_table[STORE_COPY_TABLES]; /* static names, in copy order */
+    uint64_t cr_rows[STORE_COPY_TABLES];     /* rows copied */
+    size_t cr_n;                             /* tables filled in */
+};
+
+/*
+ * Copies every row of every table of from into to (`sesame hub migrate`): ciphertext as
+ * stored, nothing decrypted (the store holds no key), sequences and insertion orders kept,
+ * so that Connect servers synced from one continue from the other. from is read in one
+ * snapshot (stop the hubs writing to it first: what they write later is not copied); to
+ * must hold no account and is written in one transaction (all or nothing). Afterwards each
+ * table is counted on both sides. Either side may be SQLite or PostgreSQL. report (may be
+ * NULL) receives the counts. Every failure writes one line to errmsg. Returns ERR_OK,
+ * ERR_CONFLICT (to is not empty), ERR_NOMEM, ERR_NO_SPACE or ERR_STORAGE (including counts
+ * that differ).
+ */
+enum err store_copy(struct store *from, struct store *to, struct store_copy_report *report,
+                    char *errmsg, size_t errcap) SESAME_WUR;
 
 #endif

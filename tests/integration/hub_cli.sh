@@ -406,10 +406,12 @@ expect_eq "hub 1 stops cleanly on SIGTERM" 0 "$rc"
 expect_eq "... within 5 s although a long-poll was waiting (${ms} ms)" 1 "$([ "$ms" -lt 5000 ] && echo 1 || echo 0)"
 expect_clean_log "no sanitizer report in the log of hub 1"
 # The hub keeps the SHA-256 of each token, never the token.
-expect_eq "hub.db holds the token's SHA-256" 1 \
-    "$(grep -q -a -F -- "$TOK_R_SHA" "$T/hub/hub.db"* && echo 1 || echo 0)"
-expect_eq "hub.db does not hold the token" 0 \
-    "$(cat "$T/hub/hub.db"* | grep -c -a -F -- "$(printf '%s' "$TOK_R" | cut -d. -f2)" || true)"
+hub_db_snapshot "$T/hub" "$T/hub-at-rest"
+expect_eq "the database holds the token's SHA-256" 1 \
+    "$(grep -q -a -F -- "$TOK_R_SHA" "$T/hub-at-rest" && echo 1 || echo 0)"
+expect_eq "the database does not hold the token" 0 \
+    "$(grep -c -a -F -- "$(printf '%s' "$TOK_R" | cut -d. -f2)" "$T/hub-at-rest" || true)"
+rm -f "$T/hub-at-rest"
 hub_start "$T/hub2" --open-registration || { not_ok "hub 2 starts"; finish; }
 printf 'correct horse battery staple\n' >"$T/pass"
 cli account init --hub "$HUB_URL" --out "$T/kitp.json" --passphrase-file "$T/pass"

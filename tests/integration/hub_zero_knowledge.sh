@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # hub_zero_knowledge.sh - the hub stores only ciphertext: items written through the CLI
 # with random markers in vault names and descriptions, titles, tags, URLs, field values,
-# notes, section labels and file contents; the hub's database files (hub.db, -wal, -shm)
-# are scanned byte by byte while it runs and after a clean stop, and so are the records
+# notes, section labels and file contents; the hub's database files (hub.db, -wal, -shm;
+# under TEST_HUB_STORE=pg every file of the PostgreSQL test cluster, data and WAL) are
+# scanned byte by byte while it runs and after a clean stop, and so are the records
 # the hub serves (decoded from base64url) and its log. No marker may appear. The markers
 # do come back through `sesame item get`.
 set -euo pipefail
@@ -143,24 +144,17 @@ done
 expect_eq "one file_put change" 1 \
     "$(jq -r '.. | objects | select(.kind? == "file_put") | .ref' "$T/served.bin" 2>/dev/null | wc -l)"
 
-# ---- the database files, while the hub runs and after a clean stop ----------------------
-for f in hub.db hub.db-wal hub.db-shm; do
-    if [ -e "$T/hub/$f" ]; then
-        cp "$T/hub/$f" "$T/running.$f"
-        scan_file "running: $f holds no marker" "$T/running.$f"
-    fi
-done
-expect_eq "the database exists" 1 "$([ -s "$T/hub/hub.db" ] && echo 1 || echo 0)"
+# ---- the database at rest, while the hub runs and after a clean stop --------------------
+hub_db_snapshot "$T/hub" "$T/running.db"
+scan_file "running: the database holds no marker" "$T/running.db"
+expect_eq "the database exists" 1 "$([ -s "$T/running.db" ] && echo 1 || echo 0)"
 rc=0
 hub_stop TERM || rc=$?
 expect_eq "the hub stops cleanly on SIGTERM" 0 "$rc"
-for f in hub.db hub.db-wal hub.db-shm; do
-    if [ -e "$T/hub/$f" ]; then
-        scan_file "stopped: $f holds no marker" "$T/hub/$f"
-    fi
-done
+hub_db_snapshot "$T/hub" "$T/stopped.db"
+scan_file "stopped: the database holds no marker" "$T/stopped.db"
 expect_eq "the database is not trivially small" 1 \
-    "$([ "$(wc -c <"$T/hub/hub.db")" -gt 8192 ] && echo 1 || echo 0)"
+    "$([ "$(wc -c <"$T/stopped.db")" -gt 8192 ] && echo 1 || echo 0)"
 scan_file "the hub log holds no marker" "$HUB_LOG"
 expect_clean_log "no sanitizer report in the hub log"
 finish

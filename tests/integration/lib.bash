@@ -51,6 +51,10 @@ hub_test_init() {
         echo "0 passed, 0 failed"
         exit 0
     fi
+    if [ "${TEST_HUB_STORE:-}" = pg ] && ! [ -s "${TEST_PG_URL_FILE:-}" ]; then
+        echo "skipped: TEST_HUB_STORE=pg but no PostgreSQL test cluster (TEST_PG_URL_FILE)"
+        exit 77
+    fi
     T=$(mktemp -d "${TMPDIR:-/tmp}/sesame-it.XXXXXX")
     export HOME="$T/home" XDG_CONFIG_HOME="$T/home/.config"
     mkdir -p "$HOME"
@@ -86,16 +90,59 @@ free_port() {
     return 1
 }
 
+# pg_database NAME: prints the URL of the test cluster's database sesame_it_NAME_<pid>,
+# creating it the first time (tests run under TEST_HUB_STORE=pg; the cluster comes from
+# ctest's pg fixture, scripts/pg-test-cluster.sh). Returns 1 when it cannot.
+pg_database() {
+    local base name
+    base=$(cat "$TEST_PG_URL_FILE") || return 1
+    name="sesame_it_$1_$$"
+    if [ "$(psql "$base" -XtAc "SELECT 1 FROM pg_database WHERE datname = '$name'")" != 1 ]; then
+        psql "$base" -XqAc "CREATE DATABASE $name" >/dev/null || return 1
+    fi
+    echo "${base%/*}/$name"
+}
+
+# hub_database_env DATA_DIR: under TEST_HUB_STORE=pg, prints the
+# SESAME_HUB_DATABASE_URL=... assignment of the PostgreSQL database that stands for
+# DATA_DIR (one per directory, the same across restarts); else prints nothing.
+hub_database_env() {
+    local url
+    [ "${TEST_HUB_STORE:-}" = pg ] || return 0
+    url=$(pg_database "$(basename "$1" | tr -c 'a-zA-Z0-9_\n' '_')") || return 1
+    echo "SESAME_HUB_DATABASE_URL=$url"
+}
+
+# hub_db_snapshot DATA_DIR OUT: concatenates into OUT the bytes at rest of the database of
+# the hub on DATA_DIR, to search for what must never be stored: its SQLite files (hub.db,
+# -wal, -shm), or under TEST_HUB_STORE=pg every file of the test cluster (data, WAL).
+hub_db_snapshot() {
+    local f
+    : >"$2"
+    if [ "${TEST_HUB_STORE:-}" = pg ]; then
+        find "$(dirname "$TEST_PG_URL_FILE")" -type f -print0 2>/dev/null |
+            xargs -0 -r cat >>"$2" 2>/dev/null || true
+        return 0
+    fi
+    for f in hub.db hub.db-wal hub.db-shm; do
+        [ -e "$1/$f" ] && cat "$1/$f" >>"$2"
+    done
+    return 0
+}
+
 # hub_start DATA_DIR [ARGS...]: starts `sesame hub` on an ephemeral loopback port with
-# DATA_DIR, waits until it listens (its --port-file) and answers. Log: DATA_DIR.log.
-# Sets HUB_PID, HUB_PORT, HUB_URL, HUB_LOG, exports SESAME_HUB. Returns 1 on failure.
+# DATA_DIR (under TEST_HUB_STORE=pg, on a PostgreSQL database of its own instead of
+# DATA_DIR/hub.db: hub_database_env), waits until it listens (its --port-file) and
+# answers. Log: DATA_DIR.log. Sets HUB_PID, HUB_PORT, HUB_URL, HUB_LOG, exports
+# SESAME_HUB. Returns 1 on failure.
 hub_start() {
-    local data=$1 portfile i
+    local data=$1 portfile i dbenv
     shift
     portfile="$data.port"
     HUB_LOG="$data.log"
     rm -f "$portfile"
-    "$SESAME" hub --addr 127.0.0.1:0 --data "$data" --port-file "$portfile" "$@" \
+    dbenv=$(hub_database_env "$data") || return 1
+    env $dbenv "$SESAME" hub --addr 127.0.0.1:0 --data "$data" --port-file "$portfile" "$@" \
         >>"$HUB_LOG" 2>&1 &
     HUB_PID=$!
     HUB_PIDS+=("$HUB_PID")

@@ -44,6 +44,8 @@
 #include "keys/syncauth.h"
 #include "keys/vaultcrypt.h"
 
+#include "pgtest.h"
+
 #define V1 "v1v1v1v1v1v1v1v1v1v1v1v1v1"
 #define V2 "v2v2v2v2v2v2v2v2v2v2v2v2v2"
 #define V9 "v9v9v9v9v9v9v9v9v9v9v9v9v9"
@@ -58,6 +60,19 @@
 #define TK "tktktktktktktktktktktktktk"
 
 #define HUB_URL "http://127.0.0.1:7700"
+
+static int g_pg;                       /* 1: hubs on PostgreSQL (TEST_HUB_STORE=pg) */
+static char g_pg_base[PGTEST_URL_MAX]; /* the test cluster's URL */
+
+/* The database of a new hub: dir/hub.db, or a new PostgreSQL database. */
+static void hub_db(const char *dir, char *out, size_t cap)
+{
+    if (g_pg) {
+        assert_int_equal(pgtest_new_database(g_pg_base, out, cap), 0);
+        return;
+    }
+    snprintf(out, cap, "%s/hub.db", dir);
+}
 
 static struct {
     char dir[64];
@@ -473,14 +488,14 @@ static int has_change(const json_t *r, const char *kind, const char *ref)
 static int fx_setup(void **state)
 {
     struct hub_options opt;
-    char db[96], err[256];
+    char db[PGTEST_URL_MAX], err[256];
 
     (void)state;
     assert_int_equal(crypto_init(), ERR_OK);
     assert_int_equal(http_client_global_init(), ERR_OK);
     snprintf(g.dir, sizeof(g.dir), "/tmp/test_hub.XXXXXX");
     assert_non_null(mkdtemp(g.dir));
-    snprintf(db, sizeof(db), "%s/hub.db", g.dir);
+    hub_db(g.dir, db, sizeof(db));
     memset(&opt, 0, sizeof(opt));
     opt.ho_host = "127.0.0.1";
     opt.ho_store_url = db;
@@ -1591,11 +1606,11 @@ static struct hub *fresh_hub(char dir[64], int open_registration)
 {
     struct hub_options opt;
     struct hub *h = NULL;
-    char db[96], err[256];
+    char db[PGTEST_URL_MAX], err[256];
 
     snprintf(dir, 64, "/tmp/test_hub.XXXXXX");
     assert_non_null(mkdtemp(dir));
-    snprintf(db, sizeof(db), "%s/hub.db", dir);
+    hub_db(dir, db, sizeof(db));
     memset(&opt, 0, sizeof(opt));
     opt.ho_store_url = db;
     opt.ho_open_registration = open_registration;
@@ -1776,8 +1791,8 @@ static void test_hub_main_run(void **state)
     remove_dir(data);
     rmdir(dir);
 
-    /* a database URL the store does not serve: one line, exit 1 */
-    setenv("SESAME_HUB_DATABASE_URL", "postgresql://user:secret@db.example/hub", 1);
+    /* a PostgreSQL server that cannot be reached: one line, exit 1 */
+    setenv("SESAME_HUB_DATABASE_URL", "postgresql://user:secret@127.0.0.1:1/hub", 1);
     a.argc = 3;
     assert_int_equal(hub_main(a.argc, a.argv), 1);
     unsetenv("SESAME_HUB_DATABASE_URL");
@@ -1801,9 +1816,22 @@ int main(void)
         cmocka_unit_test(test_changes_bytes), /* late: it adds large items to V1 */
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_registration_rules),
+    };
+    /* `sesame hub` itself: its data directory, lock and SQLite file */
+    const struct CMUnitTest sqlite_only[] = {
         cmocka_unit_test(test_hub_main_usage),
         cmocka_unit_test(test_hub_main_run),
     };
+    const char *backend = getenv("TEST_HUB_STORE");
 
-    return cmocka_run_group_tests(tests, fx_setup, fx_teardown);
+    if (backend && strcmp(backend, "pg") == 0) {
+        if (pgtest_base_url(g_pg_base, sizeof(g_pg_base)) != 0) {
+            printf("test_hub: SKIP: no PostgreSQL test cluster (TEST_PG_URL_FILE)\n");
+            return PGTEST_SKIP;
+        }
+        g_pg = 1;
+        return cmocka_run_group_tests_name("hub on PostgreSQL", tests, fx_setup, fx_teardown);
+    }
+    return cmocka_run_group_tests_name("hub on SQLite", tests, fx_setup, fx_teardown) +
+           cmocka_run_group_tests_name("sesame hub", sqlite_only, fx_setup, fx_teardown);
 }

@@ -31,6 +31,8 @@
 #include "crypto/hash.h"
 #include "store/store.h"
 
+#include "pgtest.h"
+
 #define T0 1700000000LL
 
 /* Ids: 26 characters, lowercase (or uppercase for accounts and editors). */
@@ -54,11 +56,13 @@
 #define WRAP  "{\"kty\":\"OKP\"}"
 #define SHA_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 
-static char g_dir[64];        /* the temporary directory of this run */
-static int g_counter;         /* database files made so far */
-static int64_t g_now = T0;    /* the store's clock in every test */
-static struct store *g_store; /* the store of the current test */
-static char g_path[PATH_MAX]; /* its file */
+static char g_dir[64]; /* the temporary directory of this run */
+static int g_pg;       /* 1: the stores are PostgreSQL databases (TEST_HUB_STORE=pg) */
+static char g_pg_base[PGTEST_URL_MAX]; /* the test cluster's URL */
+static int g_counter;                  /* database files made so far */
+static int64_t g_now = T0;             /* the store's clock in every test */
+static struct store *g_store;          /* the store of the current test */
+static char g_path[PATH_MAX];          /* its file */
 
 static unsigned char blob_a[] = {1, 2, 3};    /* base64url "AQID" */
 static unsigned char blob_b[] = {4, 5, 6};    /* "BAUG" */
@@ -93,9 +97,13 @@ static int group_teardown(void **state)
     return nftw(g_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-/* Writes a fresh database path into g_path. */
+/* Writes a fresh database path (PostgreSQL: the URL of a new database) into g_path. */
 static void next_path(void)
 {
+    if (g_pg) {
+        assert_int_equal(pgtest_new_database(g_pg_base, g_path, sizeof(g_path)), 0);
+        return;
+    }
     (void)snprintf(g_path, sizeof(g_path), "%s/t%d.db", g_dir, ++g_counter);
 }
 
@@ -225,8 +233,6 @@ static void test_open_refusals(void **state)
         const char *msg;
     } cases[] = {
         {"", ERR_CONFIG, "no database path given"},
-        {"postgresql://u@127.0.0.1/db", ERR_CONFIG, "PostgreSQL backend not yet available"},
-        {"postgres://u@127.0.0.1/db", ERR_CONFIG, "PostgreSQL backend not yet available"},
         {"mysql://u@host/db", ERR_CONFIG,
          "unsupported database URL (use a path, sqlite:PATH or postgresql://)"},
         {":memory:", ERR_CONFIG, "the database must be a file path"},
@@ -244,6 +250,15 @@ static void test_open_refusals(void **state)
         assert_string_equal(err, cases[i].msg);
     }
     assert_int_equal(store_open(&s, NULL, err, sizeof(err)), ERR_CONFIG);
+    {
+        /* a PostgreSQL URL over STORE_URL_MAX_BYTES: refused before any connection */
+        static char url[STORE_URL_MAX_BYTES + 32] = "postgresql://u@127.0.0.1/";
+
+        memset(url + strlen(url), 'd', sizeof(url) - strlen(url) - 1);
+        assert_int_equal(store_open(&s, url, err, sizeof(err)), ERR_CONFIG);
+        assert_null(s);
+        assert_string_equal(err, "the database URL is too long");
+    }
 
     /* Two missing directory levels: only one is created. */
     (void)snprintf(path, sizeof(path), "%s/no/such/hub.db", g_dir);
@@ -298,6 +313,8 @@ static int64_t pragma_int(const char *path, const char *sql)
     sqlite3 *db;
     int64_t v = -1;
 
+    if (g_pg)
+        return (int64_t)pgtest_query_int(path, sql);
     assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
     if (sqlite3_step(st) == SQLITE_ROW)
@@ -351,7 +368,7 @@ static void test_open_creates_private_files(void **state)
     assert_int_equal(pragma_int(g_path, "PRAGMA application_id"), 0x53455348);
     assert_int_equal(pragma_int(g_path, "SELECT count(*) FROM sqlite_schema WHERE type = 'table'"
                                         " AND sql LIKE '%STRICT'"),
-                     12);
+                     13); /* every table, hub_secrets included */
 
     store_close(g_store);
     g_store = NULL;
@@ -393,8 +410,15 @@ static void test_migration_future_version_refused(void **state)
 
     assert_int_equal(store_open(&s, g_path, err, sizeof(err)), ERR_STORAGE);
     assert_null(s);
-    assert_string_equal(err, "the database schema version 99 is newer than this build supports "
-                             "(2): upgrade Sesame");
+    {
+        char want[128];
+
+        (void)snprintf(want, sizeof(want),
+                       "the database schema version 99 is newer than this build supports (%d): "
+                       "upgrade Sesame",
+                       STORE_SCHEMA_VERSION);
+        assert_string_equal(err, want);
+    }
     /* Untouched: same version, not switched to WAL. */
     assert_int_equal(pragma_int(g_path, "PRAGMA user_version"), 99);
     pragma_text(g_path, "PRAGMA journal_mode", text, sizeof(text));
@@ -1470,8 +1494,9 @@ static void test_vault_delete_feed(void **state)
 #define ITEMS_PER_TID 10
 
 struct writer_arg {
-    int wa_tid;      /* 0..WRITERS-1 */
-    int wa_failures; /* puts that did not return ERR_OK */
+    struct store *wa_store; /* the store it writes through */
+    int wa_tid;             /* 0..WRITERS-1 */
+    int wa_failures;        /* puts that did not return ERR_OK */
 };
 
 static atomic_int g_writers_done;
@@ -1498,7 +1523,7 @@ static void *writer_main(void *p)
         memset(ov, wa->wa_tid * 16 + (j & 15), sizeof(ov));
         memcpy(it.it_vault, V1, ID_LEN + 1);
         writer_item_id(it.it_id, wa->wa_tid, j % ITEMS_PER_TID);
-        if (store_item_put(g_store, ACC, &it, 0) != ERR_OK)
+        if (store_item_put(wa->wa_store, ACC, &it, 0) != ERR_OK)
             wa->wa_failures++;
     }
     atomic_fetch_add(&g_writers_done, 1);
@@ -1551,6 +1576,7 @@ static void test_concurrent_writers(void **state)
     atomic_store(&g_reader_reads, 0);
     assert_int_equal(pthread_create(&reader, NULL, reader_main, &base), 0);
     for (t = 0; t < WRITERS; t++) {
+        args[t].wa_store = g_store;
         args[t].wa_tid = t;
         args[t].wa_failures = 0;
         assert_int_equal(pthread_create(&threads[t], NULL, writer_main, &args[t]), 0);
@@ -1707,6 +1733,32 @@ static void test_nonces(void **state)
     assert_int_equal(store_nonce_use(g_store, ACC9, "fresh", T0 + 600), ERR_NOT_FOUND);
     /* Left: ACC's renewed nonce; ACC2's expired with the purge at T0 + 300. */
     assert_int_equal(pragma_int(g_path, "SELECT count(*) FROM admin_nonces"), 1);
+}
+
+/* The hubs' shared secrets: the first candidate stored wins, for every later caller. */
+static void test_secrets(void **state)
+{
+    unsigned char a[32], b[32], out[32], big[STORE_SECRET_MAX + 1];
+
+    (void)state;
+    memset(a, 0xa1, sizeof(a));
+    memset(b, 0xb2, sizeof(b));
+    memset(big, 0, sizeof(big));
+    assert_int_equal(store_secret_share(g_store, "sync-challenge", a, sizeof(a), out), ERR_OK);
+    assert_memory_equal(out, a, sizeof(a));
+    memset(out, 0, sizeof(out));
+    assert_int_equal(store_secret_share(g_store, "sync-challenge", b, sizeof(b), out), ERR_OK);
+    assert_memory_equal(out, a, sizeof(a));
+    assert_int_equal(store_secret_share(g_store, "other", b, sizeof(b), out), ERR_OK);
+    assert_memory_equal(out, b, sizeof(b));
+    assert_int_equal(store_secret_share(g_store, "sync-challenge", b, 16, out), ERR_STORAGE);
+    assert_int_equal(store_secret_share(g_store, "", a, sizeof(a), out), ERR_BAD_INPUT);
+    assert_int_equal(store_secret_share(g_store, "x", a, 0, out), ERR_BAD_INPUT);
+    assert_int_equal(store_secret_share(g_store, "x", big, sizeof(big), out), ERR_BAD_INPUT);
+    assert_int_equal(store_secret_share(g_store, "x", NULL, 8, out), ERR_BAD_INPUT);
+    assert_int_equal(reopen(), 0);
+    assert_int_equal(store_secret_share(g_store, "sync-challenge", b, sizeof(b), out), ERR_OK);
+    assert_memory_equal(out, a, sizeof(a));
 }
 
 static void test_sessions(void **state)
@@ -1947,15 +1999,239 @@ static void test_allocation_failures(void **state)
     store_change_list_free(ch, n);
 }
 
+/* ---- Copying a hub (sesame hub migrate) ------------------------------------------------ */
+
+/* Compares the whole change feed of two stores. */
+static void assert_same_feed(struct store *a, struct store *b)
+{
+    struct store_change *ca, *cb;
+    uint64_t na_next, nb_next;
+    size_t na, nb, i;
+
+    assert_int_equal(store_changes_since(a, ACC, 0, STORE_MAX_PAGE, NULL, &ca, &na, &na_next),
+                     ERR_OK);
+    assert_int_equal(store_changes_since(b, ACC, 0, STORE_MAX_PAGE, NULL, &cb, &nb, &nb_next),
+                     ERR_OK);
+    assert_int_equal(na, nb);
+    assert_int_equal(na_next, nb_next);
+    for (i = 0; i < na; i++) {
+        assert_int_equal(ca[i].ch_seq, cb[i].ch_seq);
+        assert_int_equal(ca[i].ch_kind, cb[i].ch_kind);
+        assert_string_equal(ca[i].ch_vault, cb[i].ch_vault);
+        assert_string_equal(ca[i].ch_ref, cb[i].ch_ref);
+        assert_string_equal(ca[i].ch_server, cb[i].ch_server);
+        assert_string_equal(ca[i].ch_payload, cb[i].ch_payload);
+        assert_int_equal(ca[i].ch_superseded_by, cb[i].ch_superseded_by);
+        assert_int_equal(ca[i].ch_committed_at, cb[i].ch_committed_at);
+    }
+    store_change_list_free(ca, na);
+    store_change_list_free(cb, nb);
+}
+
+/*
+ * store_copy from a SQLite hub into the run's backend (SQLite, or PostgreSQL: the
+ * `sesame hub migrate` path): every table, the same feed, orders kept, the sequences
+ * continue, and a second copy into the now non-empty store is refused.
+ */
+static void test_copy(void **state)
+{
+    static const char *const entries[] = {"{\"n\":1}", "{\"n\":2}"};
+    unsigned char content[] = "file ciphertext \0 with a NUL";
+    unsigned char sess[STORE_SHA256_BYTES], secret[32], got_secret[32];
+    struct store_file f = {.fi_size = 9, .fi_content = content, .fi_content_len = sizeof(content)};
+    struct store *dst = g_store, *src = NULL;
+    struct store_copy_report r;
+    struct store_activity *act;
+    struct store_session ss;
+    struct store_item *items;
+    struct store_file got;
+    char err[256], path[PATH_MAX];
+    uint64_t last, total = 0;
+    size_t n, k;
+
+    (void)state;
+    (void)snprintf(path, sizeof(path), "%s/copy-src-%d.db", g_dir, ++g_counter);
+    assert_int_equal(store_open(&src, path, err, sizeof(err)), ERR_OK);
+    store_set_clock(src, test_clock, NULL);
+    g_store = src;
+    make_account(ACC);
+    make_vault(ACC, V1);
+    make_vault(ACC, V2);
+    assert_int_equal(put_item(V1, I2, blob_a, sizeof(blob_a), 0, NULL), ERR_OK);
+    assert_int_equal(put_item(V1, I1, blob_c, sizeof(blob_c), 0, NULL), ERR_OK);
+    assert_int_equal(put_item(V1, I9, blob_a, sizeof(blob_a), 0, NULL), ERR_OK);
+    assert_int_equal(put_item(V1, I2, blob_b, sizeof(blob_b), 1, NULL), ERR_OK);
+    assert_int_equal(store_item_delete(g_store, ACC, V1, I9, ACC), ERR_OK);
+    memcpy(f.fi_id, F1, ID_LEN + 1);
+    memcpy(f.fi_vault, V1, ID_LEN + 1);
+    assert_int_equal(hash_sha256(f.fi_sha256, content, sizeof(content)), ERR_OK);
+    assert_int_equal(store_file_put(g_store, ACC, &f), ERR_OK);
+    make_server(SA, "a");
+    assert_int_equal(grant(SA, V1, blob_a, sizeof(blob_a)), ERR_OK);
+    assert_int_equal(register_token(J1, SA), ERR_OK);
+    assert_int_equal(store_activity_append(g_store, ACC, SA, T0 + 3, entries, 2), ERR_OK);
+    assert_int_equal(store_nonce_use(g_store, ACC, "copied-nonce", T0 + 300), ERR_OK);
+    memset(sess, 0x5a, sizeof(sess));
+    assert_int_equal(store_session_create(g_store, sess, ACC, SA, T0 + 900), ERR_OK);
+    memset(secret, 0x11, sizeof(secret));
+    assert_int_equal(store_secret_share(src, "sync-challenge", secret, sizeof(secret), got_secret),
+                     ERR_OK);
+    last = store_last_seq(src, ACC);
+    g_store = dst;
+
+    assert_int_equal(store_copy(src, dst, &r, err, sizeof(err)), ERR_OK);
+    assert_int_equal(r.cr_n, STORE_COPY_TABLES);
+    for (k = 0; k < r.cr_n; k++) {
+        static const struct {
+            const char *name;
+            uint64_t rows;
+        } want[] = {{"accounts", 1},   {"signing_keys", 1}, {"vaults", 2},       {"items", 3},
+                    {"files", 1},      {"servers", 1},      {"grants", 1},       {"tokens", 1},
+                    {"changes", 0},    {"activity", 2},     {"admin_nonces", 1}, {"sessions", 1},
+                    {"hub_secrets", 1}};
+        assert_string_equal(r.cr_table[k], want[k].name);
+        assert_int_equal(r.cr_rows[k], k == 8 ? last : want[k].rows);
+    }
+    assert_same_feed(src, dst);
+
+    /* the listing order (the order the hub first stored them) is kept */
+    assert_int_equal(store_item_list(dst, ACC, V1, &items, &n), ERR_OK);
+    assert_int_equal(n, 2);
+    assert_string_equal(items[0].it_id, I2);
+    assert_int_equal(items[0].it_version, 2);
+    assert_int_equal(items[0].it_overview_len, sizeof(blob_b));
+    assert_memory_equal(items[0].it_overview, blob_b, sizeof(blob_b));
+    assert_string_equal(items[1].it_id, I1);
+    store_item_list_free(items, n);
+    assert_int_equal(store_file_get(dst, ACC, V1, F1, &got), ERR_OK);
+    assert_int_equal(got.fi_content_len, sizeof(content));
+    assert_memory_equal(got.fi_content, content, sizeof(content));
+    assert_memory_equal(got.fi_sha256, f.fi_sha256, STORE_SHA256_BYTES);
+    store_file_clear(&got);
+    assert_int_equal(store_session_lookup(dst, sess, &ss), ERR_OK);
+    assert_string_equal(ss.ss_server, SA);
+    assert_int_equal(store_nonce_use(dst, ACC, "copied-nonce", T0 + 300), ERR_CONFLICT);
+    memset(got_secret, 0, sizeof(got_secret));
+    memset(sess, 0x22, sizeof(sess)); /* another candidate: the copied secret stays */
+    assert_int_equal(store_secret_share(dst, "sync-challenge", sess, 32, got_secret), ERR_OK);
+    assert_memory_equal(got_secret, secret, sizeof(secret));
+
+    /* the sequences continue where the source stopped */
+    assert_int_equal(put_item(V1, I1, blob_a, sizeof(blob_a), 0, NULL), ERR_OK);
+    assert_int_equal(store_last_seq(dst, ACC), last + 1);
+    assert_int_equal(store_activity_append(dst, ACC, SA, T0 + 4, entries, 1), ERR_OK);
+    assert_int_equal(store_activity_query(dst, ACC, NULL, 10, 0, &act, &n, &total), ERR_OK);
+    assert_int_equal(total, 3);
+    assert_int_equal(act[2].av_id, 3);
+    store_activity_list_free(act, n);
+
+    /* only into an empty hub */
+    assert_int_equal(store_copy(src, dst, &r, err, sizeof(err)), ERR_CONFLICT);
+    assert_string_equal(
+        err, "the destination database already holds a hub: copy only into an empty one");
+    assert_int_equal(store_last_seq(dst, ACC), last + 1);
+    store_close(src);
+}
+
+/* ---- Replicas: two stores on one PostgreSQL database ----------------------------------- */
+
+static atomic_int g_peer_calls;
+static atomic_ullong g_peer_seq;
+
+static void peer_hook(void *arg, const char *account, uint64_t seq)
+{
+    (void)arg;
+    if (account && strcmp(account, ACC) == 0) {
+        atomic_fetch_add(&g_peer_calls, 1);
+        if (seq > atomic_load(&g_peer_seq))
+            atomic_store(&g_peer_seq, seq);
+    }
+}
+
+/*
+ * Two hub replicas share one database: each is told of the other's commits (LISTEN /
+ * NOTIFY) - and not of its own twice -, and writers on both interleave into one gap-free
+ * sequence in commit order while a reader checks every snapshot.
+ */
+static void test_replicas_share_the_feed(void **state)
+{
+    struct writer_arg args[WRITERS];
+    pthread_t threads[WRITERS], reader;
+    struct store *peer = NULL, *mine;
+    struct store_change *ch;
+    char err[256];
+    uint64_t base, next;
+    size_t n, i;
+    int t, tries;
+
+    (void)state;
+    assert_int_equal(store_open(&peer, g_path, err, sizeof(err)), ERR_OK);
+    store_set_clock(peer, test_clock, NULL);
+    atomic_store(&g_peer_calls, 0);
+    atomic_store(&g_peer_seq, 0);
+    store_set_commit_hook(peer, peer_hook, NULL);
+    make_account(ACC);
+    make_vault(ACC, V1);
+    /* the peer's listener connects in the background: commit until it hears one */
+    for (tries = 0; tries < 100 && atomic_load(&g_peer_calls) == 0; tries++) {
+        assert_int_equal(put_item(V1, I1, blob_a, sizeof(blob_a), 0, NULL), ERR_OK);
+        usleep(100 * 1000);
+    }
+    assert_true(atomic_load(&g_peer_calls) > 0);
+    assert_int_equal(atomic_load(&g_peer_seq), store_last_seq(g_store, ACC));
+    assert_int_equal(store_last_seq(peer, ACC), store_last_seq(g_store, ACC));
+
+    /* the peer's own commit runs its hook once, on its thread, and no second time */
+    atomic_store(&g_peer_calls, 0);
+    mine = g_store;
+    g_store = peer;
+    assert_int_equal(put_item(V1, I2, blob_a, sizeof(blob_a), 0, NULL), ERR_OK);
+    g_store = mine;
+    usleep(300 * 1000);
+    assert_int_equal(atomic_load(&g_peer_calls), 1);
+    store_set_commit_hook(peer, NULL, NULL);
+
+    base = store_last_seq(g_store, ACC);
+    atomic_store(&g_writers_done, 0);
+    atomic_store(&g_reader_anomalies, 0);
+    atomic_store(&g_reader_reads, 0);
+    assert_int_equal(pthread_create(&reader, NULL, reader_main, &base), 0);
+    for (t = 0; t < WRITERS; t++) {
+        args[t].wa_store = t % 2 ? peer : g_store;
+        args[t].wa_tid = t;
+        args[t].wa_failures = 0;
+        assert_int_equal(pthread_create(&threads[t], NULL, writer_main, &args[t]), 0);
+    }
+    for (t = 0; t < WRITERS; t++) {
+        assert_int_equal(pthread_join(threads[t], NULL), 0);
+        assert_int_equal(args[t].wa_failures, 0);
+    }
+    assert_int_equal(pthread_join(reader, NULL), 0);
+    assert_int_equal(atomic_load(&g_reader_anomalies), 0);
+    assert_true(atomic_load(&g_reader_reads) > 0);
+    assert_int_equal(store_last_seq(peer, ACC), base + WRITERS * PUTS);
+    assert_int_equal(store_changes_since(peer, ACC, base, STORE_MAX_PAGE, NULL, &ch, &n, &next),
+                     ERR_OK);
+    assert_int_equal(n, WRITERS * PUTS);
+    for (i = 0; i < n; i++)
+        assert_int_equal(ch[i].ch_seq, base + 1 + i);
+    store_change_list_free(ch, n);
+    store_close(peer);
+}
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = {
+    const struct CMUnitTest sqlite_only[] = {
         cmocka_unit_test(test_open_refusals),
         cmocka_unit_test(test_open_foreign_files),
         cmocka_unit_test_teardown(test_open_creates_private_files, fx_teardown),
         cmocka_unit_test_setup_teardown(test_migration_reopen_keeps_data, fx_setup, fx_teardown),
         cmocka_unit_test(test_migration_future_version_refused),
         cmocka_unit_test(test_migration_failure_rolls_back),
+        cmocka_unit_test_setup_teardown(test_deleted_ciphertext_is_erased, fx_setup, fx_teardown),
+    };
+    /* the store's rules: the same on every backend */
+    const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_accounts, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_signing_keys, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_vaults, fx_setup, fx_teardown),
@@ -1973,10 +2249,30 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_activity, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_nonces, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_sessions, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_secrets, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_reopen_sees_everything, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_deleted_ciphertext_is_erased, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_allocation_failures, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_copy, fx_setup, fx_teardown),
     };
+    /* two stores on one database: what hub replicas rely on */
+    const struct CMUnitTest pg_only[] = {
+        cmocka_unit_test_setup_teardown(test_replicas_share_the_feed, fx_setup, fx_teardown),
+    };
+    const char *backend = getenv("TEST_HUB_STORE");
+    int failed;
 
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    if (backend && strcmp(backend, "pg") == 0) {
+        if (pgtest_base_url(g_pg_base, sizeof(g_pg_base)) != 0) {
+            printf("test_store: SKIP: no PostgreSQL test cluster (TEST_PG_URL_FILE)\n");
+            return PGTEST_SKIP;
+        }
+        g_pg = 1;
+        failed =
+            cmocka_run_group_tests_name("store on PostgreSQL", tests, group_setup, group_teardown);
+        return failed + cmocka_run_group_tests_name("replicas on PostgreSQL", pg_only, group_setup,
+                                                    group_teardown);
+    }
+    failed = cmocka_run_group_tests_name("SQLite files", sqlite_only, group_setup, group_teardown);
+    return failed +
+           cmocka_run_group_tests_name("store on SQLite", tests, group_setup, group_teardown);
 }
