@@ -125,6 +125,7 @@ enum err admin_open(struct admin **out, const struct admin_options *o, char *err
     struct http_client_config hc;
     char path[CONFIG_MAX_PATH];
     char *pw = NULL;
+    char first[KIT_MAX_URL_BYTES + 1];
     const char *hub, *ca;
     enum err rc;
 
@@ -154,6 +155,19 @@ enum err admin_open(struct admin **out, const struct admin_options *o, char *err
     if (rc != ERR_OK)
         goto out;
     hub = o && o->ao_hub_url ? o->ao_hub_url : getenv("SESAME_HUB");
+    if (hub && hub == getenv("SESAME_HUB") && strchr(hub, ',')) {
+        /* SESAME_HUB may list several hub replicas (configuration.md): the CLI uses the
+           first */
+        size_t n = (size_t)(strchr(hub, ',') - hub);
+
+        if (n < sizeof(first)) {
+            memcpy(first, hub, n);
+            first[n] = '\0';
+            hub = first;
+        } else {
+            hub = "";
+        }
+    }
     if (!hub || !*hub)
         hub = kit_hub_url(a->ad_kit);
     if (!kit_hub_url_is_valid(hub)) {

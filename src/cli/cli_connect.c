@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -126,6 +127,17 @@ enum err connect_credentials_build(struct buf *out, const struct kit *k, const c
                                    const unsigned char *unlock, const char *hub_url,
                                    const char *fingerprint)
 {
+    return connect_credentials_build_urls(out, k, server_id, sign, wrap, unlock, hub_url, NULL, 0,
+                                          fingerprint);
+}
+
+/* Builds a new server's credentials file with further hub URLs; see cli_connect.h. */
+enum err connect_credentials_build_urls(struct buf *out, const struct kit *k, const char *server_id,
+                                        const struct jwk *sign, const struct jwk *wrap,
+                                        const unsigned char *unlock, const char *hub_url,
+                                        const char *const *more, size_t nmore,
+                                        const char *fingerprint)
+{
     struct jwk pub[CREDENTIALS_MAX_SIGNING_KEYS];
     struct credentials_params p;
     size_t i, n = 0, count;
@@ -156,6 +168,8 @@ enum err connect_credentials_build(struct buf *out, const struct kit *k, const c
     p.cp_unlock = unlock;
     p.cp_unlock_len = CREDENTIALS_UNLOCK_BYTES;
     p.cp_hub_url = hub_url;
+    p.cp_hub_urls = more;
+    p.cp_hub_url_count = nmore;
     p.cp_tls_fingerprint = fingerprint;
     p.cp_signing_keys = pub;
     p.cp_nsigning = count;
@@ -387,18 +401,65 @@ static int cc_resolve_vaults(struct cli_ctx *x, char specs[][VAULT_MAX_NAME_BYTE
     return CLI_EXIT_OK;
 }
 
-/* Returns the hub URL to write into a credentials file (see cc_server_create). */
-static const char *cc_server_hub_url(const struct cli_ctx *x, const char *given)
+/*
+ * Fills urls (*n of them, at most 1 + CREDENTIALS_MAX_HUB_URLS) with the hub URLs to write
+ * into a credentials file (see cc_server_create): every --server-hub (given, ngiven) in
+ * order, else --hub, else $SESAME_HUB (one URL, or several separated by commas: split into
+ * envbuf, envcap bytes), else the kit's. Returns 0, or -1 when $SESAME_HUB lists too many.
+ */
+static int cc_server_hub_urls(const struct cli_ctx *x, const char *const *given, size_t ngiven,
+                              const char **urls, size_t *n, char *envbuf, size_t envcap)
 {
     const char *env = getenv("SESAME_HUB");
+    char *p, *comma;
+    size_t i;
 
-    if (given)
-        return given;
-    if (x->cx_ao.ao_hub_url)
-        return x->cx_ao.ao_hub_url;
-    if (env && *env)
-        return env;
-    return kit_hub_url(admin_kit(x->cx_admin));
+    *n = 0;
+    if (ngiven) {
+        for (i = 0; i < ngiven; i++)
+            urls[(*n)++] = given[i];
+    } else if (x->cx_ao.ao_hub_url) {
+        urls[(*n)++] = x->cx_ao.ao_hub_url;
+    } else if (env && *env && strchr(env, ',') && strlen(env) < envcap) {
+        memcpy(envbuf, env, strlen(env) + 1);
+        for (p = envbuf;; p = comma + 1) {
+            if (*n == 1 + CREDENTIALS_MAX_HUB_URLS)
+                return -1;
+            urls[(*n)++] = p;
+            comma = strchr(p, ',');
+            if (!comma)
+                break;
+            *comma = '\0';
+        }
+    } else if (env && *env) {
+        urls[(*n)++] = env;
+    } else {
+        urls[(*n)++] = kit_hub_url(admin_kit(x->cx_admin));
+    }
+    return 0;
+}
+
+/*
+ * Checks hub URLs urls[0..n) for a credentials file: valid, distinct, https:// when pinned
+ * (fingerprint not NULL). Returns NULL, or what is wrong (a static message).
+ */
+static const char *cc_hub_urls_problem(const char *const *urls, size_t n, const char *fingerprint)
+{
+    size_t i, j;
+
+    if (n > 1 + CREDENTIALS_MAX_HUB_URLS)
+        return "at most 9 hub URLs (the first and 8 replicas)";
+    for (i = 0; i < n; i++) {
+        if (!kit_hub_url_is_valid(urls[i]))
+            return "the hub URL is not an http:// or https:// URL";
+        if (fingerprint && strncasecmp(urls[i], "https://", 8) != 0)
+            return "--tls-fingerprint pins the hub's certificate: every hub URL must be https://";
+        for (j = 0; j < i; j++) {
+            if (strcmp(urls[i], urls[j]) == 0)
+                return "a hub URL is given twice";
+        }
+    }
+    return NULL;
 }
 
 /*
@@ -464,7 +525,7 @@ static int cc_server_created(const struct cli_ctx *x, const char *id, const char
 
 static const char cc_server_create_usage[] =
     "sesame connect server create NAME [--vaults A,B] [--vault V]... [--out FILE]\n"
-    "                                  [--server-hub URL] [--tls-fingerprint HEX]";
+    "                                  [--server-hub URL]... [--tls-fingerprint HEX]";
 
 /*
  * `connect server create NAME`: new server keys and unlock secret, the credentials file
@@ -476,14 +537,16 @@ static int cc_server_create(struct cli_ctx *x, int argc, char **argv)
     static char specs[CLI_MAX_MANY][VAULT_MAX_NAME_BYTES + 1];
     char ids[CLI_MAX_MANY][ID_LEN + 1];
     const char *lists[CLI_MAX_MANY], *singles[CLI_MAX_MANY], *pos[CLI_MAX_POS];
-    const char *out_path = NULL, *server_hub = NULL, *fingerprint = NULL, *hub_url, *name;
-    char fp[CREDENTIALS_FINGERPRINT_LEN + 1];
+    const char *out_path = NULL, *fingerprint = NULL, *name, *problem;
+    const char *server_hubs[CLI_MAX_MANY], *hub_urls[1 + CREDENTIALS_MAX_HUB_URLS];
+    char fp[CREDENTIALS_FINGERPRINT_LEN + 1], envbuf[CONFIG_MAX_VALUE_BYTES + 1];
     size_t nlists = 0, nsingles = 0, npos, nspecs = 0, ngranted = 0, i;
+    size_t nserver_hubs = 0, nhub_urls = 0;
     const struct cli_opt opts[] = {
         {"--vaults", NULL, lists, &nlists},
         {"--vault", NULL, singles, &nsingles},
         {"--out", &out_path, NULL, NULL},
-        {"--server-hub", &server_hub, NULL, NULL},
+        {"--server-hub", NULL, server_hubs, &nserver_hubs},
         {"--tls-fingerprint", &fingerprint, NULL, NULL},
     };
     char server_id[ID_LEN + 1];
@@ -531,8 +594,20 @@ static int cc_server_create(struct cli_ctx *x, int argc, char **argv)
     }
     if (fingerprint)
         fingerprint = fp;
-    if (server_hub && !kit_hub_url_is_valid(server_hub)) {
-        cli_usage("--server-hub must be an http:// or https:// URL");
+    for (i = 0; i < nserver_hubs; i++) {
+        if (!kit_hub_url_is_valid(server_hubs[i])) {
+            cli_usage("--server-hub must be an http:// or https:// URL");
+            goto out;
+        }
+    }
+    if (nserver_hubs > 1 + CREDENTIALS_MAX_HUB_URLS) {
+        cli_usage("--server-hub is given more than %d times (the first hub and %d replicas)",
+                  1 + CREDENTIALS_MAX_HUB_URLS, CREDENTIALS_MAX_HUB_URLS);
+        goto out;
+    }
+    problem = nserver_hubs > 1 ? cc_hub_urls_problem(server_hubs, nserver_hubs, fingerprint) : NULL;
+    if (problem) {
+        cli_usage("--server-hub: %s", problem);
         goto out;
     }
     if (!out_path)
@@ -547,9 +622,19 @@ static int cc_server_create(struct cli_ctx *x, int argc, char **argv)
     if ((ret = cc_resolve_vaults(x, specs, nspecs, ids)) != CLI_EXIT_OK)
         goto out;
     ret = CLI_EXIT_FAIL;
-    hub_url = cc_server_hub_url(x, server_hub);
-    if (!kit_hub_url_is_valid(hub_url)) {
+    if (cc_server_hub_urls(x, server_hubs, nserver_hubs, hub_urls, &nhub_urls, envbuf,
+                           sizeof(envbuf)) != 0) {
+        cli_fail("SESAME_HUB lists more than %d hub URLs; give --server-hub",
+                 1 + CREDENTIALS_MAX_HUB_URLS);
+        goto out;
+    }
+    if (!kit_hub_url_is_valid(hub_urls[0])) {
         cli_fail("the hub URL is not an http:// or https:// URL; give --server-hub");
+        goto out;
+    }
+    problem = nhub_urls > 1 ? cc_hub_urls_problem(hub_urls, nhub_urls, fingerprint) : NULL;
+    if (problem) {
+        cli_fail("%s; give --server-hub", problem);
         goto out;
     }
     if (cli_vault_names(x, &names) != ERR_OK) {
@@ -564,8 +649,9 @@ static int cc_server_create(struct cli_ctx *x, int argc, char **argv)
         cli_fail("cannot generate the server's keys");
         goto out;
     }
-    rc = connect_credentials_build(&text, admin_kit(x->cx_admin), server_id, &sign, &wrap, unlock,
-                                   hub_url, fingerprint);
+    rc = connect_credentials_build_urls(&text, admin_kit(x->cx_admin), server_id, &sign, &wrap,
+                                        unlock, hub_urls[0], hub_urls + 1, nhub_urls - 1,
+                                        fingerprint);
     if (rc == ERR_OK)
         rc = buf_add_str(&text, "\n");
     if (rc != ERR_OK) {

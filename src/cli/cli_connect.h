@@ -57,6 +57,17 @@ enum err connect_credentials_build(struct buf *out, const struct kit *k, const c
                                    const char *fingerprint) SESAME_WUR;
 
 /*
+ * As connect_credentials_build, with further hub URLs (replicas of the same hub, written
+ * as hub.urls; nmore 0..CREDENTIALS_MAX_HUB_URLS, each valid, none repeated, all https://
+ * when fingerprint pins the hub): more[0..nmore) borrowed.
+ */
+enum err connect_credentials_build_urls(struct buf *out, const struct kit *k, const char *server_id,
+                                        const struct jwk *sign, const struct jwk *wrap,
+                                        const unsigned char *unlock, const char *hub_url,
+                                        const char *const *more, size_t nmore,
+                                        const char *fingerprint) SESAME_WUR;
+
+/*
  * Mints a token for server_id (either case) carrying unlock (TOKEN_UNLOCK_BYTES) and the
  * nvaults grants of vaults, issued at iat and expiring lifetime seconds later (0: never),
  * signed with the kit's current token-signing key. A new jti is written to jti and the

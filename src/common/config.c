@@ -36,6 +36,7 @@ enum config_kind {
     CK_DOMAIN,    /* a DNS name */
     CK_ADDR,      /* host:port */
     CK_URL,       /* http:// or https:// with a host */
+    CK_URL_LIST,  /* comma-separated CK_URLs, at most CONFIG_MAX_HUB_URLS, no repeats */
     CK_DB_URL,    /* postgresql:// or postgres:// */
     CK_PEERS,     /* comma-separated host:port, at most CONFIG_MAX_BUS_PEERS */
 };
@@ -121,7 +122,9 @@ static const struct config_def config_defs[CONFIG__COUNT] = {
     [CONFIG_SESAME_HUB_DATABASE_URL] = {.cd_name = "SESAME_HUB_DATABASE_URL",
                                         .cd_kind = CK_DB_URL,
                                         .cd_off = OFF(cf_hub_database_url)},
-    [CONFIG_SESAME_HUB] = {.cd_name = "SESAME_HUB", .cd_kind = CK_URL, .cd_off = OFF(cf_hub_url)},
+    [CONFIG_SESAME_HUB] = {.cd_name = "SESAME_HUB",
+                           .cd_kind = CK_URL_LIST,
+                           .cd_off = OFF(cf_hub_url)},
     [CONFIG_SESAME_ACCOUNT_KIT] = {.cd_name = "SESAME_ACCOUNT_KIT",
                                    .cd_kind = CK_PATH,
                                    .cd_off = OFF(cf_account_kit)},
@@ -562,6 +565,7 @@ static void config_err_expected(const struct config_def *d, char *errmsg, size_t
         err_msgf(ERR_BAD_INPUT, errmsg, errcap, "%s: expected " CONFIG_ADDR_EXPECT, d->cd_name);
         break;
     case CK_URL:
+    case CK_URL_LIST:
         err_msgf(ERR_BAD_INPUT, errmsg, errcap,
                  "%s: expected an http:// or https:// URL with a host", d->cd_name);
         break;
@@ -575,6 +579,58 @@ static void config_err_expected(const struct config_def *d, char *errmsg, size_t
         err_msgf(ERR_BAD_INPUT, errmsg, errcap, "%s: invalid value", d->cd_name);
         break;
     }
+}
+
+/*
+ * Parses SESAME_HUB: one URL (as CK_URL), or several separated by commas (no blanks: a URL
+ * has none), at most CONFIG_MAX_HUB_URLS, none repeated. cf_hub_url receives the first,
+ * cf_hub_urls every one. A value without a comma is parsed and reported as a CK_URL.
+ */
+static enum err config_parse_url_list(struct config *cf, const struct config_def *d, const char *v,
+                                      char *errmsg, size_t errcap)
+{
+    char **first = (char **)(void *)((char *)cf + d->cd_off);
+    const char *p = v;
+    size_t n = 0, i;
+
+    if (!strchr(v, ',')) {
+        if (!config_url_ok(v, strlen(v))) {
+            config_err_expected(d, errmsg, errcap);
+            return ERR_CONFIG;
+        }
+    }
+    for (;;) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+
+        if (n == CONFIG_MAX_HUB_URLS) {
+            err_msgf(ERR_BAD_INPUT, errmsg, errcap, "%s: more than %d URLs", d->cd_name,
+                     CONFIG_MAX_HUB_URLS);
+            return ERR_CONFIG;
+        }
+        if (!config_url_ok(p, len)) {
+            err_msgf(ERR_BAD_INPUT, errmsg, errcap,
+                     "%s: entry %zu: expected an http:// or https:// URL with a host", d->cd_name,
+                     n + 1);
+            return ERR_CONFIG;
+        }
+        for (i = 0; i < n; i++) {
+            if (strlen(cf->cf_hub_urls[i]) == len && memcmp(cf->cf_hub_urls[i], p, len) == 0) {
+                err_msgf(ERR_BAD_INPUT, errmsg, errcap, "%s: entry %zu repeats entry %zu",
+                         d->cd_name, n + 1, i + 1);
+                return ERR_CONFIG;
+            }
+        }
+        cf->cf_hub_urls[n] = mem_strndup(p, len);
+        if (!cf->cf_hub_urls[n])
+            return ERR_NOMEM;
+        cf->cf_hub_url_count = ++n;
+        if (!comma)
+            break;
+        p = comma + 1;
+    }
+    *first = mem_strdup(cf->cf_hub_urls[0]);
+    return *first ? ERR_OK : ERR_NOMEM;
 }
 
 /* Parses OP_BUS_PEERS: comma-separated host:port, blanks around entries allowed. */
@@ -741,6 +797,8 @@ static enum err config_apply(struct config *cf, const struct config_def *d, cons
         return config_set_str(cf, d, v);
     case CK_PEERS:
         return config_parse_peers(cf, d, v, errmsg, errcap);
+    case CK_URL_LIST:
+        return config_parse_url_list(cf, d, v, errmsg, errcap);
     case CK_PATH:
         break;
     }
@@ -977,6 +1035,7 @@ void config_free(struct config *cf)
         case CK_PATH:
         case CK_DOMAIN:
         case CK_URL:
+        case CK_URL_LIST:
         case CK_DB_URL:
             config_str_free((char **)(void *)((char *)cf + config_defs[i].cd_off));
             break;
@@ -985,6 +1044,8 @@ void config_free(struct config *cf)
         }
     }
     config_str_free(&cf->cf_data_dir);
+    for (i = 0; i < cf->cf_hub_url_count; i++)
+        config_str_free(&cf->cf_hub_urls[i]);
     for (i = 0; i < cf->cf_unknown_count; i++)
         config_str_free(&cf->cf_unknown[i]);
     explicit_bzero(cf, sizeof(*cf));

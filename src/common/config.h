@@ -22,6 +22,8 @@
 #include "common/limits.h"
 #include "common/log.h"
 
+#define CONFIG_MAX_HUB_URLS 8 /* URLs in SESAME_HUB (hub replicas sync fails over between) */
+
 /* What a process that needs the data volume (api, sync) says when cf_data_dir is NULL. */
 #define CONFIG_NO_DATA_DIR_MSG                                                                     \
     "XDG_DATA_HOME: not set, and HOME is not set either, so there is no data directory"
@@ -97,7 +99,7 @@ struct config {
     struct config_addr cf_hub_addr;  /* SESAME_HUB_ADDR: where `sesame hub` listens */
     char *cf_hub_data;               /* SESAME_HUB_DATA: the hub's data directory */
     char *cf_hub_database_url;       /* SESAME_HUB_DATABASE_URL (may hold a password), or NULL */
-    char *cf_hub_url;                /* SESAME_HUB: the hub URL for the CLI and sync, or NULL */
+    char *cf_hub_url;                /* SESAME_HUB: its (first) hub URL, or NULL */
     char *cf_account_kit;            /* SESAME_ACCOUNT_KIT, or NULL */
     char *cf_hub_tls_cert;           /* SESAME_HUB_TLS_CERT, or NULL */
     char *cf_hub_tls_key;            /* SESAME_HUB_TLS_KEY, or NULL */
@@ -108,6 +110,10 @@ struct config {
     unsigned long cf_max_body_bytes;     /* SESAME_MAX_BODY_BYTES */
     unsigned long cf_max_header_bytes;   /* SESAME_MAX_HEADER_BYTES */
     unsigned long cf_http_timeout_s;     /* SESAME_HTTP_TIMEOUT_SECONDS */
+
+    /* SESAME_HUB's comma-separated list of hub URLs (replicas), in order; [0] = cf_hub_url */
+    char *cf_hub_urls[CONFIG_MAX_HUB_URLS];
+    size_t cf_hub_url_count; /* entries in cf_hub_urls; 0 when unset */
 
     /* Bookkeeping */
     unsigned char cf_set[CONFIG__COUNT];       /* 1 where the variable was set (non-empty) */

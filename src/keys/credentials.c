@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "common/alloc.h"
 #include "common/codec.h"
@@ -30,9 +31,11 @@
 #define CRED_AAD_BYTES (sizeof(CREDENTIALS_AAD_PREFIX) + ID_LEN)
 
 struct credentials {
-    char cr_server[ID_LEN + 1];                           /* deviceUuid, lowercase */
-    char cr_server_upper[ID_LEN + 1];                     /* the same, uppercase */
-    char *cr_hub_url;                                     /* mem_strdup'ed */
+    char cr_server[ID_LEN + 1];                  /* deviceUuid, lowercase */
+    char cr_server_upper[ID_LEN + 1];            /* the same, uppercase */
+    char *cr_hub_url;                            /* mem_strdup'ed */
+    char *cr_hub_urls[CREDENTIALS_MAX_HUB_URLS]; /* hub.urls, mem_strdup'ed */
+    size_t cr_nhub_urls;
     char cr_fingerprint[CREDENTIALS_FINGERPRINT_LEN + 1]; /* "" when absent */
     unsigned char cr_salt[CREDENTIALS_SALT_BYTES];
     unsigned char cr_local_hash[CREDENTIALS_HASH_BYTES];
@@ -104,6 +107,53 @@ static int cred_fingerprint_ok(char out[CREDENTIALS_FINGERPRINT_LEN + 1], const 
     return 1;
 }
 
+/* Returns 1 if url starts with https:// (any case), as a pinned hub's URL must. */
+static int cred_is_https(const char *url)
+{
+    return strncasecmp(url, "https://", 8) == 0;
+}
+
+/*
+ * Checks the further hub URLs urls[0..n) against the rules of hub.urls: each valid as
+ * hub.url, none repeating hub.url or another, https:// only when the hub is pinned.
+ * Returns 1 when they pass; else 0 with what is wrong in why (naming the entry, never
+ * quoting a URL).
+ */
+static int cred_hub_urls_ok(const char *first, const char *const *urls, size_t n, int pinned,
+                            char *why, size_t whycap)
+{
+    size_t i, j;
+
+    if (n > CREDENTIALS_MAX_HUB_URLS) {
+        (void)snprintf(why, whycap, "hub.urls has more than %d entries", CREDENTIALS_MAX_HUB_URLS);
+        return 0;
+    }
+    for (i = 0; i < n; i++) {
+        if (!urls[i] || !kit_hub_url_is_valid(urls[i])) {
+            (void)snprintf(why, whycap, "hub.urls[%zu] is not an http:// or https:// URL", i);
+            return 0;
+        }
+        if (pinned && !cred_is_https(urls[i])) {
+            (void)snprintf(why, whycap,
+                           "hub.urls[%zu] is not https:// although hub.tlsFingerprint pins the "
+                           "hub's certificate",
+                           i);
+            return 0;
+        }
+        if (strcmp(urls[i], first) == 0) {
+            (void)snprintf(why, whycap, "hub.urls[%zu] repeats hub.url", i);
+            return 0;
+        }
+        for (j = 0; j < i; j++) {
+            if (strcmp(urls[i], urls[j]) == 0) {
+                (void)snprintf(why, whycap, "hub.urls[%zu] repeats hub.urls[%zu]", i, j);
+                return 0;
+            }
+        }
+    }
+    return 1;
+}
+
 /* ---- generation and creation -------------------------------------------------------- */
 
 /* Generates a server's keys and unlock secret; see credentials.h. */
@@ -128,6 +178,7 @@ enum err credentials_keys_generate(struct jwk *sign, struct jwk *wrap, unsigned 
 /* Returns 1 if the parameters of credentials_create are acceptable. */
 static int cred_params_ok(const struct credentials_params *p)
 {
+    char why[160];
     size_t i, j;
 
     if (!p || !p->cp_server_sign || p->cp_server_sign->jk_kind != JWK_EC_P256 ||
@@ -139,6 +190,10 @@ static int cred_params_ok(const struct credentials_params *p)
     if (!p->cp_unlock || p->cp_unlock_len != CREDENTIALS_UNLOCK_BYTES)
         return 0;
     if (!kit_hub_url_is_valid(p->cp_hub_url))
+        return 0;
+    if ((p->cp_hub_url_count && !p->cp_hub_urls) ||
+        !cred_hub_urls_ok(p->cp_hub_url, p->cp_hub_urls, p->cp_hub_url_count,
+                          p->cp_tls_fingerprint != NULL, why, sizeof(why)))
         return 0;
     if (!p->cp_signing_keys || p->cp_nsigning == 0 || p->cp_nsigning > CREDENTIALS_MAX_SIGNING_KEYS)
         return 0;
@@ -201,7 +256,7 @@ enum err credentials_create(struct buf *out, const struct credentials_params *p)
     char server[ID_LEN + 1], account[ID_LEN + 1];
     char fingerprint[CREDENTIALS_FINGERPRINT_LEN + 1];
     unsigned char *key = NULL, *ct = NULL;
-    json_t *file = NULL, *o, *list;
+    json_t *file = NULL, *o, *list, *urls;
     char *pt = NULL, *text = NULL;
     size_t ptlen = 0, i;
     enum err rc = ERR_BAD_INPUT;
@@ -267,8 +322,18 @@ enum err credentials_create(struct buf *out, const struct credentials_params *p)
         json_object_set_new(file, "uniqueKey", cred_unique_key()))
         goto out;
     o = json_object();
-    if (json_object_set_new(file, "hub", o) || keyjson_set_str(o, "url", p->cp_hub_url) ||
-        (p->cp_tls_fingerprint && keyjson_set_str(o, "tlsFingerprint", fingerprint)))
+    if (json_object_set_new(file, "hub", o) || keyjson_set_str(o, "url", p->cp_hub_url))
+        goto out;
+    if (p->cp_hub_url_count > 0) { /* only then: files without replicas stay as they were */
+        urls = json_array();
+        if (json_object_set_new(o, "urls", urls))
+            goto out;
+        for (i = 0; i < p->cp_hub_url_count; i++) {
+            if (json_array_append_new(urls, json_string(p->cp_hub_urls[i])))
+                goto out;
+        }
+    }
+    if (p->cp_tls_fingerprint && keyjson_set_str(o, "tlsFingerprint", fingerprint))
         goto out;
     list = json_array();
     if (json_object_set_new(file, "signingKeys", list))
@@ -381,6 +446,40 @@ static enum err cred_parse_envelope(struct credentials *c, const json_t *root, c
     return ERR_OK;
 }
 
+/*
+ * Parses hub.urls (v; absent: no further URL) into c, whose hub.url and tlsFingerprint are
+ * already read: an array of 1..CREDENTIALS_MAX_HUB_URLS strings (cred_hub_urls_problem).
+ */
+static enum err cred_parse_hub_urls(struct credentials *c, const json_t *v, char *errmsg,
+                                    size_t errcap)
+{
+    char why[160];
+    const json_t *e;
+    size_t i;
+
+    if (!v)
+        return ERR_OK;
+    if (!json_is_array(v) || json_array_size(v) == 0)
+        return cred_fail(errmsg, errcap, ERR_BAD_INPUT, "hub.urls is not a non-empty array");
+    if (json_array_size(v) > CREDENTIALS_MAX_HUB_URLS)
+        return cred_fail(errmsg, errcap, ERR_BAD_INPUT, "hub.urls has more than %d entries",
+                         CREDENTIALS_MAX_HUB_URLS);
+    json_array_foreach(v, i, e)
+    {
+        if (!json_is_string(e) || strlen(json_string_value(e)) != json_string_length(e))
+            return cred_fail(errmsg, errcap, ERR_BAD_INPUT,
+                             "hub.urls[%zu] is not an http:// or https:// URL", i);
+        c->cr_hub_urls[i] = mem_strdup(json_string_value(e));
+        if (!c->cr_hub_urls[i])
+            return cred_fail(errmsg, errcap, ERR_NOMEM, "out of memory");
+        c->cr_nhub_urls = i + 1;
+    }
+    if (!cred_hub_urls_ok(c->cr_hub_url, (const char *const *)c->cr_hub_urls, c->cr_nhub_urls,
+                          c->cr_fingerprint[0] != '\0', why, sizeof(why)))
+        return cred_fail(errmsg, errcap, ERR_BAD_INPUT, "%s", why);
+    return ERR_OK;
+}
+
 /* Parses hub and signingKeys into c. */
 static enum err cred_parse_hub_keys(struct credentials *c, const json_t *root, char *errmsg,
                                     size_t errcap)
@@ -405,6 +504,9 @@ static enum err cred_parse_hub_keys(struct credentials *c, const json_t *root, c
               !cred_fingerprint_ok(c->cr_fingerprint, json_string_value(v), 1)))
         return cred_fail(errmsg, errcap, ERR_BAD_INPUT,
                          "hub.tlsFingerprint is not 64 lowercase hex digits");
+    rc = cred_parse_hub_urls(c, json_object_get(hub, "urls"), errmsg, errcap);
+    if (rc != ERR_OK)
+        return rc;
 
     list = json_object_get(root, "signingKeys");
     if (!json_is_array(list) || json_array_size(list) == 0)
@@ -625,6 +727,8 @@ void credentials_free(struct credentials *c)
     jwk_clear(&c->cr_server_sign);
     jwk_clear(&c->cr_server_wrap);
     mem_free(c->cr_hub_url);
+    for (i = 0; i < c->cr_nhub_urls; i++)
+        mem_free(c->cr_hub_urls[i]);
     mem_free(c->cr_data);
     secmem_wipe(c, sizeof(*c));
     mem_free(c);
@@ -648,6 +752,20 @@ const char *credentials_server_id_upper(const struct credentials *c)
 const char *credentials_hub_url(const struct credentials *c)
 {
     return c->cr_hub_url;
+}
+
+/* Returns how many hub URLs: hub.url and hub.urls. */
+size_t credentials_hub_url_count(const struct credentials *c)
+{
+    return 1 + c->cr_nhub_urls;
+}
+
+/* Returns hub URL i (0: hub.url), or NULL past the end. */
+const char *credentials_hub_url_at(const struct credentials *c, size_t i)
+{
+    if (i == 0)
+        return c->cr_hub_url;
+    return i <= c->cr_nhub_urls ? c->cr_hub_urls[i - 1] : NULL;
 }
 
 /* Returns the TLS fingerprint, or NULL. */

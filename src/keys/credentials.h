@@ -6,7 +6,7 @@
  *    "encCredentials":{"kid":"localauthv2keykid","enc":"A256GCM","cty":"b5+jwk+json",
  *                      "iv","data"},
  *    "version":"2","deviceUuid":<server id, lowercase>,"uniqueKey":<oct JWK>,
- *    "hub":{"url","tlsFingerprint"?},"signingKeys":[<public P-256 JWKs with kid>]}
+ *    "hub":{"url","urls"?,"tlsFingerprint"?},"signingKeys":[<public P-256 JWKs with kid>]}
  *
  * encCredentials holds the server's secret keys (P-256 signing key and X25519 wrap key)
  * and the account id, sealed with AES-256-GCM under HKDF-SHA-256 of the server's unlock
@@ -30,6 +30,7 @@
 #define CREDENTIALS_MAX_SIGNING_KEYS 32   /* signingKeys entries */
 #define CREDENTIALS_MAX_DATA_BYTES   8192 /* encCredentials.data, decoded */
 #define CREDENTIALS_FINGERPRINT_LEN  64   /* hub.tlsFingerprint: lowercase hex of SHA-256 */
+#define CREDENTIALS_MAX_HUB_URLS     8    /* hub.urls entries (further hub replicas) */
 #define CREDENTIALS_ENC_KID          "localauthv2keykid"
 #define CREDENTIALS_ENC_ALG          "A256GCM"
 #define CREDENTIALS_ENC_CTY          "b5+jwk+json"
@@ -48,7 +49,10 @@ struct credentials_params {
     const struct jwk *cp_server_wrap;  /* X25519 with its secret */
     const unsigned char *cp_unlock;    /* the unlock secret */
     size_t cp_unlock_len;              /* must be CREDENTIALS_UNLOCK_BYTES */
-    const char *cp_hub_url;            /* kit_hub_url_is_valid */
+    const char *cp_hub_url;            /* kit_hub_url_is_valid: the first, preferred hub */
+    const char *const *cp_hub_urls;    /* further hub URLs (replicas), written as hub.urls */
+    size_t cp_hub_url_count;           /* 0..CREDENTIALS_MAX_HUB_URLS; each valid, all
+                                          distinct from each other and from cp_hub_url */
     const char *cp_tls_fingerprint;    /* NULL, or 64 hex digits (written lowercase) */
     const struct jwk *cp_signing_keys; /* token-signing keys (only public halves written) */
     size_t cp_nsigning;                /* 1..CREDENTIALS_MAX_SIGNING_KEYS, kids distinct */
@@ -107,8 +111,17 @@ const char *credentials_server_id(const struct credentials *c);
 /* Returns the server id in uppercase (the form of the token's sub). */
 const char *credentials_server_id_upper(const struct credentials *c);
 
-/* Returns the hub URL. */
+/* Returns the hub URL (hub.url: the first, preferred hub). */
 const char *credentials_hub_url(const struct credentials *c);
+
+/* Returns how many hub URLs the file lists: 1 (hub.url) + the entries of hub.urls. */
+size_t credentials_hub_url_count(const struct credentials *c);
+
+/*
+ * Returns hub URL i in the file's order: 0 is hub.url, 1.. the entries of hub.urls; NULL
+ * when i >= credentials_hub_url_count(c). Owned by c.
+ */
+const char *credentials_hub_url_at(const struct credentials *c, size_t i);
 
 /* Returns the hub's TLS certificate fingerprint (64 lowercase hex digits), or NULL. */
 const char *credentials_tls_fingerprint(const struct credentials *c);

@@ -12,6 +12,7 @@
 #include "common/alloc.h"
 #include "common/buf.h"
 #include "common/ids.h"
+#include "crypto/crypto.h"
 #include "crypto/jwk.h"
 #include "keys/syncauth.h"
 
@@ -19,8 +20,10 @@
 
 struct hubclient {
     const struct credentials *hc_cred; /* borrowed, unlocked */
-    struct http_client *hc_http;       /* borrowed */
+    struct http_client *hc_http;       /* borrowed: the client requests go through */
     int hc_authed;                     /* 1 while the bearer holds a session */
+    char *hc_session; /* secure memory: the session, kept to move it (hubclient_set_http) */
+    enum hubclient_failure hc_failure; /* how the last request sent failed */
     char hc_errmsg[HUBCLIENT_ERRMSG_BYTES];
 };
 
@@ -80,10 +83,44 @@ enum err hubclient_new(struct hubclient **out, const struct credentials *cred,
     hc = mem_calloc(1, sizeof(*hc));
     if (!hc)
         return ERR_NOMEM;
+    hc->hc_session = secmem_alloc(SYNCAUTH_SESSION_LEN + 1);
+    if (!hc->hc_session) {
+        mem_free(hc);
+        return ERR_NOMEM;
+    }
     hc->hc_cred = cred;
     hc->hc_http = http;
     *out = hc;
     return ERR_OK;
+}
+
+/*
+ * Moves hc to http (borrowed, as the first): removes the session from the current HTTP
+ * client and sets it on http, so the same hub session goes on through another replica.
+ */
+void hubclient_set_http(struct hubclient *hc, struct http_client *http)
+{
+    enum err e;
+
+    if (!hc || !http || http == hc->hc_http)
+        return;
+    e = http_client_set_bearer(hc->hc_http, NULL); /* removing one cannot fail */
+    (void)e;
+    hc->hc_http = http;
+    if (hc->hc_authed && http_client_set_bearer(http, hc->hc_session) != ERR_OK)
+        hubclient_drop_session(hc); /* the next request authenticates again */
+}
+
+/* Returns the HTTP client hc uses now. */
+struct http_client *hubclient_http(const struct hubclient *hc)
+{
+    return hc ? hc->hc_http : NULL;
+}
+
+/* Returns how the last request sent failed. */
+enum hubclient_failure hubclient_last_failure(const struct hubclient *hc)
+{
+    return hc ? hc->hc_failure : HUBCLIENT_FAIL_NONE;
 }
 
 /* Wipes the session from the HTTP client and frees hc. */
@@ -92,6 +129,7 @@ void hubclient_free(struct hubclient *hc)
     if (!hc)
         return;
     hubclient_drop_session(hc);
+    secmem_free(hc->hc_session);
     mem_free(hc);
 }
 
@@ -116,7 +154,33 @@ void hubclient_drop_session(struct hubclient *hc)
         return;
     e = http_client_set_bearer(hc->hc_http, NULL); /* removing one cannot fail */
     (void)e;
+    if (hc->hc_session)
+        secmem_wipe(hc->hc_session, SYNCAUTH_SESSION_LEN + 1);
     hc->hc_authed = 0;
+}
+
+/*
+ * Classifies a request that failed in the HTTP client (e, with its message msg): the
+ * connection was never made (nothing reached the hub), or it was lost after the request
+ * may have been sent. Other failures (cancelled, refused locally, out of memory) are none.
+ */
+static enum hubclient_failure hc_classify(enum err e, const char *msg)
+{
+    static const char *const unsent[] = {"cannot connect",
+                                         "cannot resolve",
+                                         "TLS handshake",
+                                         "not trusted",
+                                         "does not match the pinned",
+                                         "proxy refused"};
+    size_t i;
+
+    if (e != ERR_UPSTREAM && e != ERR_TIMEOUT)
+        return HUBCLIENT_FAIL_NONE;
+    for (i = 0; e == ERR_UPSTREAM && i < sizeof(unsent) / sizeof(unsent[0]); i++) {
+        if (strstr(msg, unsent[i]))
+            return HUBCLIENT_FAIL_UNSENT;
+    }
+    return HUBCLIENT_FAIL_LOST;
 }
 
 /*
@@ -142,9 +206,14 @@ static enum err hc_send(struct hubclient *hc, enum http_client_method m, const c
         rq.hq_body = body;
         rq.hq_body_len = len;
     }
+    hc->hc_failure = HUBCLIENT_FAIL_NONE;
     e = http_client_request(hc->hc_http, &rq, resp);
-    if (e != ERR_OK)
+    if (e != ERR_OK) {
+        hc->hc_failure = hc_classify(e, resp->hr_errmsg);
         return hc_fail(hc, e, "hub request failed: %s", resp->hr_errmsg);
+    }
+    if (resp->hr_status == 502 || resp->hr_status == 503 || resp->hr_status == 504)
+        hc->hc_failure = HUBCLIENT_FAIL_GATEWAY;
     e = http_client_response_error(resp, msg, sizeof(msg));
     if (e != ERR_OK)
         return hc_fail(hc, e, "hub answered %d: %s", resp->hr_status, msg);
@@ -250,6 +319,7 @@ static enum err hc_authenticate(struct hubclient *hc, int64_t deadline_ms)
         e = hc_fail(hc, e, "cannot keep the hub session");
         goto out;
     }
+    memcpy(hc->hc_session, session, SYNCAUTH_SESSION_LEN + 1);
     hc->hc_authed = 1;
 out:
     json_decref(req);

@@ -30,6 +30,17 @@
 
 struct hubclient;
 
+/* How the last request a hubclient sent failed (hubclient_last_failure). */
+enum hubclient_failure {
+    HUBCLIENT_FAIL_NONE = 0, /* it was answered (other than 502-504), or failed locally
+                                (cancelled, refused before sending, out of memory) */
+    HUBCLIENT_FAIL_UNSENT,   /* no connection was made (cannot connect or resolve, TLS
+                                refused): nothing reached the hub */
+    HUBCLIENT_FAIL_LOST,     /* the connection failed or timed out after the request may
+                                have been sent (reset, closed, cut short, timeout) */
+    HUBCLIENT_FAIL_GATEWAY,  /* the answer was 502, 503 or 504 */
+};
+
 /* One item version to write (hubclient_item_put); every string borrowed. */
 struct hubclient_item_write {
     const char *hiw_category;  /* e.g. "LOGIN" ([A-Z_], as the hub takes it) */
@@ -46,6 +57,24 @@ struct hubclient_item_write {
  */
 enum err hubclient_new(struct hubclient **out, const struct credentials *cred,
                        struct http_client *http) SESAME_WUR;
+
+/*
+ * Moves hc to another HTTP client (borrowed; another replica of the same hub, whose
+ * sessions are shared): the session, if any, is taken off the current client and set on
+ * http, so it is kept (a replica that refuses it answers 401, and hc authenticates again
+ * as ever). No request is made. NULL or the current client: nothing changes.
+ */
+void hubclient_set_http(struct hubclient *hc, struct http_client *http);
+
+/* Returns the HTTP client hc sends through now (NULL for NULL). */
+struct http_client *hubclient_http(const struct hubclient *hc);
+
+/*
+ * Returns how the last request hc sent failed (HUBCLIENT_FAIL_NONE when it was answered,
+ * or failed without reaching the network): sync fails over to the next hub URL on any
+ * other value (docs/sync.md, "Several hub URLs").
+ */
+enum hubclient_failure hubclient_last_failure(const struct hubclient *hc);
 
 /* Removes the session from the HTTP client and frees hc. NULL is fine. */
 void hubclient_free(struct hubclient *hc);

@@ -27,21 +27,24 @@
 
 /* One of the writes' hub sessions: its own HTTP client, never behind the engine's poll. */
 struct svc_wsession {
-    struct http_client *ws_http; /* owned */
-    struct hubclient *ws_hc;     /* owned: made at unlock (or by the first write) */
-    int ws_busy;                 /* under sv_ws_mu: held by a write */
+    struct http_client *ws_http[SYNC_SERVICE_MAX_HUBS]; /* owned: one per hub URL */
+    struct hubclient *ws_hc; /* owned: made at unlock (or by the first write) */
+    int ws_busy;             /* under sv_ws_mu: held by a write */
 };
 
 struct sync_service {
-    struct volume *sv_volume;    /* borrowed */
-    struct credentials *sv_cred; /* borrowed; unlocked under sv_unlock_mu */
-    struct http_client *sv_http; /* owned; used by the engine thread only */
+    struct volume *sv_volume;                           /* borrowed */
+    struct credentials *sv_cred;                        /* borrowed; unlocked under sv_unlock_mu */
+    struct http_client *sv_http[SYNC_SERVICE_MAX_HUBS]; /* owned: one per hub URL; used by
+                                                           the engine thread only */
     struct svc_wsession sv_ws[SYNC_SERVICE_WRITE_SESSIONS]; /* the writes' sessions */
     pthread_mutex_t sv_ws_mu;                               /* guards every ws_busy */
-    pthread_cond_t sv_ws_cond;    /* broadcast when a session is released */
-    int sv_ws_draining;           /* under sv_ws_mu: the repair thread takes every session */
-    pthread_mutex_t sv_act_mu;    /* one activity upload at a time (engine, bus) */
-    char *sv_hub_url;             /* owned */
+    pthread_cond_t sv_ws_cond; /* broadcast when a session is released */
+    int sv_ws_draining;        /* under sv_ws_mu: the repair thread takes every session */
+    pthread_mutex_t sv_act_mu; /* one activity upload at a time (engine, bus) */
+    char *sv_urls[SYNC_SERVICE_MAX_HUBS]; /* owned: the hub URLs, preferred first */
+    size_t sv_nurls;                      /* 1..SYNC_SERVICE_MAX_HUBS */
+    size_t sv_cur;                /* under sv_mu: the hub requests go to (failover moves it on) */
     char *sv_db_path;             /* owned: DIR/sesame.db, for /health */
     unsigned sv_poll_wait_s;      /* the long-poll */
     unsigned sv_backoff_min_ms;   /* the first wait after a failure */
@@ -191,6 +194,55 @@ static int svc_should_warn(enum err e, const char *msg, uint64_t *kind, int64_t 
         return 1;
     }
     return 0;
+}
+
+/* ---- several hub URLs: failover (docs/sync.md, "Several hub URLs") ------------------------ */
+
+/* Returns the index of the current hub. */
+static size_t svc_current(struct sync_service *s)
+{
+    size_t i;
+
+    pthread_mutex_lock(&s->sv_mu);
+    i = s->sv_cur;
+    pthread_mutex_unlock(&s->sv_mu);
+    return i;
+}
+
+/*
+ * Points hc at the current hub: https are the caller's HTTP clients, one per hub URL (the
+ * engine's or a write session's). The session is kept. Returns the index of that hub.
+ */
+static size_t svc_bind(struct sync_service *s, struct hubclient *hc,
+                       struct http_client *const *https)
+{
+    size_t i = svc_current(s);
+
+    hubclient_set_http(hc, https[i]);
+    return i;
+}
+
+/*
+ * After a request through hub used failed as f (hubclient_last_failure): when f is a
+ * transport failure or a 502/503/504 and there is another URL, makes the next URL (in list
+ * order, wrapping around) current and logs it - once per failure of the current hub: a
+ * failure through a hub that another thread already left changes nothing. Returns 1 when
+ * the next attempt goes to another hub than used.
+ */
+static int svc_failover(struct sync_service *s, size_t used, enum hubclient_failure f)
+{
+    size_t next;
+
+    if (f == HUBCLIENT_FAIL_NONE || s->sv_nurls < 2)
+        return 0;
+    pthread_mutex_lock(&s->sv_mu);
+    if (s->sv_cur == used) {
+        next = (used + 1) % s->sv_nurls;
+        s->sv_cur = next;
+        log_info("sync: hub %s unreachable, trying %s", s->sv_urls[used], s->sv_urls[next]);
+    }
+    pthread_mutex_unlock(&s->sv_mu);
+    return 1;
 }
 
 /* ---- activity upload ------------------------------------------------------------------------ */
@@ -432,12 +484,14 @@ static void *svc_engine(void *arg)
 
     memset(&ctx, 0, sizeof(ctx));
     ctx.sc_volume = s->sv_volume;
-    ctx.sc_hub_url = s->sv_hub_url;
+    ctx.sc_hub_url = s->sv_urls[0]; /* the volume records the preferred hub: failover between
+                                       the listed URLs is not a change of hub */
     pthread_mutex_lock(&s->sv_mu);
     while (!s->sv_stop) {
         uint64_t seq0 = s->sv_st.sst_last_seq;
         int64_t t0, elapsed;
         unsigned pause = 0;
+        size_t used = 0;
         enum err e;
 
         /* while the repair thread rebuilds the volume, the engine does not touch it */
@@ -455,13 +509,16 @@ static void *svc_engine(void *arg)
         ctx.sc_pages = 0;
         ctx.sc_pulled = 0;
         ctx.sc_epoch = volume_epoch(s->sv_volume);
-        e = hc ? ERR_OK : hubclient_new(&hc, s->sv_cred, s->sv_http);
+        e = hc ? ERR_OK : hubclient_new(&hc, s->sv_cred, s->sv_http[svc_current(s)]);
         if (e != ERR_OK) {
             (void)snprintf(ctx.sc_errmsg, sizeof(ctx.sc_errmsg),
                            "sync: cannot make the hub client: %s", err_name(e));
         } else {
+            used = svc_bind(s, hc, s->sv_http);
             ctx.sc_hub = hc;
             e = full ? sync_run_once(&ctx) : sync_poll(&ctx, backlog ? 0 : s->sv_poll_wait_s);
+            if (e != ERR_OK) /* the next attempt (after the backoff) goes to the next hub */
+                (void)svc_failover(s, used, hubclient_last_failure(hc));
         }
         svc_refresh_meta(s);
         backlog = e == ERR_OK ? svc_upload_activity(s, hc) : 0;
@@ -525,8 +582,11 @@ static struct hubclient *svc_write_lock_all(struct sync_service *s)
         s->sv_ws[i].ws_busy = 1;
     }
     pthread_mutex_unlock(&s->sv_ws_mu);
-    if (!ws0->ws_hc && hubclient_new(&ws0->ws_hc, s->sv_cred, ws0->ws_http) != ERR_OK)
+    if (!ws0->ws_hc &&
+        hubclient_new(&ws0->ws_hc, s->sv_cred, ws0->ws_http[svc_current(s)]) != ERR_OK)
         ws0->ws_hc = NULL;
+    if (ws0->ws_hc)
+        (void)svc_bind(s, ws0->ws_hc, ws0->ws_http);
     return ws0->ws_hc;
 }
 
@@ -586,7 +646,7 @@ static void svc_rebuild(struct sync_service *s, const char *why)
         memset(&ctx, 0, sizeof(ctx));
         ctx.sc_volume = s->sv_volume;
         ctx.sc_hub = hc;
-        ctx.sc_hub_url = s->sv_hub_url;
+        ctx.sc_hub_url = s->sv_urls[0];
         ctx.sc_epoch = volume_epoch(s->sv_volume);
         e = sync_run_once(&ctx);
         if (e == ERR_OK)
@@ -715,10 +775,10 @@ enum err sync_service_new(struct sync_service **out, const struct sync_service_c
     struct http_client_config hcc;
     struct sync_service *s = NULL;
     pthread_condattr_t ca;
+    const char *urls[SYNC_SERVICE_MAX_HUBS];
     struct volume_meta m;
-    const char *url;
+    size_t i, j, nurls = 0;
     enum err e;
-    size_t i;
     int n;
 
     if (out)
@@ -729,11 +789,26 @@ enum err sync_service_new(struct sync_service **out, const struct sync_service_c
     if (cfg->ssc_poll_wait_s > HUBCLIENT_MAX_WAIT)
         return err_msgf(ERR_BAD_INPUT, errmsg, errcap, "sync: the long-poll wait is over %u s",
                         HUBCLIENT_MAX_WAIT);
-    url = cfg->ssc_hub_url ? cfg->ssc_hub_url : credentials_hub_url(cfg->ssc_cred);
-    if (credentials_tls_fingerprint(cfg->ssc_cred) && url && strncasecmp(url, "https://", 8) != 0)
-        return err_msgf(ERR_CONFIG, errmsg, errcap,
-                        "the credentials file pins the hub's TLS certificate "
-                        "(hub.tlsFingerprint) but the hub URL is not https://");
+    /* the hub URLs: SESAME_HUB's list, else its one URL, else the credentials file's */
+    if (cfg->ssc_hub_url_count > 0) {
+        if (!cfg->ssc_hub_urls || cfg->ssc_hub_url_count > SYNC_SERVICE_MAX_HUBS)
+            return err_msgf(ERR_CONFIG, errmsg, errcap, "sync: more than %d hub URLs",
+                            SYNC_SERVICE_MAX_HUBS);
+        for (nurls = 0; nurls < cfg->ssc_hub_url_count; nurls++)
+            urls[nurls] = cfg->ssc_hub_urls[nurls];
+    } else if (cfg->ssc_hub_url) {
+        urls[nurls++] = cfg->ssc_hub_url;
+    } else {
+        for (i = 0; i < credentials_hub_url_count(cfg->ssc_cred) && i < SYNC_SERVICE_MAX_HUBS; i++)
+            urls[nurls++] = credentials_hub_url_at(cfg->ssc_cred, i);
+    }
+    for (i = 0; i < nurls; i++) {
+        if (credentials_tls_fingerprint(cfg->ssc_cred) && urls[i] &&
+            strncasecmp(urls[i], "https://", 8) != 0)
+            return err_msgf(ERR_CONFIG, errmsg, errcap,
+                            "the credentials file pins the hub's TLS certificate "
+                            "(hub.tlsFingerprint) but the hub URL is not https://");
+    }
     s = mem_calloc(1, sizeof(*s));
     if (!s)
         return err_msgf(ERR_NOMEM, errmsg, errcap, "out of memory");
@@ -757,11 +832,22 @@ enum err sync_service_new(struct sync_service **out, const struct sync_service_c
     pthread_cond_init(&s->sv_ws_cond, &ca);
     pthread_condattr_destroy(&ca);
 
-    s->sv_hub_url = url ? mem_strdup(url) : NULL;
+    for (i = 0; i < nurls; i++) {
+        if (!urls[i]) {
+            e = err_msgf(ERR_BAD_INPUT, errmsg, errcap, "sync: no hub URL");
+            goto fail;
+        }
+        s->sv_urls[i] = mem_strdup(urls[i]);
+        if (!s->sv_urls[i]) {
+            e = err_msgf(ERR_NOMEM, errmsg, errcap, "out of memory");
+            goto fail;
+        }
+        s->sv_nurls = i + 1;
+    }
     s->sv_db_path = mem_alloc(strlen(cfg->ssc_volume_dir) + sizeof("/" VOLUME_DB_NAME));
-    if (!s->sv_hub_url || !s->sv_db_path) {
-        e = err_msgf(url ? ERR_NOMEM : ERR_BAD_INPUT, errmsg, errcap,
-                     url ? "out of memory" : "sync: no hub URL");
+    if (nurls == 0 || !s->sv_db_path) {
+        e = err_msgf(nurls ? ERR_NOMEM : ERR_BAD_INPUT, errmsg, errcap,
+                     nurls ? "out of memory" : "sync: no hub URL");
         goto fail;
     }
     n = snprintf(s->sv_db_path, strlen(cfg->ssc_volume_dir) + sizeof("/" VOLUME_DB_NAME),
@@ -771,16 +857,21 @@ enum err sync_service_new(struct sync_service **out, const struct sync_service_c
         goto fail;
     }
     memset(&hcc, 0, sizeof(hcc));
-    hcc.hcc_base_url = s->sv_hub_url;
     hcc.hcc_timeout_ms = cfg->ssc_request_timeout_ms;
     hcc.hcc_proxy = cfg->ssc_proxy;
     /* A pinned certificate is the only one accepted, whoever signed it (the CA file would
      * add nothing); else the CA file, else the system's store. */
     hcc.hcc_cert_sha256 = credentials_tls_fingerprint(cfg->ssc_cred);
     hcc.hcc_ca_file = hcc.hcc_cert_sha256 ? NULL : cfg->ssc_ca_file;
-    e = http_client_new(&s->sv_http, &hcc, errmsg, errcap);
-    for (i = 0; e == ERR_OK && i < SYNC_SERVICE_WRITE_SESSIONS; i++)
-        e = http_client_new(&s->sv_ws[i].ws_http, &hcc, errmsg, errcap);
+    /* one HTTP client per hub URL for the engine and for each write session: failing over
+       switches clients, and a stop cancels every one */
+    e = ERR_OK;
+    for (j = 0; e == ERR_OK && j < s->sv_nurls; j++) {
+        hcc.hcc_base_url = s->sv_urls[j];
+        e = http_client_new(&s->sv_http[j], &hcc, errmsg, errcap);
+        for (i = 0; e == ERR_OK && i < SYNC_SERVICE_WRITE_SESSIONS; i++)
+            e = http_client_new(&s->sv_ws[i].ws_http[j], &hcc, errmsg, errcap);
+    }
     if (e != ERR_OK)
         goto fail;
     e = volume_meta_get(s->sv_volume, &m);
@@ -836,7 +927,7 @@ enum err sync_service_unlock(struct sync_service *s, const unsigned char *secret
         struct svc_wsession *ws = &s->sv_ws[i];
 
         if (!ws->ws_busy && !ws->ws_hc &&
-            hubclient_new(&ws->ws_hc, s->sv_cred, ws->ws_http) != ERR_OK)
+            hubclient_new(&ws->ws_hc, s->sv_cred, ws->ws_http[0]) != ERR_OK)
             ws->ws_hc = NULL;
     }
     pthread_mutex_unlock(&s->sv_ws_mu);
@@ -890,7 +981,7 @@ enum err sync_service_stop(struct sync_service *s)
 {
     struct timespec until;
     int live, done;
-    size_t i;
+    size_t i, j;
 
     if (!s)
         return ERR_OK;
@@ -899,11 +990,11 @@ enum err sync_service_stop(struct sync_service *s)
     s->sv_stop = 1;
     pthread_cond_broadcast(&s->sv_cond);
     /* a long-poll in flight ends at the client's next progress tick (about 1 s) */
-    if (s->sv_http)
-        http_client_cancel(s->sv_http);
-    for (i = 0; i < SYNC_SERVICE_WRITE_SESSIONS; i++) /* writes in flight end too (503) */
-        if (s->sv_ws[i].ws_http)
-            http_client_cancel(s->sv_ws[i].ws_http);
+    for (j = 0; j < s->sv_nurls; j++) {
+        http_client_cancel(s->sv_http[j]);                /* NULL is fine */
+        for (i = 0; i < SYNC_SERVICE_WRITE_SESSIONS; i++) /* writes in flight end too (503) */
+            http_client_cancel(s->sv_ws[i].ws_http[j]);
+    }
     while (s->sv_thread_live && !s->sv_engine_done) {
         if (pthread_cond_timedwait(&s->sv_cond, &s->sv_mu, &until) != 0)
             break;
@@ -924,7 +1015,7 @@ enum err sync_service_stop(struct sync_service *s)
 /* Stops, joins and frees. */
 void sync_service_free(struct sync_service *s)
 {
-    size_t i;
+    size_t i, j;
     int live;
 
     if (!s)
@@ -945,11 +1036,14 @@ void sync_service_free(struct sync_service *s)
         pthread_join(s->sv_repair_thread, NULL);
     }
     for (i = 0; i < SYNC_SERVICE_WRITE_SESSIONS; i++) {
-        hubclient_free(s->sv_ws[i].ws_hc);
-        http_client_free(s->sv_ws[i].ws_http);
+        hubclient_free(s->sv_ws[i].ws_hc); /* before its clients: it removes its bearer */
+        for (j = 0; j < SYNC_SERVICE_MAX_HUBS; j++)
+            http_client_free(s->sv_ws[i].ws_http[j]);
     }
-    http_client_free(s->sv_http);
-    mem_free(s->sv_hub_url);
+    for (j = 0; j < SYNC_SERVICE_MAX_HUBS; j++) {
+        http_client_free(s->sv_http[j]);
+        mem_free(s->sv_urls[j]);
+    }
     mem_free(s->sv_db_path);
     pthread_cond_destroy(&s->sv_cond);
     pthread_mutex_destroy(&s->sv_mu);
@@ -999,6 +1093,7 @@ enum err sync_service_status_json(struct sync_service *s, json_t **out)
     bad |= svc_set(o, "volumeRebuilds", json_integer((json_int_t)st.sst_volume_rebuilds));
     bad |= svc_set(o, "volumeBadFiles", json_integer((json_int_t)st.sst_volume_bad_files));
     bad |= svc_set(o, "volumeCheckedAt", json_integer((json_int_t)st.sst_volume_checked_ms));
+    bad |= svc_set(o, "hubUrl", json_string(s->sv_urls[svc_current(s)]));
     if (bad) {
         json_decref(o);
         return ERR_NOMEM;
@@ -1267,7 +1362,7 @@ static struct svc_wsession *svc_write_lock(struct sync_service *s, int64_t deadl
                          "written");
         return NULL;
     }
-    if (!ws->ws_hc && hubclient_new(&ws->ws_hc, s->sv_cred, ws->ws_http) != ERR_OK) {
+    if (!ws->ws_hc && hubclient_new(&ws->ws_hc, s->sv_cred, ws->ws_http[0]) != ERR_OK) {
         ws->ws_hc = NULL;
         svc_write_unlock(s, ws);
         *rc = svc_refuse(resp, 500, "sync cannot make its hub session; nothing was written");
@@ -1278,10 +1373,11 @@ static struct svc_wsession *svc_write_lock(struct sync_service *s, int64_t deadl
 
 /*
  * Answers a write the hub refused or could not take (e, from the write session; called
- * with the session ws held, as the message is the session's). ERR_OK or ERR_NOMEM.
+ * with the session ws held, as the message is the session's; replayed: an earlier attempt
+ * may have reached another hub, so "nothing was written" cannot be said). ERR_OK or ERR_NOMEM.
  */
 static enum err svc_hub_refusal(struct sync_service *s, struct svc_wsession *ws, enum err e,
-                                long budget_ms, struct bus_msg *resp)
+                                long budget_ms, int replayed, struct bus_msg *resp)
 {
     const char *why = hubclient_errmsg(ws->ws_hc);
     int stop;
@@ -1316,7 +1412,7 @@ static enum err svc_hub_refusal(struct sync_service *s, struct svc_wsession *ws,
                           "reached the hub");
     /* Only a connection that was never made proves the hub did not get the write; a reset
      * or an empty reply may come after the hub committed it (integration.faults). */
-    if (why && (strstr(why, "cannot connect") || strstr(why, "cannot resolve")))
+    if (!replayed && why && (strstr(why, "cannot connect") || strstr(why, "cannot resolve")))
         return svc_refuse(resp, 502, "the hub could not be reached: %s; nothing was written", why);
     return svc_refuse(resp, 502,
                       "the hub's answer was lost: %s; the write may or may not have been "
@@ -1427,6 +1523,80 @@ static int svc_record_ok(const json_t *rec, const struct svc_write *w)
     return id && vault && strcasecmp(id, w->sw_item) == 0 && strcasecmp(vault, w->sw_vault) == 0;
 }
 
+/*
+ * Sends a write (put: item_put, the hub's record into *rec; else item_delete) through the
+ * held session ws, to the current hub - and on to the next URLs while failing over is safe
+ * (docs/sync.md, "Several hub URLs"): always when no connection was made (nothing reached
+ * the hub); after a lost answer or a 502/503/504 only for an update with a base version
+ * (put with baseVersion >= 1: a replay of a write the hub did take meets 409, which the
+ * caller checks with svc_replay_landed). Each URL is tried at most once, within deadline.
+ * *replayed is set when a retry followed a failure that may have reached the hub. Returns
+ * the last attempt's result.
+ */
+static enum err svc_write_send(struct sync_service *s, struct svc_wsession *ws,
+                               const struct svc_write *w, int put, int64_t deadline, json_t **rec,
+                               int *replayed)
+{
+    enum hubclient_failure f;
+    size_t tries, used;
+    long left;
+    enum err e;
+
+    *replayed = 0;
+    for (tries = 0;; tries++) {
+        left = (long)(deadline - svc_now_ms());
+        used = svc_bind(s, ws->ws_hc, ws->ws_http);
+        if (put)
+            e = hubclient_item_put(ws->ws_hc, w->sw_vault, w->sw_item, &w->sw_put,
+                                   left > 0 ? left : 1, rec);
+        else
+            e = hubclient_item_delete(ws->ws_hc, w->sw_vault, w->sw_item, w->sw_base,
+                                      left > 0 ? left : 1);
+        if (e == ERR_OK)
+            return e;
+        f = hubclient_last_failure(ws->ws_hc);
+        if (!svc_failover(s, used, f) || tries + 1 >= s->sv_nurls)
+            return e;
+        if (f != HUBCLIENT_FAIL_UNSENT && !(put && w->sw_base > 0))
+            return e; /* it may have been applied, and a replay is not safe */
+        if (deadline - svc_now_ms() <= 0)
+            return e;
+        if (f != HUBCLIENT_FAIL_UNSENT)
+            *replayed = 1;
+        log_debug("sync: %s item %s of vault %s sent again to the next hub (%s)",
+                  put ? "writing" : "deleting", w->sw_item, w->sw_vault,
+                  f == HUBCLIENT_FAIL_UNSENT ? "the first was never sent" : "a replay");
+    }
+}
+
+/*
+ * After a replayed update met 409: reads the item from the hub and returns 1 (its record
+ * into *rec) when the hub's current version is the one this write made - version
+ * baseVersion + 1 with exactly the overview and details sent (fresh ciphertexts: no other
+ * writer has them) - so the first attempt did land and its answer was lost. Else 0.
+ */
+static int svc_replay_landed(struct svc_wsession *ws, const struct svc_write *w, int64_t deadline,
+                             json_t **rec)
+{
+    int64_t left = deadline - svc_now_ms();
+    json_t *cur = NULL;
+    const char *ov, *det;
+
+    *rec = NULL;
+    if (left <= 0 ||
+        hubclient_item_get(ws->ws_hc, w->sw_vault, w->sw_item, (long)left, &cur) != ERR_OK)
+        return 0;
+    ov = json_string_value(json_object_get(cur, "overview"));
+    det = json_string_value(json_object_get(cur, "details"));
+    if (json_integer_value(json_object_get(cur, "version")) == (json_int_t)(w->sw_base + 1) && ov &&
+        det && strcmp(ov, w->sw_put.hiw_overview) == 0 && strcmp(det, w->sw_put.hiw_details) == 0) {
+        *rec = cur;
+        return 1;
+    }
+    json_decref(cur);
+    return 0;
+}
+
 /* {"op":"item_put"} (see service.h and docs/sync.md "Writes"). */
 static enum err svc_item_put(struct sync_service *s, const json_t *req, struct bus_msg *resp)
 {
@@ -1438,6 +1608,7 @@ static enum err svc_item_put(struct sync_service *s, const json_t *req, struct b
     const char *bad = svc_parse_put(req, &w);
     int64_t deadline, version;
     long left = 0;
+    int replayed = 0;
     enum err e, rc = ERR_OK;
 
     if (bad)
@@ -1446,6 +1617,8 @@ static enum err svc_item_put(struct sync_service *s, const json_t *req, struct b
     ws = svc_write_lock(s, deadline, &left, resp, &rc);
     if (!ws)
         return rc;
+    (void)left; /* svc_write_send measures from the deadline */
+    (void)svc_bind(s, ws->ws_hc, ws->ws_http);
     /* a create (baseVersion 0) must not replace an item: the hub would take it (last
      * writer wins) with content sealed for version 1. The volume knows every item this
      * server's api can name; an id made by the api is new anywhere. */
@@ -1456,14 +1629,20 @@ static enum err svc_item_put(struct sync_service *s, const json_t *req, struct b
         svc_write_unlock(s, ws);
         return rc;
     }
-    e = hubclient_item_put(ws->ws_hc, w.sw_vault, w.sw_item, &w.sw_put, left, &rec);
+    e = svc_write_send(s, ws, &w, 1, deadline, &rec, &replayed);
+    if (e == ERR_CONFLICT && replayed && svc_replay_landed(ws, &w, deadline, &rec)) {
+        log_info("sync: item %s of vault %s: the hub had taken the write whose answer was "
+                 "lost",
+                 w.sw_item, w.sw_vault);
+        e = ERR_OK;
+    }
     if (e == ERR_CONFLICT) {
         rc = svc_conflict(s, ws, &w, deadline, resp);
         svc_write_unlock(s, ws);
         return rc;
     }
     if (e != ERR_OK) {
-        rc = svc_hub_refusal(s, ws, e, w.sw_budget_ms, resp);
+        rc = svc_hub_refusal(s, ws, e, w.sw_budget_ms, replayed, resp);
         svc_write_unlock(s, ws);
         svc_log_refusal("writing", &w, e, resp);
         return rc;
@@ -1505,6 +1684,7 @@ static enum err svc_item_delete(struct sync_service *s, const json_t *req, struc
     const char *bad = svc_parse_target(req, &w);
     int64_t deadline;
     long left = 0;
+    int replayed = 0;
     enum err e, rc = ERR_OK;
 
     if (!bad && w.sw_base == 0)
@@ -1515,7 +1695,8 @@ static enum err svc_item_delete(struct sync_service *s, const json_t *req, struc
     ws = svc_write_lock(s, deadline, &left, resp, &rc);
     if (!ws)
         return rc;
-    e = hubclient_item_delete(ws->ws_hc, w.sw_vault, w.sw_item, w.sw_base, left);
+    (void)left; /* svc_write_send measures from the deadline */
+    e = svc_write_send(s, ws, &w, 0, deadline, NULL, &replayed);
     if (e == ERR_CONFLICT) {
         rc = svc_conflict(s, ws, &w, deadline, resp);
         svc_write_unlock(s, ws);
@@ -1526,7 +1707,7 @@ static enum err svc_item_delete(struct sync_service *s, const json_t *req, struc
         return svc_refuse(resp, 404, "the item is not on the hub any more");
     }
     if (e != ERR_OK) {
-        rc = svc_hub_refusal(s, ws, e, w.sw_budget_ms, resp);
+        rc = svc_hub_refusal(s, ws, e, w.sw_budget_ms, replayed, resp);
         svc_write_unlock(s, ws);
         svc_log_refusal("deleting", &w, e, resp);
         return rc;
@@ -1575,6 +1756,7 @@ static enum err svc_activity_now(struct sync_service *s, struct bus_msg *resp)
     ws = svc_write_lock(s, svc_now_ms() + SYNC_SERVICE_ACTIVITY_NOW_MS, &left, resp, &rc);
     if (!ws)
         return rc;
+    (void)svc_bind(s, ws->ws_hc, ws->ws_http);
     (void)svc_upload_activity(s, ws->ws_hc);
     svc_write_unlock(s, ws);
     return svc_answer(resp, 1, NULL);

@@ -46,23 +46,28 @@
 #define SYNC_SERVICE_WRITE_MAX_MS    60000L /* ... and at most this (also without timeoutMs) */
 #define SYNC_SERVICE_FAULT_RETRY_MS  5000u  /* longest wait after a full disk or damage */
 #define SYNC_SERVICE_REPORT_AGAIN_MS 60000  /* damage reported again this soon: rebuild */
+#define SYNC_SERVICE_MAX_HUBS        (1 + CREDENTIALS_MAX_HUB_URLS) /* hub URLs (replicas) */
 
 /* What sync_service_new needs. Pointers are borrowed; strings are copied. */
 struct sync_service_config {
-    struct volume *ssc_volume;     /* the volume written (outlives the service) */
-    struct credentials *ssc_cred;  /* parsed, normally locked (outlives the service) */
-    const char *ssc_volume_dir;    /* the data directory, for /health */
-    const char *ssc_hub_url;       /* NULL: credentials_hub_url(ssc_cred) */
-    const char *ssc_proxy;         /* the HTTP client's hcc_proxy (NULL: curl's env) */
-    const char *ssc_ca_file;       /* SESAME_HUB_CA_FILE: CAs for an https hub (NULL: the
-                                      system's); unused when the credentials pin the hub */
-    unsigned ssc_poll_wait_s;      /* 1..HUBCLIENT_MAX_WAIT; 0: SYNC_SERVICE_POLL_WAIT_S */
-    unsigned ssc_backoff_min_ms;   /* 0: SYNC_SERVICE_BACKOFF_MIN_MS */
-    unsigned ssc_backoff_max_ms;   /* 0: SYNC_SERVICE_BACKOFF_MAX_MS */
-    unsigned ssc_stop_wait_ms;     /* 0: SYNC_SERVICE_STOP_WAIT_MS */
-    long ssc_request_timeout_ms;   /* a hub request (not a long-poll); 0: the client's */
-    const char *ssc_rebuilt_aside; /* not NULL: the volume was rebuilt at start-up (damaged);
-                                      where the damaged database was kept ("" if not) */
+    struct volume *ssc_volume;       /* the volume written (outlives the service) */
+    struct credentials *ssc_cred;    /* parsed, normally locked (outlives the service) */
+    const char *ssc_volume_dir;      /* the data directory, for /health */
+    const char *ssc_hub_url;         /* NULL: the credentials file's hub.url and hub.urls */
+    const char *const *ssc_hub_urls; /* several hub URLs (SESAME_HUB's list), preferred
+                                        first; used instead of ssc_hub_url when
+                                        ssc_hub_url_count > 0 */
+    size_t ssc_hub_url_count;        /* 0..SYNC_SERVICE_MAX_HUBS */
+    const char *ssc_proxy;           /* the HTTP client's hcc_proxy (NULL: curl's env) */
+    const char *ssc_ca_file;         /* SESAME_HUB_CA_FILE: CAs for an https hub (NULL: the
+                                        system's); unused when the credentials pin the hub */
+    unsigned ssc_poll_wait_s;        /* 1..HUBCLIENT_MAX_WAIT; 0: SYNC_SERVICE_POLL_WAIT_S */
+    unsigned ssc_backoff_min_ms;     /* 0: SYNC_SERVICE_BACKOFF_MIN_MS */
+    unsigned ssc_backoff_max_ms;     /* 0: SYNC_SERVICE_BACKOFF_MAX_MS */
+    unsigned ssc_stop_wait_ms;       /* 0: SYNC_SERVICE_STOP_WAIT_MS */
+    long ssc_request_timeout_ms;     /* a hub request (not a long-poll); 0: the client's */
+    const char *ssc_rebuilt_aside;   /* not NULL: the volume was rebuilt at start-up (damaged);
+                                        where the damaged database was kept ("" if not) */
 };
 
 /* A snapshot of the service's state (sync_service_get_status). */
@@ -91,7 +96,10 @@ struct sync_service_status {
 struct sync_service;
 
 /*
- * Creates the service for cfg (locked: no thread yet) and its HTTP client of the hub.
+ * Creates the service for cfg (locked: no thread yet) and its HTTP clients of the hub (one
+ * per hub URL for the engine and for each write session; docs/sync.md, "Several hub URLs":
+ * requests go to one URL at a time, and a transport failure or a 502/503/504 moves them on
+ * to the next).
  * *out receives it (sync_service_free) or NULL; errmsg (errcap bytes) says why on error.
  * Returns ERR_OK, ERR_BAD_INPUT (a missing member), ERR_CONFIG (the hub URL is unusable,
  * or the credentials pin the hub's certificate, which cannot be checked yet), ERR_STORAGE
@@ -121,7 +129,8 @@ void sync_service_get_status(struct sync_service *s, struct sync_service_status 
  * "unlocked","connected","lastSyncAt","lastSeq","serverDeleted", "lastError" (only after a
  * failure), and Sesame's "synced","passes","pulled","failures","backoffMs",
  * "activitySent", and the volume's "volumeRebuilding","volumeFull","volumeRebuilds",
- * "volumeBadFiles","volumeCheckedAt" (Unix ms of the last check's end, 0: none)}. ERR_OK or
+ * "volumeBadFiles","volumeCheckedAt" (Unix ms of the last check's end, 0: none), and
+ * "hubUrl": the hub URL requests go to now (the current one after a failover)}. ERR_OK or
  * ERR_NOMEM.
  */
 enum err sync_service_status_json(struct sync_service *s, json_t **out) SESAME_WUR;

@@ -3,9 +3,10 @@
  * container. Configuration is Connect's environment (docs/configuration.md): OP_SESSION
  * (the credentials file), XDG_DATA_HOME / HOME (the volume), OP_HTTP_PORT (/heartbeat and
  * /health; 0 is a free port, which --port-file receives), OP_BUS_PORT or SESAME_BUS_SOCKET
- * (the bus to the api), OP_LOG_LEVEL, and SESAME_HUB (overrides the credentials file's hub
- * URL). Starts locked; the api sends the unlock secret over the bus. Runs until SIGINT or
- * SIGTERM; logs are JSON lines on stderr.
+ * (the bus to the api), OP_LOG_LEVEL, and SESAME_HUB (one hub URL, or several separated by
+ * commas: overrides the credentials file's hub.url and hub.urls; sync fails over between
+ * them, docs/sync.md "Several hub URLs"). Starts locked; the api sends the unlock secret over the
+ * bus. Runs until SIGINT or SIGTERM; logs are JSON lines on stderr.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -195,7 +196,10 @@ static int sm_start(struct sm_state *st, const char *addr, int port)
     sc.ssc_volume = st->ss_vol;
     sc.ssc_cred = st->ss_cred;
     sc.ssc_volume_dir = st->ss_cf.cf_data_dir;
-    sc.ssc_hub_url = st->ss_cf.cf_hub_url; /* SESAME_HUB, else the credentials file's */
+    /* SESAME_HUB's URLs (one or several), else the credentials file's hub.url and hub.urls */
+    sc.ssc_hub_url = st->ss_cf.cf_hub_url;
+    sc.ssc_hub_urls = (const char *const *)st->ss_cf.cf_hub_urls;
+    sc.ssc_hub_url_count = st->ss_cf.cf_hub_url_count;
     sc.ssc_ca_file = st->ss_cf.cf_hub_ca_file;
     sc.ssc_rebuilt_aside = st->ss_rebuilt ? st->ss_aside : NULL;
     if (sync_service_new(&st->ss_svc, &sc, errmsg, sizeof(errmsg)) != ERR_OK) {

@@ -2,12 +2,11 @@
  * fuzz_credentials.c - libFuzzer driver for the credentials file (src/keys/credentials.c).
  *
  * Each input goes to credentials_parse. A parsed file must satisfy the accessors'
- * promises (ids in both cases, a valid hub URL, at least one signing key with a kid, still
- * locked), and is then unlocked with a fixed wrong secret (0x42 x 32) and with the secret
- * the seed corpus was made with (bytes 01..20): either attempt either unlocks, with the
- * keys and the account present, or fails with one of the documented errors and leaves the
- * file locked. A refused input must come with a one-line message and nothing to free.
- * Any broken invariant abort()s.
+ * promises (ids in both cases, valid and distinct hub URLs, at least one signing key with a kid,
+ * still locked), and is then unlocked with a fixed wrong secret (0x42 x 32) and with the secret the
+ * seed corpus was made with (bytes 01..20): either attempt either unlocks, with the keys and the
+ * account present, or fails with one of the documented errors and leaves the file locked. A refused
+ * input must come with a one-line message and nothing to free. Any broken invariant abort()s.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -80,6 +79,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     if (!kit_hub_url_is_valid(credentials_hub_url(c)))
         abort();
+    /* hub.url then hub.urls: valid, distinct, https:// when pinned, NULL past the end */
+    n = credentials_hub_url_count(c);
+    if (n < 1 || n > 1 + CREDENTIALS_MAX_HUB_URLS ||
+        credentials_hub_url_at(c, 0) != credentials_hub_url(c) || credentials_hub_url_at(c, n))
+        abort();
+    for (i = 1; i < n; i++) {
+        const char *u = credentials_hub_url_at(c, i);
+        size_t j;
+
+        if (!u || !kit_hub_url_is_valid(u) ||
+            (credentials_tls_fingerprint(c) && strncasecmp(u, "https://", 8) != 0))
+            abort();
+        for (j = 0; j < i; j++) {
+            if (strcmp(u, credentials_hub_url_at(c, j)) == 0)
+                abort();
+        }
+    }
     if (credentials_tls_fingerprint(c) && strlen(credentials_tls_fingerprint(c)) != 64)
         abort();
     if (credentials_unique_key(c)->jk_kind != JWK_OCT_256)

@@ -162,3 +162,19 @@ wait_within() {
         sleep 0.1
     done
 }
+
+# connect_server_with_hubs NAME OUT HUB_URL... [-- CLI ARGS...]: `sesame connect server
+# create NAME --out OUT` with one --server-hub per HUB_URL - the first becomes hub.url (the
+# preferred hub), the others hub.urls (replicas of the same hub that sync fails over to,
+# docs/sync.md "Several hub URLs") - then the CLI ARGS (e.g. --vault V --format json). Sets
+# RC, OUT and ERR as cli does. Reusable by the scale-out tests (several hubs on one database).
+connect_server_with_hubs() {
+    local name=$1 out=$2 args=()
+    shift 2
+    while [ $# -gt 0 ] && [ "$1" != -- ]; do
+        args+=(--server-hub "$1")
+        shift
+    done
+    [ $# -gt 0 ] && shift
+    cli connect server create "$name" --out "$out" "${args[@]}" "$@"
+}

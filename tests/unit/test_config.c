@@ -97,6 +97,8 @@ static void test_defaults(void **state)
     assert_string_equal(cf.cf_hub_data, "./sesame-hub");
     assert_null(cf.cf_hub_database_url);
     assert_null(cf.cf_hub_url);
+    assert_int_equal(cf.cf_hub_url_count, 0);
+    assert_null(cf.cf_hub_urls[0]);
     assert_null(cf.cf_account_kit);
     assert_null(cf.cf_hub_tls_cert);
     assert_null(cf.cf_hub_tls_key);
@@ -650,6 +652,81 @@ static void test_bus_peers(void **state)
     snprintf(entry + n, sizeof(entry) - n, ",p16:11016");
     assert_int_equal(load(&cf, msg, sizeof(msg), env), ERR_CONFIG);
     assert_string_equal(msg, "OP_BUS_PEERS: more than 16 peers");
+}
+
+/* SESAME_HUB: one URL as ever, or a comma-separated list of hub replicas. */
+static void test_hub_url_list(void **state)
+{
+    static const struct {
+        const char *h_value;
+        const char *h_msg; /* NULL: good */
+        size_t h_count;
+        const char *h_first;
+        const char *h_last;
+    } cases[] = {
+        {"https://hub.example.com:7700", NULL, 1, "https://hub.example.com:7700",
+         "https://hub.example.com:7700"},
+        {"HTTP://[::1]:7700", NULL, 1, "HTTP://[::1]:7700", "HTTP://[::1]:7700"},
+        {"http://a:7700,http://b:7700", NULL, 2, "http://a:7700", "http://b:7700"},
+        {"https://a/p,https://b,https://[::1]:1", NULL, 3, "https://a/p", "https://[::1]:1"},
+        {"http://a:7700,https://a:7700", NULL, 2, "http://a:7700", "https://a:7700"},
+        {"ftp://hub", E_URL, 0, NULL, NULL},
+        {"https://hub/a b", E_URL, 0, NULL, NULL},
+        {"http://a,", "SESAME_HUB: entry 2: expected an http:// or https:// URL with a host", 0,
+         NULL, NULL},
+        {",http://a", "SESAME_HUB: entry 1: expected an http:// or https:// URL with a host", 0,
+         NULL, NULL},
+        {"http://a,,http://b",
+         "SESAME_HUB: entry 2: expected an http:// or https:// URL with a host", 0, NULL, NULL},
+        {"http://a, http://b",
+         "SESAME_HUB: entry 2: expected an http:// or https:// URL with a host", 0, NULL, NULL},
+        {"http://a,hub:7700",
+         "SESAME_HUB: entry 2: expected an http:// or https:// URL with a host", 0, NULL, NULL},
+        {"http://a,https://u:p@b",
+         "SESAME_HUB: entry 2: expected an http:// or https:// URL with a host", 0, NULL, NULL},
+        {"http://a,http://b,http://a", "SESAME_HUB: entry 3 repeats entry 1", 0, NULL, NULL},
+        {"http://a:1,http://a:1", "SESAME_HUB: entry 2 repeats entry 1", 0, NULL, NULL},
+    };
+    struct config cf;
+    char msg[512], entry[1024];
+    const char *env[2] = {entry, NULL};
+    size_t i, n;
+
+    (void)state;
+    assert_int_equal(CONFIG_MAX_HUB_URLS, 8);
+    for (i = 0; i < ARRAY_LEN(cases); i++) {
+        snprintf(entry, sizeof(entry), "SESAME_HUB=%s", cases[i].h_value);
+        if (cases[i].h_msg) {
+            assert_int_equal(load(&cf, msg, sizeof(msg), env), ERR_CONFIG);
+            assert_string_equal(msg, cases[i].h_msg);
+            assert_null(cf.cf_hub_url);
+            assert_int_equal(cf.cf_hub_url_count, 0);
+            config_free(&cf);
+            continue;
+        }
+        assert_int_equal(load(&cf, msg, sizeof(msg), env), ERR_OK);
+        assert_int_equal(cf.cf_hub_url_count, cases[i].h_count);
+        assert_string_equal(cf.cf_hub_url, cases[i].h_first);
+        assert_string_equal(cf.cf_hub_urls[0], cases[i].h_first);
+        assert_string_equal(cf.cf_hub_urls[cf.cf_hub_url_count - 1], cases[i].h_last);
+        assert_true(config_is_set(&cf, CONFIG_SESAME_HUB));
+        config_free(&cf);
+        assert_null(cf.cf_hub_urls[0]);
+    }
+
+    /* 8 URLs are fine, 9 are not */
+    n = (size_t)snprintf(entry, sizeof(entry), "SESAME_HUB=");
+    for (i = 0; i < CONFIG_MAX_HUB_URLS; i++)
+        n += (size_t)snprintf(entry + n, sizeof(entry) - n, "%shttp://h%zu:7700", i ? "," : "", i);
+    assert_int_equal(load(&cf, msg, sizeof(msg), env), ERR_OK);
+    assert_int_equal(cf.cf_hub_url_count, 8);
+    assert_string_equal(cf.cf_hub_url, "http://h0:7700");
+    assert_string_equal(cf.cf_hub_urls[7], "http://h7:7700");
+    config_free(&cf);
+    snprintf(entry + n, sizeof(entry) - n, ",http://h8:7700");
+    assert_int_equal(load(&cf, msg, sizeof(msg), env), ERR_CONFIG);
+    assert_string_equal(msg, "SESAME_HUB: more than 8 URLs");
+    config_free(&cf);
 }
 
 /* ---- the data directory -------------------------------------------------------------- */
@@ -1340,7 +1417,7 @@ int main(void)
         cmocka_unit_test(test_session_forms),      cmocka_unit_test(test_session_sizes),
         cmocka_unit_test(test_session_permission), cmocka_unit_test(test_session_never_echoes),
         cmocka_unit_test(test_session_decode),     cmocka_unit_test(test_session_nomem),
-        cmocka_unit_test(test_load_var),
+        cmocka_unit_test(test_load_var),           cmocka_unit_test(test_hub_url_list),
     };
 
     return cmocka_run_group_tests(tests, session_setup, session_teardown);

@@ -692,6 +692,178 @@ static void test_allocation_failures(void **state)
     }
 }
 
+/* hub.urls: the further hub URLs (replicas), written only when given, parsed strictly. */
+static void test_hub_urls(void **state)
+{
+    static const char *const two[] = {"https://replica-b.example.com:7700",
+                                      "https://10.0.0.3:7700/prefix"};
+    static const char *const eight[] = {"https://h1", "https://h2", "https://h3", "https://h4",
+                                        "https://h5", "https://h6", "https://h7", "https://h8"};
+    static const char *const nine[] = {"https://h1", "https://h2", "https://h3",
+                                       "https://h4", "https://h5", "https://h6",
+                                       "https://h7", "https://h8", "https://h9"};
+    static const char *const plain[] = {"http://replica-b:7700"};
+    static const char *const bad_scheme[] = {"ftp://replica-b"};
+    static const char *const repeats_first[] = {HUB};
+    static const char *const repeats_other[] = {"https://b", "https://c", "https://b"};
+    static const struct {
+        const char *value; /* hub.urls, JSON text */
+        int pinned;        /* the file has hub.tlsFingerprint */
+        const char *message;
+    } cases[] = {
+        {"[]", 1, "credentials file: hub.urls is not a non-empty array"},
+        {"\"https://b\"", 1, "credentials file: hub.urls is not a non-empty array"},
+        {"{}", 1, "credentials file: hub.urls is not a non-empty array"},
+        {"[1]", 1, "credentials file: hub.urls[0] is not an http:// or https:// URL"},
+        {"[\"https://b\",null]", 1,
+         "credentials file: hub.urls[1] is not an http:// or https:// URL"},
+        {"[\"ftp://evil.example\"]", 1,
+         "credentials file: hub.urls[0] is not an http:// or https:// URL"},
+        {"[\"https://evil example\"]", 1,
+         "credentials file: hub.urls[0] is not an http:// or https:// URL"},
+
+        {"[\"https://b\",\"https://ev\\u0001il\"]", 1,
+         "credentials file: hub.urls[1] is not an http:// or https:// URL"},
+        {"[\"" HUB "\"]", 1, "credentials file: hub.urls[0] repeats hub.url"},
+        {"[\"https://b\",\"https://c\",\"https://c\"]", 1,
+         "credentials file: hub.urls[2] repeats hub.urls[1]"},
+        {"[\"https://b\",\"http://evil.example\"]", 1,
+         "credentials file: hub.urls[1] is not https:// although hub.tlsFingerprint pins the "
+         "hub's certificate"},
+        {"[\"https://1\",\"https://2\",\"https://3\",\"https://4\",\"https://5\",\"https://6\","
+         "\"https://7\",\"https://8\",\"https://9\"]",
+         1, "credentials file: hub.urls has more than 8 entries"},
+        /* accepted */
+        {"[\"http://b:7700\",\"https://c\"]", 0, NULL},
+        {"[\"https://1\",\"https://2\",\"https://3\",\"https://4\",\"https://5\",\"https://6\","
+         "\"https://7\",\"https://8\"]",
+         1, NULL},
+    };
+    struct credentials_params p;
+    struct credentials *c = NULL;
+    struct buf out, pinned, unpinned;
+    char err[512], *text;
+    json_t *root, *hub, *val;
+    const char *key;
+    size_t i;
+
+    (void)state;
+    assert_int_equal(CREDENTIALS_MAX_HUB_URLS, 8);
+
+    /* Without further URLs nothing is written: the file is as it always was. */
+    make_file(&unpinned, NULL);
+    assert_null(strstr(buf_str(&unpinned), "\"urls\""));
+    assert_int_equal(credentials_parse(&c, buf_str(&unpinned), unpinned.b_len, err, sizeof(err)),
+                     ERR_OK);
+    assert_int_equal(credentials_hub_url_count(c), 1);
+    assert_string_equal(credentials_hub_url_at(c, 0), HUB);
+    assert_ptr_equal(credentials_hub_url_at(c, 0), credentials_hub_url(c));
+    assert_null(credentials_hub_url_at(c, 1));
+    credentials_free(c);
+    c = NULL;
+
+    /* Two further URLs, pinned: written in order between url and tlsFingerprint. */
+    std_params(&p);
+    p.cp_tls_fingerprint = FP;
+    p.cp_hub_urls = two;
+    p.cp_hub_url_count = 2;
+    buf_init(&out, CAP);
+    assert_int_equal(credentials_create(&out, &p), ERR_OK);
+    root = json_loads(buf_str(&out), 0, NULL);
+    assert_non_null(root);
+    hub = json_object_get(root, "hub");
+    i = 0;
+    json_object_foreach(hub, key, val)
+    {
+        static const char *const order[] = {"url", "urls", "tlsFingerprint"};
+        assert_true(i < 3);
+        assert_non_null(val);
+        assert_string_equal(key, order[i]);
+        i++;
+    }
+    assert_int_equal(i, 3);
+    assert_int_equal(json_array_size(json_object_get(hub, "urls")), 2);
+    json_decref(root);
+    assert_int_equal(credentials_parse(&c, buf_str(&out), out.b_len, err, sizeof(err)), ERR_OK);
+    assert_int_equal(credentials_hub_url_count(c), 3);
+    assert_string_equal(credentials_hub_url_at(c, 0), HUB);
+    assert_string_equal(credentials_hub_url_at(c, 1), two[0]);
+    assert_string_equal(credentials_hub_url_at(c, 2), two[1]);
+    assert_null(credentials_hub_url_at(c, 3));
+    assert_null(credentials_hub_url_at(c, 100));
+    assert_string_equal(credentials_hub_url(c), HUB);
+    assert_int_equal(credentials_unlock(c, secret, sizeof(secret)), ERR_OK);
+    credentials_free(c);
+    c = NULL;
+    buf_free(&out);
+
+    /* Eight is the most; http:// replicas are fine when nothing is pinned. */
+    std_params(&p);
+    p.cp_hub_urls = eight;
+    p.cp_hub_url_count = 8;
+    buf_init(&out, CAP);
+    assert_int_equal(credentials_create(&out, &p), ERR_OK);
+    buf_free(&out);
+    p.cp_hub_urls = plain;
+    p.cp_hub_url_count = 1;
+    buf_init(&out, CAP);
+    assert_int_equal(credentials_create(&out, &p), ERR_OK);
+    assert_int_equal(credentials_parse(&c, buf_str(&out), out.b_len, err, sizeof(err)), ERR_OK);
+    assert_int_equal(credentials_hub_url_count(c), 2);
+    assert_string_equal(credentials_hub_url_at(c, 1), plain[0]);
+    credentials_free(c);
+    c = NULL;
+    buf_free(&out);
+
+    /* Refused by credentials_create, nothing appended. */
+    {
+        static const struct {
+            const char *const *urls;
+            size_t n;
+            const char *fp;
+        } bad[] = {
+            {nine, 9, NULL},          {bad_scheme, 1, NULL}, {repeats_first, 1, NULL},
+            {repeats_other, 3, NULL}, {plain, 1, FP},        {NULL, 1, NULL},
+        };
+        for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+            std_params(&p);
+            p.cp_hub_urls = bad[i].urls;
+            p.cp_hub_url_count = bad[i].n;
+            p.cp_tls_fingerprint = bad[i].fp;
+            buf_init(&out, CAP);
+            if (credentials_create(&out, &p) != ERR_BAD_INPUT)
+                fail_msg("create case %zu accepted", i);
+            assert_int_equal(out.b_len, 0);
+            buf_free(&out);
+        }
+    }
+
+    /* Parsing: every rule, one line naming the member, never quoting the file. */
+    make_file(&pinned, FP);
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        text =
+            mutate(buf_str(cases[i].pinned ? &pinned : &unpinned), "hub", "urls", cases[i].value);
+        err[0] = '\0';
+        if (cases[i].message) {
+            if (credentials_parse(&c, text, strlen(text), err, sizeof(err)) != ERR_BAD_INPUT)
+                fail_msg("case %zu accepted", i);
+            assert_null(c);
+            if (strcmp(err, cases[i].message) != 0)
+                fail_msg("case %zu: \"%s\", expected \"%s\"", i, err, cases[i].message);
+            assert_null(strstr(err, "evil"));
+            assert_null(strchr(err, '\n'));
+        } else {
+            assert_int_equal(credentials_parse(&c, text, strlen(text), err, sizeof(err)), ERR_OK);
+            assert_true(credentials_hub_url_count(c) >= 3);
+            credentials_free(c);
+            c = NULL;
+        }
+        free(text);
+    }
+    buf_free(&pinned);
+    buf_free(&unpinned);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -699,6 +871,7 @@ int main(void)
         cmocka_unit_test(test_create_is_fresh), cmocka_unit_test(test_create_refuses),
         cmocka_unit_test(test_tampering),       cmocka_unit_test(test_parse_errors),
         cmocka_unit_test(test_parse_shapes),    cmocka_unit_test(test_allocation_failures),
+        cmocka_unit_test(test_hub_urls),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

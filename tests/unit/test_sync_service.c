@@ -14,6 +14,7 @@
 #include <ftw.h>
 #include <jansson.h>
 #include <limits.h>
+#include <pthread.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,7 @@
 #include "common/buf.h"
 #include "common/codec.h"
 #include "common/limits.h"
+#include "common/log.h"
 #include "crypto/crypto.h"
 #include "crypto/jwk.h"
 #include "http/client.h"
@@ -1360,6 +1362,385 @@ static void test_write_timeout(void **state)
     close(fd);
 }
 
+/* ---- several hub URLs: failover ------------------------------------------------------------- */
+
+/* A fake hub replica: answers every request with fk_status after fk_delay_ms, one at a time. */
+struct fake_hub {
+    int fk_fd;
+    int fk_port;
+    int fk_status;
+    unsigned fk_delay_ms;
+    int fk_stop;
+    unsigned fk_requests;
+    pthread_t fk_thread;
+};
+
+/* Reads one request (headers and a Content-Length body) from fd; 1 if one came. */
+static int fake_read_request(int fd)
+{
+    char buf[16384];
+    size_t got = 0, want = 0;
+    char *end, *cl;
+    ssize_t n;
+
+    for (;;) {
+        n = read(fd, buf + got, sizeof(buf) - 1 - got);
+        if (n <= 0)
+            return 0;
+        got += (size_t)n;
+        buf[got] = '\0';
+        end = strstr(buf, "\r\n\r\n");
+        if (!end)
+            continue;
+        cl = strcasestr(buf, "\r\ncontent-length:");
+        want = (size_t)(end + 4 - buf);
+        if (cl && cl < end)
+            want += (size_t)strtoul(cl + 17, NULL, 10);
+        if (got >= want || got == sizeof(buf) - 1)
+            return 1;
+    }
+}
+
+/* The fake hub's thread. */
+static void *fake_run(void *arg)
+{
+    struct fake_hub *f = arg;
+    char ans[160];
+    int fd, len;
+
+    while (!__atomic_load_n(&f->fk_stop, __ATOMIC_ACQUIRE)) {
+        fd = accept(f->fk_fd, NULL, NULL);
+        if (fd < 0)
+            continue;
+        if (!__atomic_load_n(&f->fk_stop, __ATOMIC_ACQUIRE) && fake_read_request(fd)) {
+            __atomic_add_fetch(&f->fk_requests, 1, __ATOMIC_RELEASE);
+            usleep(f->fk_delay_ms * 1000u);
+            len = snprintf(ans, sizeof(ans),
+                           "HTTP/1.1 %d Fake\r\nContent-Type: application/json\r\n"
+                           "Content-Length: 2\r\nConnection: close\r\n\r\n{}",
+                           f->fk_status);
+            assert_true(write(fd, ans, (size_t)len) == len);
+        }
+        close(fd);
+    }
+    return NULL;
+}
+
+/* Starts a fake hub answering status after delay_ms. */
+static void fake_start(struct fake_hub *f, int status, unsigned delay_ms)
+{
+    struct sockaddr_in a;
+    socklen_t alen = sizeof(a);
+    int one = 1;
+
+    memset(f, 0, sizeof(*f));
+    f->fk_status = status;
+    f->fk_delay_ms = delay_ms;
+    f->fk_fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(f->fk_fd >= 0);
+    assert_int_equal(setsockopt(f->fk_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)), 0);
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(f->fk_fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(listen(f->fk_fd, 16), 0);
+    assert_int_equal(getsockname(f->fk_fd, (struct sockaddr *)&a, &alen), 0);
+    f->fk_port = ntohs(a.sin_port);
+    assert_int_equal(pthread_create(&f->fk_thread, NULL, fake_run, f), 0);
+}
+
+/* Stops a fake hub (wakes its accept with a connection of our own). */
+static void fake_stop(struct fake_hub *f)
+{
+    struct sockaddr_in a;
+    int fd;
+
+    __atomic_store_n(&f->fk_stop, 1, __ATOMIC_RELEASE);
+    fd = socket(AF_INET, SOCK_STREAM, 0);
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons((uint16_t)f->fk_port);
+    (void)connect(fd, (struct sockaddr *)&a, sizeof(a));
+    close(fd);
+    pthread_join(f->fk_thread, NULL);
+    close(f->fk_fd);
+}
+
+/* Writes a URL of 127.0.0.1 where nothing listens into url (a port just freed). */
+static void dead_url(char *url, size_t cap)
+{
+    struct sockaddr_in a;
+    socklen_t alen = sizeof(a);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+    assert_true(fd >= 0);
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &alen), 0);
+    snprintf(url, cap, "http://127.0.0.1:%d", ntohs(a.sin_port));
+    close(fd);
+}
+
+/* The log, captured into a file of the test directory. */
+static FILE *g_log;
+static char g_log_path[128];
+
+static void log_capture(void)
+{
+    snprintf(g_log_path, sizeof(g_log_path), "%s/sync.log", g.dir);
+    g_log = fopen(g_log_path, "w+");
+    assert_non_null(g_log);
+    log_set_stream(g_log);
+    log_set_level(LOG_INFO);
+}
+
+/* Ends the capture; returns the captured text (free it). */
+static char *log_captured(void)
+{
+    char *text;
+    long n;
+
+    log_set_stream(stderr);
+    assert_int_equal(fflush(g_log), 0);
+    n = ftell(g_log);
+    assert_true(n >= 0);
+    text = calloc(1, (size_t)n + 1);
+    assert_non_null(text);
+    rewind(g_log);
+    assert_int_equal(fread(text, 1, (size_t)n, g_log), (size_t)n);
+    fclose(g_log);
+    g_log = NULL;
+    return text;
+}
+
+/* Returns how many times needle occurs in text. */
+static int count_of(const char *text, const char *needle)
+{
+    int n = 0;
+
+    for (text = strstr(text, needle); text; text = strstr(text + 1, needle))
+        n++;
+    return n;
+}
+
+/* Replaces g.cred by a credentials file listing first, then others (n of them) as hub.urls. */
+static void cred_with_urls(const char *first, const char *const *others, size_t n)
+{
+    struct credentials_params cp;
+    struct buf text;
+    char err[256];
+
+    memset(&cp, 0, sizeof(cp));
+    cp.cp_server_id = SA;
+    cp.cp_account_id = kit_account_id(g.kit);
+    cp.cp_server_sign = &g.srv_sign;
+    cp.cp_server_wrap = &g.srv_wrap;
+    cp.cp_unlock = g.unlock;
+    cp.cp_unlock_len = CREDENTIALS_UNLOCK_BYTES;
+    cp.cp_hub_url = first;
+    cp.cp_hub_urls = others;
+    cp.cp_hub_url_count = n;
+    cp.cp_signing_keys = kit_signing_key_current(g.kit);
+    cp.cp_nsigning = 1;
+    buf_init(&text, 1 << 20);
+    assert_int_equal(credentials_create(&text, &cp), ERR_OK);
+    credentials_free(g.cred);
+    g.cred = NULL;
+    assert_int_equal(credentials_parse(&g.cred, buf_str(&text), text.b_len, err, sizeof(err)),
+                     ERR_OK);
+    buf_free(&text);
+}
+
+/* Creates g.svc as svc_new does, with hub URLs urls (n; 0: the credentials file's). */
+static void svc_new_urls(const char *const *urls, size_t n)
+{
+    struct sync_service_config sc;
+    char err[256];
+
+    memset(&sc, 0, sizeof(sc));
+    sc.ssc_volume = g.vol;
+    sc.ssc_cred = g.cred;
+    sc.ssc_volume_dir = g.vdir;
+    sc.ssc_proxy = "";
+    sc.ssc_poll_wait_s = 30;
+    sc.ssc_backoff_min_ms = BMIN;
+    sc.ssc_backoff_max_ms = BMAX;
+    sc.ssc_stop_wait_ms = 300;
+    sc.ssc_request_timeout_ms = 5000;
+    sc.ssc_hub_urls = urls;
+    sc.ssc_hub_url_count = n;
+    assert_int_equal(sync_service_new(&g.svc, &sc, err, sizeof(err)), ERR_OK);
+}
+
+/* Asserts the bus status's hubUrl. */
+static void assert_hub_url(const char *want)
+{
+    json_t *st = bus("status", NULL, 0);
+
+    assert_string_equal(json_string_value(json_object_get(st, "hubUrl")), want);
+    json_decref(st);
+}
+
+/* The credentials list a dead URL first and the hub second: sync fails over, serves, writes;
+ * the volume records the preferred (first) URL. */
+static void test_failover_dead_first(void **state)
+{
+    const char *others[1];
+    struct sync_service_status st;
+    struct volume_meta m;
+    char dead[64], line[256], *log;
+    json_t *a;
+
+    (void)state;
+    dead_url(dead, sizeof(dead));
+    others[0] = g.url;
+    cred_with_urls(dead, others, 1);
+    log_capture();
+    svc_new_urls(NULL, 0);
+    assert_hub_url(dead);
+    unlock();
+    assert_true(wait_for(p_synced_at, hub_last_seq(), 10000, &st));
+    assert_hub_url(g.url);
+    a = bus_req(put_req(g.vkey1, V1, W1, 0, "through the replica"));
+    show("put (after failover)", a);
+    assert_true(json_is_true(json_object_get(a, "ok")));
+    json_decref(a);
+    assert_int_equal(hub_version(V1, W1), 1);
+    assert_int_equal(vol_version(V1, W1, NULL), 1);
+    memset(&m, 0, sizeof(m));
+    assert_int_equal(volume_meta_get(g.vol, &m), ERR_OK);
+    assert_string_equal(m.vm_hub_url, dead);
+    volume_meta_clear(&m);
+    svc_end();
+    log = log_captured();
+    snprintf(line, sizeof(line), "sync: hub %s unreachable, trying %s", dead, g.url);
+    assert_int_equal(count_of(log, line), 1);
+    assert_int_equal(count_of(log, "unreachable, trying"), 1);
+    free(log);
+}
+
+/* The hub first and a dead URL second: nothing fails over, nothing is said about it. */
+static void test_failover_preferred_alive(void **state)
+{
+    const char *others[1];
+    struct sync_service_status st;
+    char dead[64], *log;
+    json_t *a;
+
+    (void)state;
+    dead_url(dead, sizeof(dead));
+    others[0] = dead;
+    cred_with_urls(g.url, others, 1);
+    log_capture();
+    svc_new_urls(NULL, 0);
+    unlock();
+    assert_true(wait_for(p_synced_at, hub_last_seq(), 10000, &st));
+    a = bus_req(put_req(g.vkey1, V1, W1, 0, "preferred"));
+    assert_true(json_is_true(json_object_get(a, "ok")));
+    json_decref(a);
+    assert_hub_url(g.url);
+    svc_end();
+    log = log_captured();
+    assert_int_equal(count_of(log, "unreachable"), 0);
+    free(log);
+}
+
+/* A 4xx answer is not a reason to fail over: a replica answering 404 stays current. */
+static void test_failover_not_on_4xx(void **state)
+{
+    struct sync_service_status st;
+    struct fake_hub f;
+    const char *urls[2];
+    char furl[64], *log;
+
+    (void)state;
+    fake_start(&f, 404, 0);
+    snprintf(furl, sizeof(furl), "http://127.0.0.1:%d", f.fk_port);
+    urls[0] = furl;
+    urls[1] = g.url;
+    log_capture();
+    svc_new_urls(urls, 2);
+    unlock();
+    assert_true(wait_for(p_failed, 3, 10000, &st));
+    assert_int_equal(st.sst_synced, 0);
+    assert_hub_url(furl);
+    svc_end();
+    fake_stop(&f);
+    assert_true(f.fk_requests >= 3);
+    log = log_captured();
+    assert_int_equal(count_of(log, "unreachable"), 0);
+    free(log);
+}
+
+/* SESAME_HUB's list (ssc_hub_urls) overrides the credentials file's; a replica answering 503
+ * is failed over, and an update caught there is sent again to the next URL (it carries its
+ * base version), where it lands. */
+static void test_failover_on_503_and_write(void **state)
+{
+    struct sync_service_status st;
+    struct fake_hub f;
+    const char *urls[2];
+    char furl[64], line[256], *log;
+    json_t *a;
+
+    (void)state;
+    fake_start(&f, 503, 600);
+    snprintf(furl, sizeof(furl), "http://127.0.0.1:%d", f.fk_port);
+    urls[0] = furl;
+    urls[1] = g.url;
+    log_capture();
+    svc_new_urls(urls, 2);
+    unlock();
+    /* sent at once: it meets the 503 replica too (the engine's exchange holds it 600 ms) */
+    a = bus_req(put_req(g.vkey1, V1, I1, 1, "updated through the failover"));
+    show("put base 1 (503 then the hub)", a);
+    assert_true(json_is_true(json_object_get(a, "ok")));
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(a, "item"), "version")), 2);
+    json_decref(a);
+    assert_int_equal(hub_version(V1, I1), 2);
+    assert_true(wait_for(p_synced_at, hub_last_seq(), 10000, &st));
+    assert_hub_url(g.url);
+    svc_end();
+    fake_stop(&f);
+    assert_true(f.fk_requests >= 2); /* the engine's and the write's */
+    log = log_captured();
+    snprintf(line, sizeof(line), "sync: hub %s unreachable, trying %s", furl, g.url);
+    assert_int_equal(count_of(log, line), 1);
+    free(log);
+}
+
+/* A pinned hub: every URL of the list must be https://. */
+static void test_failover_pinned_list(void **state)
+{
+    struct sync_service_config sc;
+    struct credentials *c = NULL;
+    struct sync_service *s = NULL;
+    const char *urls[2] = {"https://a.example:7700", "http://b.example:7700"};
+    struct buf text;
+    char err[256];
+
+    (void)state;
+    cred_create(&text, FP64);
+    assert_int_equal(credentials_parse(&c, buf_str(&text), text.b_len, err, sizeof(err)), ERR_OK);
+    memset(&sc, 0, sizeof(sc));
+    sc.ssc_volume = g.vol;
+    sc.ssc_cred = c;
+    sc.ssc_volume_dir = g.vdir;
+    sc.ssc_hub_urls = urls;
+    sc.ssc_hub_url_count = 2;
+    assert_int_equal(sync_service_new(&s, &sc, err, sizeof(err)), ERR_CONFIG);
+    assert_null(s);
+    assert_non_null(strstr(err, "tlsFingerprint"));
+    sc.ssc_hub_url_count = 1; /* the https one alone is fine */
+    assert_int_equal(sync_service_new(&s, &sc, err, sizeof(err)), ERR_OK);
+    sync_service_free(s);
+    credentials_free(c);
+    buf_free(&text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1380,6 +1761,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_write_hub_down, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_write_during_long_poll, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_write_timeout, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_failover_dead_first, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_failover_preferred_alive, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_failover_not_on_4xx, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_failover_on_503_and_write, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_failover_pinned_list, fx_setup, fx_teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
