@@ -11,6 +11,7 @@
 
 #include "cli/cli.h"
 #include "common/limits.h"
+#include "common/log.h"
 #include "hub/hub_backup.h"
 #include "hub/hub_migrate.h"
 #include "store/store.h"
@@ -118,6 +119,9 @@ int hub_migrate_main(int argc, char **argv)
         fprintf(stderr, "sesame: hub migrate: no hub database at %s\n", hub_migrate_name(from, ""));
         return CLI_EXIT_FAIL;
     }
+    /* a command, not a server: its output is the summary below and errors, one line each
+       (the stores' own info lines, e.g. migrations of an empty destination, would be noise) */
+    log_set_level(LOG_WARN);
     e = hub_migrate_lock(from, &lock_fd, errmsg, sizeof(errmsg));
     if (e == ERR_OK)
         e = store_open(&src, from, errmsg, sizeof(errmsg));
