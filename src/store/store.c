@@ -731,8 +731,10 @@ static enum err op_begin(struct store *s, struct conn **out, enum op_mode mode, 
 {
     struct conn *c;
     enum err e = ERR_OK;
+    int retried = 0;
 
     *out = NULL;
+again:
     e = conn_acquire(s, &c);
     if (e != ERR_OK)
         return e;
@@ -749,7 +751,15 @@ static enum err op_begin(struct store *s, struct conn **out, enum op_mode mode, 
         e = s->st_dr->dr_begin(c->cn_db, SDB_TX_READ, NULL);
     }
     if (e != ERR_OK) {
-        conn_release(s, c);
+        int lost = !s->st_dr->dr_usable(c->cn_db);
+
+        conn_release(s, c); /* closes it when lost */
+        /* a connection the server dropped while it sat in the pool: nothing was done yet,
+           so once more on a new one */
+        if (lost && !retried) {
+            retried = 1;
+            goto again;
+        }
         return e;
     }
     *out = c;

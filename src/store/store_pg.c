@@ -234,10 +234,21 @@ static enum err pg_connect(const char *url, struct sdb_conn **out, char *errmsg,
     return ERR_OK;
 }
 
-/* Whether c can still be used. */
+/*
+ * Whether c can still be used. An idle connection the server has closed (a restart, a
+ * failover, pg_terminate_backend) is found here without a round trip: reading what is
+ * waiting on its socket, without blocking, makes libpq see the end of the connection.
+ */
 static int pg_usable(struct sdb_conn *c)
 {
-    return c && !c->pc_broken && PQstatus(c->pc_conn) == CONNECTION_OK;
+    if (!c || c->pc_broken || PQstatus(c->pc_conn) != CONNECTION_OK)
+        return 0;
+    if (PQtransactionStatus(c->pc_conn) == PQTRANS_IDLE &&
+        (!PQconsumeInput(c->pc_conn) || PQstatus(c->pc_conn) != CONNECTION_OK)) {
+        c->pc_broken = 1;
+        return 0;
+    }
+    return 1;
 }
 
 /* Reads one integer from a one-row query without parameters into *out (-1 when no row). */
