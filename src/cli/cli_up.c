@@ -116,6 +116,7 @@ static const char *const up_env_strip[] = {
     "SESAME_HUB_DATA",
     "SESAME_HUB_CA_FILE",
     "SESAME_HUB_DATABASE_URL",
+    "SESAME_HUB_DATABASE",
     "SESAME_HUB_TLS_CERT",
     "SESAME_HUB_TLS_KEY",
     "XDG_DATA_HOME",

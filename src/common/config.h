@@ -49,6 +49,7 @@ enum config_var {
     CONFIG_SESAME_HUB_ADDR,
     CONFIG_SESAME_HUB_DATA,
     CONFIG_SESAME_HUB_DATABASE_URL,
+    CONFIG_SESAME_HUB_DATABASE,
     CONFIG_SESAME_HUB,
     CONFIG_SESAME_ACCOUNT_KIT,
     CONFIG_SESAME_HUB_TLS_CERT,
@@ -99,6 +100,7 @@ struct config {
     struct config_addr cf_hub_addr;  /* SESAME_HUB_ADDR: where `sesame hub` listens */
     char *cf_hub_data;               /* SESAME_HUB_DATA: the hub's data directory */
     char *cf_hub_database_url;       /* SESAME_HUB_DATABASE_URL (may hold a password), or NULL */
+    char *cf_hub_database;           /* SESAME_HUB_DATABASE: the same, by its other name */
     char *cf_hub_url;                /* SESAME_HUB: its (first) hub URL, or NULL */
     char *cf_account_kit;            /* SESAME_ACCOUNT_KIT, or NULL */
     char *cf_hub_tls_cert;           /* SESAME_HUB_TLS_CERT, or NULL */

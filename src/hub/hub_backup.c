@@ -36,6 +36,30 @@ static int hub_backup_path(char *out, const char *dir, const char *name)
     return n < 0 || n >= HUB_BACKUP_PATH_MAX ? -1 : 0;
 }
 
+/* The hub database URL of the environment (see hub_backup.h). */
+const char *hub_database_env(const char **var, int *conflict)
+{
+    const char *url = getenv("SESAME_HUB_DATABASE_URL"), *other = getenv("SESAME_HUB_DATABASE");
+
+    if (var)
+        *var = "SESAME_HUB_DATABASE_URL";
+    if (conflict)
+        *conflict = 0;
+    if (url && *url && other && *other && strcmp(url, other) != 0) {
+        if (conflict)
+            *conflict = 1;
+        return NULL;
+    }
+    if (url && *url)
+        return url;
+    if (other && *other) {
+        if (var)
+            *var = "SESAME_HUB_DATABASE";
+        return other;
+    }
+    return NULL;
+}
+
 /* Takes the data directory's lock (see hub_backup.h). */
 enum err hub_data_lock(const char *dir, int *fd, char *errmsg, size_t errcap)
 {
@@ -131,7 +155,8 @@ static const char *hub_backup_default_data(void)
 /* `sesame hub backup`: see hub_backup.h. */
 int hub_backup_main(int argc, char **argv)
 {
-    const char *db_url = getenv("SESAME_HUB_DATABASE_URL");
+    int conflict = 0;
+    const char *db_url = hub_database_env(NULL, &conflict);
     const char *data = hub_backup_default_data(), *out = NULL, *src;
     char db[HUB_BACKUP_PATH_MAX], errmsg[HUB_BACKUP_ERR_MAX];
     struct store_backup_info info;
@@ -141,6 +166,11 @@ int hub_backup_main(int argc, char **argv)
     rc = hub_backup_args(argc, argv, "backup", "--out", &data, &out);
     if (rc >= 0)
         return rc;
+    if (conflict) {
+        fprintf(stderr, "sesame: hub backup: SESAME_HUB_DATABASE_URL and SESAME_HUB_DATABASE name "
+                        "different databases: set one\n");
+        return CLI_EXIT_FAIL;
+    }
     if (db_url && *db_url) {
         src = db_url; /* never printed: it may hold a password */
     } else {
@@ -228,7 +258,8 @@ static int hub_restore_move_aside(const char *db, char *aside, char *errmsg, siz
 /* `sesame hub restore`: see hub_backup.h. */
 int hub_restore_main(int argc, char **argv)
 {
-    const char *db_url = getenv("SESAME_HUB_DATABASE_URL");
+    int conflict = 0;
+    const char *db_url = hub_database_env(NULL, &conflict);
     const char *data = hub_backup_default_data(), *from = NULL;
     char db[HUB_BACKUP_PATH_MAX], incoming[HUB_BACKUP_PATH_MAX], tmp[HUB_BACKUP_PATH_MAX + 8];
     char aside[HUB_BACKUP_PATH_MAX], errmsg[HUB_BACKUP_ERR_MAX];
@@ -239,6 +270,11 @@ int hub_restore_main(int argc, char **argv)
     rc = hub_backup_args(argc, argv, "restore", "--from", &data, &from);
     if (rc >= 0)
         return rc;
+    if (conflict) {
+        fprintf(stderr, "sesame: hub restore: SESAME_HUB_DATABASE_URL and SESAME_HUB_DATABASE name "
+                        "different databases: set one\n");
+        return CLI_EXIT_FAIL;
+    }
     if (db_url && *db_url) {
         fprintf(stderr, "sesame: hub restore: %s\n",
                 strncmp(db_url, "postgres", 8) == 0

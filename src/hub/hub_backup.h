@@ -12,6 +12,14 @@
 #define HUB_LOCK_FILE "hub.lock" /* in the data directory */
 
 /*
+ * The hub database URL the environment names, or NULL (then the hub uses DIR/hub.db):
+ * SESAME_HUB_DATABASE_URL, or SESAME_HUB_DATABASE (the same setting by its other name);
+ * *var (may be NULL) receives the name it came from. Both set, to different values: NULL,
+ * and *conflict (may be NULL) is 1 - the callers refuse to guess.
+ */
+const char *hub_database_env(const char **var, int *conflict);
+
+/*
  * Takes the data directory's lock: an exclusive flock on DIR/hub.lock (created 0600; DIR is
  * created 0700 when it is missing, one level, as store_open does), held while *fd stays
  * open. `sesame hub` holds it while it runs; `sesame hub restore` takes it so that no hub

@@ -2,14 +2,16 @@
  * hub_main.c - `sesame hub [--addr HOST:PORT] [--data DIR] [--port-file F]
  * [--open-registration]`: runs the hub on DIR/hub.db until SIGINT or SIGTERM.
  * Environment: SESAME_HUB_ADDR (default 127.0.0.1:7700), SESAME_HUB_DATA (default
- * ./sesame-hub), SESAME_HUB_DATABASE_URL (when set, the store URL instead of DIR/hub.db;
- * never printed: it may hold a password), SESAME_HUB_TLS_CERT and SESAME_HUB_TLS_KEY
+ * ./sesame-hub), SESAME_HUB_DATABASE_URL or its other name SESAME_HUB_DATABASE (when set,
+ * the store URL instead of DIR/hub.db, e.g. postgresql://...: several hubs may share one
+ * PostgreSQL database, docs/scaling.md; never printed: it may hold a password),
+ * SESAME_HUB_TLS_CERT and SESAME_HUB_TLS_KEY
  * (both: HTTPS only; SIGHUP reads the two files again), SESAME_HUB_RATE_LIMIT_RPS (requests per
  * second per client address, default 5000; 0 disables; hub_int.h). Port 0 picks a free port;
  * --port-file F receives it (then a newline), written atomically once the hub listens. Logs are
  * JSON lines on stderr.
  *
- * Unless SESAME_HUB_DATABASE_URL is set, the hub holds an exclusive flock on DIR/hub.lock
+ * Unless a database URL is set, the hub holds an exclusive flock on DIR/hub.lock
  * while it runs (hub_data_lock): a second hub on DIR, or `sesame hub restore`, is refused.
  * `sesame hub backup` and `sesame hub restore` are in hub_backup.c, `sesame hub migrate`
  * in hub_migrate.c.
@@ -98,10 +100,10 @@ static int hub_addr_parse(const char *s, char *host, size_t cap, int *port)
 int hub_main(int argc, char **argv)
 {
     const char *addr = getenv("SESAME_HUB_ADDR"), *data = getenv("SESAME_HUB_DATA");
-    const char *db_url = getenv("SESAME_HUB_DATABASE_URL");
+    const char *db_var = NULL, *db_url;
     const char *port_file = NULL, *tls_cert = getenv("SESAME_HUB_TLS_CERT");
     const char *tls_key = getenv("SESAME_HUB_TLS_KEY");
-    char host[CONFIG_MAX_HOST_LEN + 1], db[HUB_PATH_MAX], errmsg[512];
+    char host[CONFIG_MAX_HOST_LEN + 1], db[HUB_PATH_MAX], errmsg[512], db_desc[64];
     struct hub_options opt;
     struct config cf;
     struct sigaction sa;
@@ -116,6 +118,11 @@ int hub_main(int argc, char **argv)
         return hub_restore_main(argc, argv);
     if (argc > 2 && strcmp(argv[2], "migrate") == 0)
         return hub_migrate_main(argc, argv);
+    db_url = hub_database_env(&db_var, &i);
+    if (i)
+        return hub_usage("SESAME_HUB_DATABASE_URL and SESAME_HUB_DATABASE name different "
+                         "databases: set one");
+    (void)snprintf(db_desc, sizeof(db_desc), "from %s", db_var); /* never the URL itself */
     hub_signalled = 0;
     memset(&opt, 0, sizeof(opt));
     for (i = 2; i < argc; i++) {
@@ -200,8 +207,7 @@ int hub_main(int argc, char **argv)
         return CLI_EXIT_FAIL;
     }
     log_info("hub: listening on %s port %d%s, database %s%s", opt.ho_host, hub_port(h),
-             opt.ho_tls_cert ? " (https)" : "",
-             opt.ho_store_url == db_url ? "from SESAME_HUB_DATABASE_URL" : db,
+             opt.ho_tls_cert ? " (https)" : "", opt.ho_store_url == db_url ? db_desc : db,
              opt.ho_open_registration ? ", registration open" : "");
     if (port_file && cli_port_file_write(port_file, hub_port(h)) != 0) {
         fprintf(stderr, "sesame: hub: cannot write the port file (%s)\n", strerrorname_np(errno));

@@ -105,8 +105,15 @@ int hub_migrate_main(int argc, char **argv)
     }
     to_name = "the --to database";
     if (!to) {
-        to = getenv("SESAME_HUB_DATABASE_URL");
-        to_name = "the SESAME_HUB_DATABASE_URL database";
+        const char *var = NULL;
+        int conflict = 0;
+
+        to = hub_database_env(&var, &conflict);
+        if (conflict)
+            return hub_migrate_usage("SESAME_HUB_DATABASE_URL and SESAME_HUB_DATABASE name "
+                                     "different databases: set one");
+        to_name = strcmp(var, "SESAME_HUB_DATABASE") == 0 ? "the SESAME_HUB_DATABASE database"
+                                                          : "the SESAME_HUB_DATABASE_URL database";
     }
     if (!from || !*from)
         return hub_migrate_usage("--from SRC is required");

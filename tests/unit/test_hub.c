@@ -1795,6 +1795,13 @@ static void test_hub_main_run(void **state)
     setenv("SESAME_HUB_DATABASE_URL", "postgresql://user:secret@127.0.0.1:1/hub", 1);
     a.argc = 3;
     assert_int_equal(hub_main(a.argc, a.argv), 1);
+    /* ... by its other name too; and the two names for two databases: a usage error */
+    unsetenv("SESAME_HUB_DATABASE_URL");
+    setenv("SESAME_HUB_DATABASE", "postgresql://user:secret@127.0.0.1:1/hub", 1);
+    assert_int_equal(hub_main(a.argc, a.argv), 1);
+    setenv("SESAME_HUB_DATABASE_URL", "postgresql://user:secret@127.0.0.1:1/other", 1);
+    assert_int_equal(hub_main(a.argc, a.argv), 2);
+    unsetenv("SESAME_HUB_DATABASE");
     unsetenv("SESAME_HUB_DATABASE_URL");
 }
 
