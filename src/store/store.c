@@ -1213,6 +1213,35 @@ void store_set_clock(struct store *s, int64_t (*fn)(void *arg), void *arg)
     s->st_clock_arg = arg;
 }
 
+/* Parses a commit notice (see store_db.h). */
+int store_notice_parse(const char *notice, char account[ID_LEN + 1], uint64_t *seq,
+                       char origin[ID_LEN + 1])
+{
+    const char *p;
+    uint64_t v = 0;
+
+    if (!notice || strnlen(notice, STORE_DB_NOTICE_MAX) >= STORE_DB_NOTICE_MAX ||
+        strnlen(notice, ID_LEN + 1) <= ID_LEN || notice[ID_LEN] != ':')
+        return -1;
+    memcpy(account, notice, ID_LEN);
+    account[ID_LEN] = '\0';
+    if (!id_is_valid_upper(account))
+        return -1;
+    for (p = notice + ID_LEN + 1; *p >= '0' && *p <= '9'; p++) {
+        if (v > (UINT64_MAX - (uint64_t)(*p - '0')) / 10)
+            return -1;
+        v = v * 10 + (uint64_t)(*p - '0');
+    }
+    if (*p != ':' || p == notice + ID_LEN + 1 || strlen(p + 1) != ID_LEN ||
+        (notice[ID_LEN + 1] == '0' && p != notice + ID_LEN + 2)) /* one spelling: no 007 */
+        return -1;
+    memcpy(origin, p + 1, ID_LEN + 1);
+    if (!id_is_valid(origin))
+        return -1;
+    *seq = v;
+    return 0;
+}
+
 /*
  * Passes on the commit notice of another store sharing the database ("ACCOUNT:SEQ:ORIGIN",
  * op_end), or NULL ("anything may have changed": account NULL, seq 0); drops this store's
@@ -1220,10 +1249,9 @@ void store_set_clock(struct store *s, int64_t (*fn)(void *arg), void *arg)
  */
 static void store_on_notify(void *arg, const char *notice)
 {
+    char account[ID_LEN + 1], origin[ID_LEN + 1];
     struct store *s = arg;
-    char account[ID_LEN + 1];
     uint64_t seq = 0;
-    const char *p;
 
     if (!s->st_hook)
         return;
@@ -1231,18 +1259,7 @@ static void store_on_notify(void *arg, const char *notice)
         s->st_hook(s->st_hook_arg, NULL, 0);
         return;
     }
-    if (strnlen(notice, ID_LEN + 1) <= ID_LEN || notice[ID_LEN] != ':')
-        return;
-    memcpy(account, notice, ID_LEN);
-    account[ID_LEN] = '\0';
-    if (!id_is_valid_upper(account))
-        return;
-    for (p = notice + ID_LEN + 1; *p >= '0' && *p <= '9'; p++) {
-        if (seq > (UINT64_MAX - 9) / 10)
-            return;
-        seq = seq * 10 + (uint64_t)(*p - '0');
-    }
-    if (*p != ':' || p == notice + ID_LEN + 1 || strcmp(p + 1, s->st_origin) == 0)
+    if (store_notice_parse(notice, account, &seq, origin) != 0 || strcmp(origin, s->st_origin) == 0)
         return;
     s->st_hook(s->st_hook_arg, account, seq);
 }

@@ -31,6 +31,7 @@
 #include <stdint.h>
 
 #include "common/err.h"
+#include "common/ids.h"
 
 #define STORE_DB_MAX_STMTS  128 /* statement ids a connection caches */
 #define STORE_DB_MAX_PARAMS 16  /* parameters of one statement */
@@ -176,6 +177,15 @@ extern const struct sdb_driver store_db_pg;     /* store_pg.c */
  * when group or others may read it. Returns ERR_OK or ERR_IO/ERR_NOMEM, one line in errmsg.
  */
 enum err store_sqlite_prepare(const char *path, char *errmsg, size_t errcap) SESAME_WUR;
+
+/*
+ * Parses a commit notice "ACCOUNT:SEQ:ORIGIN" (store.c composes them: an uppercase account
+ * id, a decimal seq without sign or leading zeros that fits 64 bits, and the sending store's
+ * lowercase id) into account, *seq and origin. Returns 0, or -1 for anything else (then
+ * nothing is promised about the outputs).
+ */
+int store_notice_parse(const char *notice, char account[ID_LEN + 1], uint64_t *seq,
+                       char origin[ID_LEN + 1]);
 
 /* Returns 1 if s starts with a URL scheme followed by "://" (store.c). */
 int store_url_has_scheme(const char *s);

@@ -2,7 +2,7 @@
  * test_store_schema.c - the one description of the hub store's schema and statements
  * (src/store/store_schema.c): every migration expands for both engines with no placeholder
  * left; the placeholders and parameters become each engine's words; a malformed template
- * is refused.
+ * is refused; commit notices (store_notice_parse) are parsed exactly.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -92,12 +92,54 @@ static void test_refusals(void **state)
     (void)mem_fail_after(-1);
 }
 
+static void test_notices(void **state)
+{
+    static const char *const bad[] = {
+        "",
+        "A0000000000000000000000001",
+        "A0000000000000000000000001:",
+        "A0000000000000000000000001:5",
+        "A0000000000000000000000001::o0000000000000000000000001",
+        "a0000000000000000000000001:5:o0000000000000000000000001", /* account in lowercase */
+        "A0000000000000000000000001:5:O0000000000000000000000001", /* origin in uppercase */
+        "A0000000000000000000000001:-5:o0000000000000000000000001",
+        "A0000000000000000000000001:+5:o0000000000000000000000001",
+        "A0000000000000000000000001:18446744073709551616:o0000000000000000000000001",
+        "A0000000000000000000000001:5:o000000000000000000000000",
+        "A0000000000000000000000001:5:o00000000000000000000000011",
+        "A000000000000000000000001:5:o0000000000000000000000001",
+        "A0000000000000000000000001:5:o0000000000000000000000001:",
+        "A0000000000000000000000001:007:o0000000000000000000000001", /* one spelling */
+        "A0000000000000000000000001:00:o0000000000000000000000001",
+    };
+    char account[ID_LEN + 1], origin[ID_LEN + 1];
+    uint64_t seq = 0;
+    size_t i;
+
+    (void)state;
+    assert_int_equal(store_notice_parse("A0000000000000000000000001:18446744073709551615:"
+                                        "o0000000000000000000000001",
+                                        account, &seq, origin),
+                     0);
+    assert_string_equal(account, "A0000000000000000000000001");
+    assert_true(seq == UINT64_MAX);
+    assert_string_equal(origin, "o0000000000000000000000001");
+    assert_int_equal(store_notice_parse("A0000000000000000000000001:0:o0000000000000000000000001",
+                                        account, &seq, origin),
+                     0);
+    assert_int_equal(seq, 0);
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_int_equal(store_notice_parse(bad[i], account, &seq, origin), -1);
+    assert_int_equal(store_notice_parse(NULL, account, &seq, origin), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_migrations_expand),
         cmocka_unit_test(test_words),
         cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_notices),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
