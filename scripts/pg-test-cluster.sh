@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # pg-test-cluster.sh - a throwaway PostgreSQL 15 for the tests and the benchmark.
 #
-#   scripts/pg-test-cluster.sh start DIR   creates DIR, starts a cluster in it listening on
+#   scripts/pg-test-cluster.sh start DIR   creates DIR, starts a cluster listening on
 #                                          127.0.0.1 only (a free port), prints its URL and
-#                                          writes it to DIR/url (0600)
+#                                          writes it to DIR/url (0600); the cluster's files
+#                                          are in a new /tmp/sesame-pg.XXXXXX (named in
+#                                          DIR/cluster), which the postgres user can reach
+#                                          wherever DIR is (e.g. under /root)
 #   scripts/pg-test-cluster.sh url DIR     prints the URL
 #   scripts/pg-test-cluster.sh stop DIR    stops the cluster and removes DIR (no DIR: exit 0)
 #
@@ -61,32 +64,34 @@ start)
     fi
     mkdir -p "$dir"
     chmod 0700 "$dir"
-    [ "$(id -u)" -ne 0 ] || chown postgres: "$dir"
+    home=$(mktemp -d "${TMPDIR:-/tmp}/sesame-pg.XXXXXX")
+    printf '%s\n' "$home" >"$dir/cluster"
+    [ "$(id -u)" -ne 0 ] || chown postgres: "$home"
     password=$(od -An -N18 -tx1 /dev/urandom | tr -d ' \n')
-    as_owner "$PG_BIN/initdb" -D "$dir/data" -U postgres --auth-local=trust \
+    as_owner "$PG_BIN/initdb" -D "$home/data" -U postgres --auth-local=trust \
         --auth-host=scram-sha-256 --encoding=UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 ||
         die "initdb failed; see $dir/initdb.log"
-    cat >>"$dir/data/postgresql.conf" <<EOF
+    cat >>"$home/data/postgresql.conf" <<EOF
 listen_addresses = '127.0.0.1'
-unix_socket_directories = '$dir'
+unix_socket_directories = '$home'
 max_connections = 300
 shared_buffers = 128MB
 fsync = on
 log_min_messages = warning
 EOF
     printf '%s\n' "local all postgres trust" "host all all 127.0.0.1/32 scram-sha-256" \
-        >"$dir/data/pg_hba.conf"
+        >"$home/data/pg_hba.conf"
     port=
     for _ in 1 2 3 4 5; do
         port=$(free_port) || die "no free port"
-        if as_owner "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/log" -w -t "$START_TIMEOUT_S" \
+        if as_owner "$PG_BIN/pg_ctl" -D "$home/data" -l "$home/log" -w -t "$START_TIMEOUT_S" \
             -o "-p $port" start >/dev/null 2>&1; then
             break
         fi
         port=
     done
-    [ -n "$port" ] || die "the cluster did not start; see $dir/log"
-    as_owner "$PG_BIN/psql" -X -q -h "$dir" -p "$port" -U postgres -d postgres \
+    [ -n "$port" ] || die "the cluster did not start; see $home/log"
+    as_owner "$PG_BIN/psql" -X -q -h "$home" -p "$port" -U postgres -d postgres \
         -v ON_ERROR_STOP=1 -v pw="$password" >/dev/null <<'EOF' ||
 SET password_encryption = 'scram-sha-256';
 CREATE ROLE sesame LOGIN CREATEDB PASSWORD :'pw';
@@ -104,11 +109,14 @@ url)
     ;;
 stop)
     [ -e "$dir" ] || exit 0
-    if [ -f "$dir/data/postmaster.pid" ]; then
-        as_owner "$PG_BIN/pg_ctl" -D "$dir/data" -m fast -w -t 30 stop >/dev/null 2>&1 ||
-            as_owner "$PG_BIN/pg_ctl" -D "$dir/data" -m immediate -w -t 30 stop >/dev/null 2>&1 ||
+    home=$(cat "$dir/cluster" 2>/dev/null || true)
+    case "$home" in "${TMPDIR:-/tmp}"/sesame-pg.*) ;; *) home= ;; esac
+    if [ -n "$home" ] && [ -f "$home/data/postmaster.pid" ]; then
+        as_owner "$PG_BIN/pg_ctl" -D "$home/data" -m fast -w -t 30 stop >/dev/null 2>&1 ||
+            as_owner "$PG_BIN/pg_ctl" -D "$home/data" -m immediate -w -t 30 stop >/dev/null 2>&1 ||
             true
     fi
+    [ -z "$home" ] || rm -rf "$home"
     rm -rf "$dir"
     ;;
 *)

@@ -120,7 +120,7 @@ hub_db_snapshot() {
     local f
     : >"$2"
     if [ "${TEST_HUB_STORE:-}" = pg ]; then
-        find "$(dirname "$TEST_PG_URL_FILE")" -type f -print0 2>/dev/null |
+        find "$(cat "$(dirname "$TEST_PG_URL_FILE")/cluster")" -type f -print0 2>/dev/null |
             xargs -0 -r cat >>"$2" 2>/dev/null || true
         return 0
     fi
