@@ -66,6 +66,8 @@ fuzz-short: fuzz-build
 # start, memory; the table goes to $(BUILD)/bench/results.md and docs/benchmarks.md. Never
 # part of `make test`. About 10 minutes; quick: BENCH_ITEMS=1000 BENCH_SECONDS=5 (knobs in
 # scripts/bench/run.sh). Installs wrk and nginx-light (scripts/install-deps.sh --bench).
+# The hub on PostgreSQL: BENCH_HUB_DATABASE=postgresql; the hub comparison only (writes and
+# propagation, one row per backend): BENCH_SCENARIOS=hub.
 bench: build
 	@scripts/install-deps.sh --bench
 	scripts/bench/run.sh $(BUILD)

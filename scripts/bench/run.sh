@@ -39,7 +39,11 @@
 # BENCH_WRK_THREADS (nproc), BENCH_WRITERS (16), BENCH_WRITE_SECONDS (BENCH_SECONDS),
 # BENCH_EDITS (200), BENCH_SDK_CONC (32), BENCH_SETUP_CONNS (16), BENCH_COLD_TIMEOUT (60),
 # BENCH_OUT
-# (BUILD_DIR/bench), BENCH_UPDATE_DOC (auto: docs/benchmarks.md is rewritten only by a run
+# (BUILD_DIR/bench), BENCH_HUB_DATABASE (sqlite, or postgresql: the hub on a throwaway
+# PostgreSQL 15 started by scripts/pg-test-cluster.sh in BUILD_DIR/bench/pg), BENCH_SCENARIOS
+# (all, or hub: only the set-up, propagation and writes - the scenarios the hub's backend
+# takes part in - whose figures go, one row per backend, between the bench:backends markers
+# of docs/benchmarks.md unless BENCH_UPDATE_DOC=0), BENCH_UPDATE_DOC (auto: docs/benchmarks.md is rewritten only by a run
 # with the default BENCH_ITEMS and BENCH_SECONDS; 1 always, 0 never). Quick mode:
 # BENCH_ITEMS=1000 BENCH_SECONDS=5 BENCH_EDITS=50.
 set -euo pipefail
@@ -61,6 +65,13 @@ SDK_CONC=${BENCH_SDK_CONC:-32}
 SETUP_CONNS=${BENCH_SETUP_CONNS:-16}
 COLD_TIMEOUT=${BENCH_COLD_TIMEOUT:-60}
 UPDATE_DOC=${BENCH_UPDATE_DOC:-auto}
+HUB_DATABASE=${BENCH_HUB_DATABASE:-sqlite}
+SCENARIOS=${BENCH_SCENARIOS:-all}
+# the hub comparison's row is written unless BENCH_UPDATE_DOC=0; the main table stays the
+# SQLite hub's unless asked (BENCH_UPDATE_DOC=1)
+BACKENDS_UPDATE=1
+[ "$UPDATE_DOC" != 0 ] || BACKENDS_UPDATE=0
+if [ "$HUB_DATABASE" = postgresql ] && [ "$UPDATE_DOC" = auto ]; then UPDATE_DOC=0; fi
 for v in ITEMS VAULTS OTHER_ITEMS FILE_ITEMS FILE_MB SECONDS_RUN CONC WRK_THREADS WRITERS \
     WRITE_SECONDS EDITS SDK_CONC SETUP_CONNS COLD_TIMEOUT; do
     if ! [[ ${!v} =~ ^[0-9]+$ ]] || [ "${!v}" -eq 0 ] || [ "${!v}" -gt 1000000 ]; then
@@ -74,6 +85,16 @@ if [ "$ITEMS" -lt 2 ] || [ "$WRK_THREADS" -gt "$CONC" ]; then
 fi
 case $UPDATE_DOC in auto | 0 | 1) ;; *)
     echo "bench: BENCH_UPDATE_DOC is auto, 0 or 1" >&2
+    exit 2
+    ;;
+esac
+case $HUB_DATABASE in sqlite | postgresql) ;; *)
+    echo "bench: BENCH_HUB_DATABASE is sqlite or postgresql" >&2
+    exit 2
+    ;;
+esac
+case $SCENARIOS in all | hub) ;; *)
+    echo "bench: BENCH_SCENARIOS is all or hub" >&2
     exit 2
     ;;
 esac
@@ -135,18 +156,33 @@ bench_cleanup() {
         wait "$NGINX_PID" 2>/dev/null || true
     fi
     hub_cleanup
+    if [ "$HUB_DATABASE" = postgresql ]; then
+        "$ROOT/scripts/pg-test-cluster.sh" stop "$OUTDIR/pg" || true
+    fi
 }
 trap bench_cleanup EXIT
 trap 'exit 130' INT TERM
 
 say() { echo "bench: $*"; }
+# rss_of PID: its resident set in KiB (0 when it is gone).
+rss_of() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 RUN_T0=$(ms_now)
 
 # ---- set-up ---------------------------------------------------------------------------------
-say "set-up: hub, account, $VAULTS vaults, $FILE_ITEMS items with files (admin CLI)..."
+say "set-up: hub ($HUB_DATABASE), account, $VAULTS vaults, $FILE_ITEMS items with files (admin CLI)..."
 t_setup0=$(ms_now)
-bench_hub Bench
+if [ "$HUB_DATABASE" = postgresql ]; then
+    # a throwaway PostgreSQL 15 on loopback; its URL (with a password) is never printed
+    "$ROOT/scripts/pg-test-cluster.sh" stop "$OUTDIR/pg"
+    "$ROOT/scripts/pg-test-cluster.sh" start "$OUTDIR/pg" >/dev/null || {
+        echo "bench: the PostgreSQL cluster does not start" >&2
+        exit 1
+    }
+    SESAME_HUB_DATABASE_URL=$(cat "$OUTDIR/pg/url") bench_hub Bench
+else
+    bench_hub Bench
+fi
 VID=$(jq -r .id <<<"$OUT")
 vault_names=(Bench)
 declare -A VAULT_IDS=([Bench]=$VID)
@@ -250,6 +286,7 @@ fi
 ITEM_PATH=/v1/vaults/$VID/items/$ITEM1
 FILE_PATH=/v1/vaults/$VID/items/$FILEITEM/files/$FILEID/content
 
+if [ "$SCENARIOS" = all ]; then # cold start, ceilings, reads (not in BENCH_SCENARIOS=hub)
 # ---- cold start: Connect server C, started on an empty volume after the set-up --------------
 say "cold start: server C (own sync, api, volume) with $((ITEMS + FILE_ITEMS)) items in Bench..."
 BENCH_CREDS=$T/creds-c.json bench_server bench-c Bench
@@ -292,7 +329,6 @@ connect_stop API_C || true
 connect_stop SYNC_C || true
 
 # ---- RSS at rest -------------------------------------------------------------------------------
-rss_of() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 sleep 2
 jq -n --argjson hub "$(rss_of "$HUB_PID")" --argjson sync "$(rss_of "$SYNC_PID")" \
     --argjson api "$(rss_of "$API_PID")" --argjson sync_b "$(rss_of "$SYNC_B_PID")" \
@@ -459,6 +495,8 @@ NGINX_PID=
 kill "$NULL_ITEM_PID" "$NULL_FILE_PID" 2>/dev/null || true
 wait "$NULL_ITEM_PID" "$NULL_FILE_PID" 2>/dev/null || true
 
+fi # the read scenarios
+
 # ---- propagation A -> hub -> B -------------------------------------------------------------
 say "propagation: $EDITS edits through A, polled on B..."
 node "$ROOT/scripts/bench/propagation.mjs" "$API_URL" "$RW_TOKEN" "$API_B_URL" "$B_TOKEN" \
@@ -474,6 +512,8 @@ jq -n --argjson hub "$(rss_of "$HUB_PID")" --argjson sync "$(rss_of "$SYNC_PID")
     --argjson api "$(rss_of "$API_PID")" '{hub: $hub, sync: $sync, api: $api}' \
     >"$RAW/rss-after-writes.json"
 
+WARM_MS=0
+if [ "$SCENARIOS" = all ]; then
 # ---- api restart on its volume ----------------------------------------------------------------
 connect_stop API || true
 bench_api_start
@@ -491,12 +531,15 @@ done
 WARM_MS=$(($(ms_now) - t0))
 say "api restart: first right answer after $WARM_MS ms"
 
+fi # api restart
+
 # ---- stop, logs ----------------------------------------------------------------------------------
 # log_count LOG LEVEL: the lines logged at LEVEL (1 error, 2 warning).
 log_count() { grep -c "\"level\":$2[,}]" "$1" 2>/dev/null || true; }
 logs='{}'
 for p in HUB:"$HUB_LOG" SYNC:"$SYNC_LOG" API:"$API_LOG" SYNC_B:"$SYNC_B_LOG" API_B:"$API_B_LOG" \
-    SYNC_C:"$SYNC_C_LOG" API_C:"$API_C_LOG"; do
+    SYNC_C:"${SYNC_C_LOG:-}" API_C:"${API_C_LOG:-}"; do
+    [ -n "${p#*:}" ] || continue # server C: not started by BENCH_SCENARIOS=hub
     logs=$(jq -c --arg k "${p%%:*}" --argjson e "$(log_count "${p#*:}" 1)" \
         --argjson w "$(log_count "${p#*:}" 2)" '. + {($k): {errors: $e, warnings: $w}}' <<<"$logs")
     grep -E '"level":[12][,}]' "${p#*:}" | head -20 >"$RAW/log-${p%%:*}.txt" || true
@@ -507,6 +550,24 @@ connect_stop SYNC_B || stops="$stops sync_b"
 connect_stop API || stops="$stops api"
 connect_stop SYNC || stops="$stops sync"
 hub_stop || stops="$stops hub"
+
+if [ "$SCENARIOS" = hub ]; then
+    # the hub comparison: one row per backend in docs/benchmarks.md (bench:backends)
+    jq -n --arg backend "$HUB_DATABASE" --arg date "$(date -u '+%Y-%m-%d %H:%M UTC')" \
+        --arg commit "$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)" \
+        --argjson items "$((ITEMS + FILE_ITEMS))" --argjson writers "$WRITERS" \
+        --argjson seconds "$WRITE_SECONDS" --argjson edits "$EDITS" \
+        --argjson hub_rss "$(jq .hub "$RAW/rss-after-writes.json")" \
+        --arg cpu "$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)" \
+        --argjson cores "$(nproc)" --arg load "$LOAD_START / $(cut -d' ' -f1-3 /proc/loadavg)" \
+        --slurpfile w "$RAW/writes.json" --slurpfile p "$RAW/propagation.json" \
+        '{backend: $backend, date: $date, commit: $commit, items: $items, writers: $writers,
+          seconds: $seconds, edits: $edits, hub_rss_kib: $hub_rss, cpu: $cpu, cores: $cores,
+          load: $load, writes: $w[0], propagation: $p[0]}' >"$RAW/backend.json"
+    node "$ROOT/scripts/bench/backends.mjs" "$RAW/backend.json" "$ROOT/docs/benchmarks.md" \
+        "$BACKENDS_UPDATE"
+    exit 0
+fi
 
 # ---- the report ---------------------------------------------------------------------------------
 git_rev=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
