@@ -47,6 +47,11 @@
 #define PG_LISTEN_BACKOFF_MAX   5000           /* ms between reconnects, at most */
 #define PG_ERR_MAX              256            /* one error line */
 #define PG_INT_TEXT             24             /* a 64-bit integer in decimal, with sign and NUL */
+#define PG_MIGRATE_TIMEOUT_MS   3600000        /* a migration step (an index build), at most */
+#define PG_KEEPALIVE_IDLE_S     30             /* TCP keepalive: a silent server is found dead */
+#define PG_KEEPALIVE_INTERVAL_S 10             /* after about idle + interval * count */
+#define PG_KEEPALIVE_COUNT      3
+#define PG_USABLE_READS         4 /* non-blocking reads of an idle connection, at most */
 
 /* PostgreSQL type oids of the columns we read (pg_type.h). */
 #define PG_OID_BOOL    16
@@ -65,6 +70,8 @@ struct sdb_stmt {
     int ps_row;            /* the current row; -1 before the first step */
     int ps_prepared;       /* prepared on this connection */
     int ps_nparams;        /* its parameter count (PQdescribePrepared) */
+    int ps_bad;            /* a column was read as what it is not: the next step fails */
+    int ps_logged;         /* that was logged (once per connection and statement id) */
 };
 
 struct sdb_conn {
@@ -168,29 +175,72 @@ static void pg_disconnect(struct sdb_conn *c)
     mem_free(c);
 }
 
+/*
+ * Returns 1 if line holds the password of url: decoded (libpq's parse) or as written in
+ * the URL (between the user's ':' and the '@'). libpq's messages do not quote it, except
+ * some of its URL syntax errors, which quote the part they could not decode.
+ */
+static int pg_line_has_password(const char *url, const char *line)
+{
+    PQconninfoOption *opts = PQconninfoParse(url, NULL), *o;
+    const char *auth = strstr(url, "://"), *colon, *at;
+    int found = 0;
+
+    for (o = opts; o && o->keyword; o++)
+        if (strcmp(o->keyword, "password") == 0 && o->val && *o->val && strstr(line, o->val))
+            found = 1;
+    PQconninfoFree(opts);
+    if (!found && auth) {
+        auth += 3;
+        at = strchr(auth, '@');
+        colon = strchr(auth, ':');
+        if (at && colon && colon < at && at - colon > 1 &&
+            memmem(line, strlen(line), colon + 1, (size_t)(at - colon - 1)))
+            found = 1;
+    }
+    return found;
+}
+
 /* Opens a libpq connection to url with our settings; *out NULL on failure (errmsg set). */
 static PGconn *pg_open(const char *url, char *errmsg, size_t errcap)
 {
-    static const char *const keys[] = {"dbname", "application_name", "connect_timeout",
-                                       "client_encoding", NULL};
-    char timeout[16], line[PG_ERR_MAX];
-    const char *vals[5];
+    /* the URL first (expand_dbname), then ours: what follows it overrides it, what precedes
+       it (connect_timeout) is a default the URL may change */
+    static const char *const keys[] = {
+        "connect_timeout",     "dbname",           "application_name",
+        "client_encoding",     "keepalives",       "keepalives_idle",
+        "keepalives_interval", "keepalives_count", NULL};
+    char timeout[16], idle[16], interval[16], count[16], line[PG_ERR_MAX];
+    const char *vals[sizeof(keys) / sizeof(keys[0])];
     PGconn *conn;
 
+    if (strncmp(url, "postgresql://", 13) != 0 && strncmp(url, "postgres://", 11) != 0) {
+        (void)err_msgf(ERR_STORAGE, errmsg, errcap,
+                       "the PostgreSQL database must be given as a postgresql:// URL");
+        return NULL;
+    }
     (void)snprintf(timeout, sizeof(timeout), "%d", PG_CONNECT_TIMEOUT_S);
-    vals[0] = url; /* expand_dbname: the URL, then the others unless it sets them */
-    vals[1] = PG_APPLICATION;
-    vals[2] = timeout;
+    (void)snprintf(idle, sizeof(idle), "%d", PG_KEEPALIVE_IDLE_S);
+    (void)snprintf(interval, sizeof(interval), "%d", PG_KEEPALIVE_INTERVAL_S);
+    (void)snprintf(count, sizeof(count), "%d", PG_KEEPALIVE_COUNT);
+    vals[0] = timeout;
+    vals[1] = url;
+    vals[2] = PG_APPLICATION;
     vals[3] = "UTF8";
-    vals[4] = NULL;
+    vals[4] = "1";
+    vals[5] = idle;
+    vals[6] = interval;
+    vals[7] = count;
+    vals[8] = NULL;
     conn = PQconnectdbParams(keys, vals, 1);
     if (!conn) {
         (void)err_msgf(ERR_NOMEM, errmsg, errcap, "out of memory");
         return NULL;
     }
     if (PQstatus(conn) != CONNECTION_OK) {
-        /* libpq's message names the host and the failure, never the password */
         pg_one_line(PQerrorMessage(conn), line, sizeof(line));
+        if (pg_line_has_password(url, line))
+            (void)snprintf(line, sizeof(line), "%s", "the URL is malformed");
         (void)err_msgf(ERR_STORAGE, errmsg, errcap, "cannot connect to the PostgreSQL database: %s",
                        line);
         PQfinish(conn);
@@ -241,12 +291,22 @@ static enum err pg_connect(const char *url, struct sdb_conn **out, char *errmsg,
  */
 static int pg_usable(struct sdb_conn *c)
 {
+    int k;
+
     if (!c || c->pc_broken || PQstatus(c->pc_conn) != CONNECTION_OK)
         return 0;
-    if (PQtransactionStatus(c->pc_conn) == PQTRANS_IDLE &&
-        (!PQconsumeInput(c->pc_conn) || PQstatus(c->pc_conn) != CONNECTION_OK)) {
-        c->pc_broken = 1;
-        return 0;
+    if (PQtransactionStatus(c->pc_conn) != PQTRANS_IDLE)
+        return 1;
+    /* a terminated backend leaves its FATAL message, then the end: two reads */
+    for (k = 0; k < PG_USABLE_READS; k++) {
+        struct pollfd pfd = {.fd = PQsocket(c->pc_conn), .events = POLLIN};
+
+        if (pfd.fd < 0 || poll(&pfd, 1, 0) <= 0)
+            break;
+        if (!PQconsumeInput(c->pc_conn) || PQstatus(c->pc_conn) != CONNECTION_OK) {
+            c->pc_broken = 1;
+            return 0;
+        }
     }
     return 1;
 }
@@ -323,9 +383,14 @@ static enum err pg_schema_version(struct sdb_conn *c, int64_t *version, char *er
 /* Migrates to STORE_SCHEMA_VERSION, one step per transaction under an advisory lock. */
 static enum err pg_migrate(struct sdb_conn *c, char *errmsg, size_t errcap)
 {
-    static const char lock[] = "BEGIN; SELECT pg_advisory_xact_lock(" PG_LOCK_MIGRATE ");";
+    char lock[192];
     enum err e = ERR_OK;
 
+    /* a step may build an index over a big table, or wait for another process's step */
+    (void)snprintf(lock, sizeof(lock),
+                   "BEGIN; SET LOCAL statement_timeout = %d; SET LOCAL lock_timeout = %d;"
+                   " SELECT pg_advisory_xact_lock(" PG_LOCK_MIGRATE ");",
+                   PG_MIGRATE_TIMEOUT_MS, PG_MIGRATE_TIMEOUT_MS);
     for (;;) {
         int64_t version = 0;
         char what[64], record[160];
@@ -365,6 +430,18 @@ static enum err pg_migrate(struct sdb_conn *c, char *errmsg, size_t errcap)
             return e;
         }
     }
+}
+
+/* Whether a command status ("INSERT 0 1", "UPDATE 2", "SELECT 1") is of a change. */
+static int pg_is_change(const char *status)
+{
+    static const char *const verbs[] = {"INSERT ", "UPDATE ", "DELETE ", "MERGE "};
+    size_t i;
+
+    for (i = 0; status && i < sizeof(verbs) / sizeof(verbs[0]); i++)
+        if (strncmp(status, verbs[i], strlen(verbs[i])) == 0)
+            return 1;
+    return 0;
 }
 
 /* Runs statement sql of c with its parameters; PGRES_COMMAND_OK / TUPLES_OK or an error. */
@@ -436,7 +513,8 @@ static enum err pg_run(struct sdb_conn *c, struct sdb_stmt *st, unsigned id, con
         PQclear(res);
         return e;
     }
-    c->pc_changes = strtoull(PQcmdTuples(res), NULL, 10);
+    if (pg_is_change(PQcmdStatus(res)))
+        c->pc_changes = strtoull(PQcmdTuples(res), NULL, 10);
     st->ps_res = res;
     st->ps_row = -1;
     return ERR_OK;
@@ -449,6 +527,7 @@ static void pg_done(struct sdb_stmt *st)
         PQclear(st->ps_res);
         st->ps_res = NULL;
         st->ps_row = -1;
+        st->ps_bad = 0;
     }
 }
 
@@ -479,6 +558,8 @@ static enum err pg_step(struct sdb_stmt *st, int *row)
     *row = 0;
     if (!st || !st->ps_res)
         return ERR_INTERNAL;
+    if (st->ps_bad)
+        return ERR_STORAGE; /* a column of the previous row could not be read (logged) */
     if (st->ps_row + 1 < PQntuples(st->ps_res)) {
         st->ps_row++;
         *row = 1;
@@ -489,6 +570,19 @@ static enum err pg_step(struct sdb_stmt *st, int *row)
 static uint64_t pg_changes(struct sdb_conn *c)
 {
     return c->pc_changes;
+}
+
+/*
+ * Notes that column i of st's row was read as what it is not (a type this driver does not
+ * decode, or a misuse): the reader returns 0 / NULL and the next pg_step ERR_STORAGE.
+ */
+static void pg_col_bad(struct sdb_stmt *st, int i, const char *want)
+{
+    st->ps_bad = 1;
+    if (!st->ps_logged)
+        log_error("store: column %d of a statement is not %s (type %u)", i, want,
+                  st->ps_res ? (unsigned)PQftype(st->ps_res, i) : 0u);
+    st->ps_logged = 1;
 }
 
 static int pg_col_null(struct sdb_stmt *st, int i)
@@ -511,7 +605,7 @@ static int64_t pg_col_int(struct sdb_stmt *st, int i)
     len = PQgetlength(st->ps_res, st->ps_row, i);
     if (!((t == PG_OID_INT8 && len == 8) || (t == PG_OID_INT4 && len == 4) ||
           (t == PG_OID_INT2 && len == 2) || (t == PG_OID_BOOL && len == 1))) {
-        log_error("store: column %d is not an integer (type %u)", i, (unsigned)t);
+        pg_col_bad(st, i, "an integer");
         return 0;
     }
     for (k = 0; k < len; k++)
@@ -537,7 +631,7 @@ static const unsigned char *pg_col_bytes(struct sdb_stmt *st, int i, size_t *len
     t = PQftype(st->ps_res, i);
     if (t != PG_OID_BYTEA && t != PG_OID_TEXT && t != PG_OID_VARCHAR && t != PG_OID_BPCHAR &&
         t != PG_OID_NAME) {
-        log_error("store: column %d is not text or bytes (type %u)", i, (unsigned)t);
+        pg_col_bad(st, i, "text or bytes");
         return NULL;
     }
     n = PQgetlength(st->ps_res, st->ps_row, i);
@@ -602,8 +696,10 @@ static enum err pg_commit(struct sdb_conn *c, const char *notice)
         res = PQexec(c->pc_conn, "COMMIT");
         if (!res || PQresultStatus(res) != PGRES_COMMAND_OK)
             e = pg_error(c, res, "commit");
-        else if (strcmp(PQcmdStatus(res), "COMMIT") != 0) /* an aborted transaction */
-            e = pg_error(c, res, "commit (the transaction was rolled back)");
+        else if (strcmp(PQcmdStatus(res), "COMMIT") != 0) { /* an aborted transaction */
+            log_error("store: commit: the transaction had failed and was rolled back");
+            e = ERR_STORAGE;
+        }
         PQclear(res);
     }
     if (e != ERR_OK)
@@ -646,39 +742,43 @@ static int pg_listen_drain(struct sdb_listener *l, PGconn *conn)
     return 0;
 }
 
-/* The listening thread: connect, LISTEN, pass notices on, reconnect with backoff. */
+/*
+ * The listening thread: connect, LISTEN, pass notices on, reconnect with backoff. Once it
+ * has been without a connection (lost, or not made at the first attempt), the next LISTEN
+ * is followed by fn(arg, NULL): notices may have been missed meanwhile.
+ */
 static void *pg_listen_main(void *arg)
 {
     struct sdb_listener *l = arg;
-    int backoff = PG_LISTEN_BACKOFF_MIN, connected_before = 0;
+    int backoff = PG_LISTEN_BACKOFF_MIN, missed = 0;
 
     while (!l->pl_stop) {
         char errmsg[PG_ERR_MAX];
         PGconn *conn = pg_open(l->pl_target, errmsg, sizeof(errmsg));
-        PGresult *res;
+        PGresult *res = NULL;
 
-        if (!conn) {
-            log_debug("store: the commit listener cannot connect: %s", errmsg);
+        if (conn)
+            res = PQexec(conn, "LISTEN " PG_CHANNEL);
+        if (!conn || !res || PQresultStatus(res) != PGRES_COMMAND_OK) {
+            if (!conn)
+                log_debug("store: the commit listener cannot connect: %s", errmsg);
+            else
+                log_debug("store: the commit listener cannot LISTEN");
+            PQclear(res);
+            PQfinish(conn);
+            missed = 1;
             if (pg_listen_pause(l, backoff))
                 break;
             backoff = backoff * 2 > PG_LISTEN_BACKOFF_MAX ? PG_LISTEN_BACKOFF_MAX : backoff * 2;
             continue;
         }
-        res = PQexec(conn, "LISTEN " PG_CHANNEL);
-        if (!res || PQresultStatus(res) != PGRES_COMMAND_OK) {
-            PQclear(res);
-            PQfinish(conn);
-            if (pg_listen_pause(l, backoff))
-                break;
-            continue;
-        }
         PQclear(res);
         backoff = PG_LISTEN_BACKOFF_MIN;
-        if (connected_before) {
+        if (missed) {
             log_info("store: the commit listener is connected again");
-            l->pl_fn(l->pl_arg, NULL); /* notices may have been missed meanwhile */
+            l->pl_fn(l->pl_arg, NULL);
         }
-        connected_before = 1;
+        missed = 1; /* from here on, a lost connection is a gap */
         while (!l->pl_stop) {
             struct pollfd pfd[2] = {{.fd = PQsocket(conn), .events = POLLIN},
                                     {.fd = l->pl_pipe[0], .events = POLLIN}};
