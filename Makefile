@@ -66,8 +66,9 @@ fuzz-short: fuzz-build
 # start, memory; the table goes to $(BUILD)/bench/results.md and docs/benchmarks.md. Never
 # part of `make test`. About 10 minutes; quick: BENCH_ITEMS=1000 BENCH_SECONDS=5 (knobs in
 # scripts/bench/run.sh). Installs wrk and nginx-light (scripts/install-deps.sh --bench).
-# The hub on PostgreSQL: BENCH_HUB_DATABASE=postgresql; the hub comparison only (writes and
-# propagation, one row per backend): BENCH_SCENARIOS=hub.
+# The hub on a throwaway PostgreSQL 15 (scripts/pg-test-cluster.sh, removed at exit):
+# BENCH_HUB_DATABASE=postgresql (default sqlite); the hub backends comparison only (set-up,
+# writes, propagation; one row per backend in benchmarks.md "Hub backends"): BENCH_SCENARIOS=hub.
 bench: build
 	@scripts/install-deps.sh --bench
 	scripts/bench/run.sh $(BUILD)

@@ -38,14 +38,25 @@
 # BENCH_FILE_ITEMS (4), BENCH_FILE_MB (1), BENCH_SECONDS (20), BENCH_CONC (16),
 # BENCH_WRK_THREADS (nproc), BENCH_WRITERS (16), BENCH_WRITE_SECONDS (BENCH_SECONDS),
 # BENCH_EDITS (200), BENCH_SDK_CONC (32), BENCH_SETUP_CONNS (16), BENCH_COLD_TIMEOUT (60),
-# BENCH_OUT
-# (BUILD_DIR/bench), BENCH_HUB_DATABASE (sqlite, or postgresql: the hub on a throwaway
-# PostgreSQL 15 started by scripts/pg-test-cluster.sh in BUILD_DIR/bench/pg), BENCH_SCENARIOS
-# (all, or hub: only the set-up, propagation and writes - the scenarios the hub's backend
-# takes part in - whose figures go, one row per backend, between the bench:backends markers
-# of docs/benchmarks.md unless BENCH_UPDATE_DOC=0), BENCH_UPDATE_DOC (auto: docs/benchmarks.md is rewritten only by a run
-# with the default BENCH_ITEMS and BENCH_SECONDS; 1 always, 0 never). Quick mode:
-# BENCH_ITEMS=1000 BENCH_SECONDS=5 BENCH_EDITS=50.
+# BENCH_OUT (BUILD_DIR/bench), BENCH_UPDATE_DOC (auto: docs/benchmarks.md is rewritten only
+# by a run with the default BENCH_ITEMS and BENCH_SECONDS; 1 always, 0 never).
+#
+# The hub's backend: BENCH_HUB_DATABASE (sqlite, the default: the hub's own file; or
+# postgresql: a throwaway PostgreSQL 15 started by scripts/pg-test-cluster.sh in
+# BENCH_OUT/pg, a fresh database `sesame_bench` made in it, the hub started with
+# SESAME_HUB_DATABASE_URL naming it - never printed, it holds a password - and the cluster
+# stopped and removed when the script exits, however it exits). A postgresql run leaves the
+# main table of docs/benchmarks.md alone unless BENCH_UPDATE_DOC=1.
+# BENCH_SCENARIOS (all, or hub: only the set-up, propagation and writes - the scenarios the
+# hub's backend takes part in - with the CPU the hub, PostgreSQL, api and sync spend per
+# write and PostgreSQL's commits and WAL flushes; one row per backend goes between the
+# bench:backends markers of docs/benchmarks.md, by scripts/bench/backends.mjs, unless
+# BENCH_UPDATE_DOC=0; the main table is never touched; a PostgreSQL run also saves the
+# cluster's per-table and per-index counters in raw/pg-stats.txt). The comparison, about 3
+# minutes each on 2 cores, with the same knobs on both:
+#   make bench BENCH_SCENARIOS=hub BENCH_HUB_DATABASE=sqlite
+#   make bench BENCH_SCENARIOS=hub BENCH_HUB_DATABASE=postgresql
+# Quick mode: BENCH_ITEMS=1000 BENCH_SECONDS=5 BENCH_EDITS=50.
 set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -67,6 +78,11 @@ COLD_TIMEOUT=${BENCH_COLD_TIMEOUT:-60}
 UPDATE_DOC=${BENCH_UPDATE_DOC:-auto}
 HUB_DATABASE=${BENCH_HUB_DATABASE:-sqlite}
 SCENARIOS=${BENCH_SCENARIOS:-all}
+# the knobs this run was given (the backends table prints them as its command line)
+GIVEN_KNOBS=$(env | grep -E '^BENCH_[A-Z_]+=' | grep -Ev '^BENCH_(OUT|UPDATE_DOC|HUB_DATABASE|SCENARIOS)=' |
+    LC_ALL=C sort | tr '\n' ' ' | sed 's/ $//' || true)
+# the integration helpers would put the hub on a database of their own under TEST_HUB_STORE=pg
+unset TEST_HUB_STORE
 # the hub comparison's row is written unless BENCH_UPDATE_DOC=0; the main table stays the
 # SQLite hub's unless asked (BENCH_UPDATE_DOC=1)
 BACKENDS_UPDATE=1
@@ -164,6 +180,15 @@ trap bench_cleanup EXIT
 trap 'exit 130' INT TERM
 
 say() { echo "bench: $*"; }
+PG_DB=sesame_bench
+PG_HOME=
+PG_PORT=
+# bench_psql ARGS...: psql as the cluster's superuser over its Unix socket (trust), on the
+# database postgres.
+bench_psql() {
+    "${PG_BIN:-/usr/lib/postgresql/15/bin}/psql" -X -q -h "$PG_HOME" -p "$PG_PORT" -U postgres \
+        -d "${PSQL_DB:-postgres}" "$@"
+}
 # rss_of PID: its resident set in KiB (0 when it is gone).
 rss_of() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -179,7 +204,16 @@ if [ "$HUB_DATABASE" = postgresql ]; then
         echo "bench: the PostgreSQL cluster does not start" >&2
         exit 1
     }
-    SESAME_HUB_DATABASE_URL=$(cat "$OUTDIR/pg/url") bench_hub Bench
+    PG_HOME=$(cat "$OUTDIR/pg/cluster")
+    PG_PORT=$(cat "$OUTDIR/pg/port")
+    # a fresh database for the hub, made over the superuser's socket (no password anywhere)
+    bench_psql -v ON_ERROR_STOP=1 -c "CREATE DATABASE $PG_DB OWNER sesame" >/dev/null || {
+        echo "bench: cannot create the database $PG_DB" >&2
+        exit 1
+    }
+    pg_url=$(cat "$OUTDIR/pg/url")
+    SESAME_HUB_DATABASE_URL=${pg_url%/*}/$PG_DB bench_hub Bench
+    pg_url=
 else
     bench_hub Bench
 fi
@@ -504,13 +538,81 @@ node "$ROOT/scripts/bench/propagation.mjs" "$API_URL" "$RW_TOKEN" "$API_B_URL" "
 say "  $(jq -r '"median \(.median_ms) ms, p90 \(.p90_ms) ms, p99 \(.p99_ms) ms, worst \(.worst_ms) ms over \(.edits) edits"' "$RAW/propagation.json")"
 
 # ---- writes ----------------------------------------------------------------------------------
+# Where the CPU goes: each process's user + system time over the write scenario (the
+# cluster's processes summed), the machine's busy share, and PostgreSQL's commits and WAL
+# flushes (its statistics reach pg_stat_* within 10 s of a backend going idle: hence the
+# pauses, taken on both backends so that their runs stay alike).
+# proc_ticks PID: its user + system CPU in clock ticks (0 when it is gone).
+proc_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+# pg_pids: the cluster's processes (postmaster and children); nothing on SQLite.
+pg_pids() {
+    local pm
+    [ -n "$PG_HOME" ] || return 0
+    pm=$(head -n1 "$PG_HOME/data/postmaster.pid" 2>/dev/null) || return 0
+    echo "$pm"
+    ps -o pid= --ppid "$pm" 2>/dev/null || true
+}
+# machine_ticks: "BUSY TOTAL" of /proc/stat (busy: all but idle and iowait).
+machine_ticks() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8 + $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9}' /proc/stat; }
+# pg_counters: "COMMITS WAL_SYNCS" of the hub's database (0 0 on SQLite).
+pg_counters() {
+    if [ -z "$PG_HOME" ]; then echo "0 0"; else
+        bench_psql -tA -F' ' -c "SELECT (SELECT xact_commit FROM pg_stat_database
+            WHERE datname = '$PG_DB'), (SELECT wal_sync FROM pg_stat_wal)" 2>/dev/null || echo "0 0"
+    fi
+}
+declare -A CPU0=()
+# cpu_snap PID...: remembers their CPU; cpu_since PID...: the ticks since (0 before for new).
+cpu_snap() { local p; for p in "$@"; do CPU0[$p]=$(proc_ticks "$p"); done; }
+cpu_since() {
+    local p s=0
+    for p in "$@"; do s=$((s + $(proc_ticks "$p") - ${CPU0[$p]:-0})); done
+    echo "$s"
+}
+sleep 11
+read -r pg_c0 pg_w0 <<<"$(pg_counters)"
+read -r mb0 mt0 <<<"$(machine_ticks)"
+# shellcheck disable=SC2046 # pg_pids: one pid a word
+cpu_snap "$HUB_PID" "$SYNC_PID" "$API_PID" "$SYNC_B_PID" "$API_B_PID" $(pg_pids)
 say "writes: $WRITERS writers (POST, PUT, PATCH, each read back) for $WRITE_SECONDS s..."
 node "$ROOT/scripts/bench/connect-write.mjs" "$API_URL" "$RW_TOKEN" "$VID" "$WRITE_SECONDS" \
     "$WRITERS" >"$RAW/writes.json" || true
+cpu_hub=$(cpu_since "$HUB_PID")
+cpu_conn=$(cpu_since "$SYNC_PID" "$API_PID")
+cpu_conn_b=$(cpu_since "$SYNC_B_PID" "$API_B_PID")
+# shellcheck disable=SC2046
+cpu_pg=$(cpu_since $(pg_pids))
+read -r mb1 mt1 <<<"$(machine_ticks)"
 say "  $(jq -r '"\(.writes_per_s) writes/s, p50 \(.p50_ms) ms, p99 \(.p99_ms) ms, \(.read_after_write_misses) misses, \(.errors) errors"' "$RAW/writes.json")"
 jq -n --argjson hub "$(rss_of "$HUB_PID")" --argjson sync "$(rss_of "$SYNC_PID")" \
     --argjson api "$(rss_of "$API_PID")" '{hub: $hub, sync: $sync, api: $api}' \
     >"$RAW/rss-after-writes.json"
+if [ -n "$PG_HOME" ]; then sleep 11; fi
+read -r pg_c1 pg_w1 <<<"$(pg_counters)"
+jq -n --argjson tck "$(getconf CLK_TCK)" --argjson hub "$cpu_hub" --argjson conn "$cpu_conn" \
+    --argjson conn_b "$cpu_conn_b" --argjson pg "$cpu_pg" --argjson busy "$((mb1 - mb0))" \
+    --argjson total "$((mt1 - mt0))" --argjson commits "$((pg_c1 - pg_c0))" \
+    --argjson wal_syncs "$((pg_w1 - pg_w0))" --argjson pg_on "$([ -n "$PG_HOME" ] && echo true || echo false)" \
+    --slurpfile w "$RAW/writes.json" \
+    '($w[0].writes // 0) as $n | ($w[0].seconds // 1) as $s | (1000 / $tck) as $ms |
+     def per(t): if $n > 0 then (t * $ms / $n * 100 | round) / 100 else null end;
+     {hub_ms_per_write: per($hub), db_ms_per_write: (if $pg_on then per($pg) else null end),
+      api_sync_ms_per_write: per($conn), server_b_ms_per_write: per($conn_b),
+      machine_busy_pct: (if $total > 0 then ($busy * 100 / $total | round) else null end),
+      db_commits_per_s: (if $pg_on then ($commits / $s | round) else null end),
+      db_wal_flushes_per_s: (if $pg_on then ($wal_syncs / $s | round) else null end)}' \
+    >"$RAW/cpu-writes.json"
+say "  CPU per write (ms): $(jq -r '"hub \(.hub_ms_per_write), database \(.db_ms_per_write // "in the hub"), api + sync \(.api_sync_ms_per_write); machine \(.machine_busy_pct) % busy; commits/s \(.db_commits_per_s // "-"), WAL flushes/s \(.db_wal_flushes_per_s // "-")"' "$RAW/cpu-writes.json")"
+if [ -n "$PG_HOME" ]; then
+    # the whole run's work per table and index (where PostgreSQL's CPU goes)
+    PSQL_DB=$PG_DB bench_psql -c "SELECT relname, seq_scan, seq_tup_read, idx_scan, idx_tup_fetch,
+        n_tup_ins, n_tup_upd, n_tup_hot_upd, n_tup_del, n_live_tup, n_dead_tup
+        FROM pg_stat_user_tables ORDER BY seq_tup_read + idx_tup_fetch DESC" \
+        -c "SELECT relname, indexrelname, idx_scan, idx_tup_read, idx_tup_fetch
+        FROM pg_stat_user_indexes ORDER BY idx_tup_read DESC" \
+        -c "SELECT xact_commit, xact_rollback, tup_returned, tup_fetched, tup_inserted,
+        tup_updated FROM pg_stat_database WHERE datname = '$PG_DB'" >"$RAW/pg-stats.txt" 2>&1 || true
+fi
 
 WARM_MS=0
 if [ "$SCENARIOS" = all ]; then
@@ -551,29 +653,34 @@ connect_stop API || stops="$stops api"
 connect_stop SYNC || stops="$stops sync"
 hub_stop || stops="$stops hub"
 
+git_rev=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
+if [ -n "$(git -C "$ROOT" status --porcelain --untracked-files=no 2>/dev/null)" ]; then
+    git_rev="$git_rev + uncommitted changes"
+fi
 if [ "$SCENARIOS" = hub ]; then
     # the hub comparison: one row per backend in docs/benchmarks.md (bench:backends)
     jq -n --arg backend "$HUB_DATABASE" --arg date "$(date -u '+%Y-%m-%d %H:%M UTC')" \
-        --arg commit "$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)" \
-        --argjson items "$((ITEMS + FILE_ITEMS))" --argjson writers "$WRITERS" \
+        --arg commit "$git_rev" --argjson items "$((ITEMS + FILE_ITEMS))" --argjson writers "$WRITERS" \
         --argjson seconds "$WRITE_SECONDS" --argjson edits "$EDITS" \
         --argjson hub_rss "$(jq .hub "$RAW/rss-after-writes.json")" \
         --arg cpu "$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)" \
         --argjson cores "$(nproc)" --arg load "$LOAD_START / $(cut -d' ' -f1-3 /proc/loadavg)" \
+        --arg mem "$(awk '/^MemTotal:/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)" \
+        --arg command "make bench BENCH_SCENARIOS=hub BENCH_HUB_DATABASE=$HUB_DATABASE${GIVEN_KNOBS:+ $GIVEN_KNOBS}" \
+        --argjson setup_s "$((SETUP_MS / 1000))" \
         --slurpfile w "$RAW/writes.json" --slurpfile p "$RAW/propagation.json" \
-        '{backend: $backend, date: $date, commit: $commit, items: $items, writers: $writers,
-          seconds: $seconds, edits: $edits, hub_rss_kib: $hub_rss, cpu: $cpu, cores: $cores,
-          load: $load, writes: $w[0], propagation: $p[0]}' >"$RAW/backend.json"
+        --slurpfile c "$RAW/cpu-writes.json" \
+        '{backend: $backend, date: $date, commit: $commit, command: $command, items: $items,
+          writers: $writers, seconds: $seconds, edits: $edits, hub_rss_kib: $hub_rss,
+          machine: {cpu: $cpu, cores: $cores, mem: $mem, load: $load}, setup_s: $setup_s,
+          writes: ($w[0] | del(.error_samples, .by_kind)), propagation: $p[0],
+          cpu_writes: $c[0]}' >"$RAW/backend.json"
     node "$ROOT/scripts/bench/backends.mjs" "$RAW/backend.json" "$ROOT/docs/benchmarks.md" \
         "$BACKENDS_UPDATE"
     exit 0
 fi
 
 # ---- the report ---------------------------------------------------------------------------------
-git_rev=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
-if [ -n "$(git -C "$ROOT" status --porcelain --untracked-files=no 2>/dev/null)" ]; then
-    git_rev="$git_rev + uncommitted changes"
-fi
 build_type=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$BUILD/CMakeCache.txt" 2>/dev/null || true)
 jq -n \
     --arg date "$(date -u '+%Y-%m-%d %H:%M UTC')" --arg commit "$git_rev" \
