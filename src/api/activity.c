@@ -10,6 +10,7 @@
 
 #include "api/api_int.h"
 #include "common/alloc.h"
+#include "common/buf.h"
 #include "common/log.h"
 
 /* Copies s into out (cap bytes) keeping printable ASCII only (anything else becomes '?'). */
@@ -28,7 +29,7 @@ void api_activity_record(struct api *a, struct http_request *req, const struct a
                          const char *vault, const char *item, uint64_t item_version)
 {
     struct activity ac;
-    json_t *o = NULL;
+    struct buf b;
     char *text = NULL;
     const char *acct;
 
@@ -50,14 +51,14 @@ void api_activity_record(struct api *a, struct http_request *req, const struct a
     (void)snprintf(ac.ac_vault_id, sizeof(ac.ac_vault_id), "%s", vault ? vault : "");
     (void)snprintf(ac.ac_item_id, sizeof(ac.ac_item_id), "%s", item ? item : "");
     ac.ac_item_version = (int64_t)item_version;
-    if (activity_to_json(&o, &ac) != ERR_OK || !(text = json_dumps(o, JSON_COMPACT))) {
-        json_decref(o);
+    buf_init(&b, API_ACTIVITY_ENTRY_MAX);
+    if (activity_to_text(&b, &ac) != ERR_OK || !(text = buf_take(&b, NULL))) {
+        buf_free(&b);
         pthread_mutex_lock(&a->ap_mu);
         a->ap_activity_dropped++;
         pthread_mutex_unlock(&a->ap_mu);
         return;
     }
-    json_decref(o);
     pthread_mutex_lock(&a->ap_mu);
     if (a->ap_nactivity < API_ACTIVITY_QUEUE) {
         a->ap_activity[a->ap_nactivity++] = text;
@@ -66,7 +67,8 @@ void api_activity_record(struct api *a, struct http_request *req, const struct a
         a->ap_activity_dropped++;
     }
     pthread_mutex_unlock(&a->ap_mu);
-    free(text); /* jansson's allocator: malloc underneath */
+    if (text)
+        buf_release(text, strlen(text));
 }
 
 /*
@@ -106,7 +108,7 @@ size_t api_activity_write(struct api *a)
         pthread_mutex_unlock(&a->ap_mu);
     }
     for (i = 0; i < n; i++)
-        free(batch[i]);
+        buf_release(batch[i], strlen(batch[i]));
     mem_free(batch);
     pthread_mutex_unlock(&act_write_mu);
     return n;

@@ -319,7 +319,7 @@ static void api_watch_volume_locked(struct api *a, int now_please)
     prev = rebuild ? api_index_ref(a->ap_index) : NULL;
     pthread_mutex_unlock(&a->ap_mu);
     if (rebuild) {
-        rc = api_index_build(&ix, a->ap_volume, a->ap_cred, prev, m.vm_generation);
+        rc = api_index_build(&ix, a->ap_volume, a->ap_cred, prev, &m);
         api_index_unref(prev);
         if (rc != ERR_OK) {
             if (!a->ap_build_failed)

@@ -32,6 +32,7 @@
    watcher rebuilds the index at most once per API_REBUILD_SHARE times the last build took
    (at most a quarter of a core); changes from elsewhere are taken at once. */
 #define API_REBUILD_SHARE        4
+#define API_INDEX_CHANGES_MAX    512 /* item changes applied to the last index; more: reread */
 #define API_REBUILD_QUIET_MS     250
 #define API_ACTIVITY_INTERVAL_MS 250   /* how often queued activity is written */
 #define API_STATUS_INTERVAL_MS   1000  /* how often it asks sync for its status */
@@ -41,6 +42,7 @@
 #define API_BUS_TIMEOUT_MS       2000  /* one bus call */
 #define API_BUS_WRITERS          4     /* bus connections for writes (sync has as many sessions) */
 #define API_ACTIVITY_QUEUE       10000 /* activity entries waiting for the volume */
+#define API_ACTIVITY_ENTRY_MAX   2048  /* bytes of one entry's JSON text (fields are capped) */
 #define API_ACTIVITY_PAGE        50    /* /v1/activity default limit */
 #define API_ACTIVITY_MAX_PAGE    1000  /* /v1/activity largest limit */
 #define API_TOKEN_CACHE          1024  /* revocation states remembered per generation */
@@ -85,18 +87,23 @@ struct api_vault {
 struct api_index {
     unsigned ix_refs;            /* atomic */
     uint64_t ix_generation;      /* the volume generation it reflects */
+    uint64_t ix_item_seq;        /* every item change up to this volume seq is in it */
+    uint64_t ix_item_epoch;      /* the volume's item epoch it was read in */
     struct api_vault *ix_vaults; /* sorted by id */
     size_t ix_nvaults;
     size_t ix_items; /* items held, all vaults */
 };
 
 /*
- * Builds the index of generation gen from the volume, decrypting with the unlocked
+ * Builds the index of the volume whose meta m was just read, decrypting with the unlocked
  * credentials; unchanged items (same id and version) are taken over from prev (may be
- * NULL). Returns ERR_OK (*out with one reference), or the error of the volume / crypto.
+ * NULL). When prev saw the same item rows (the same item epoch) and at most
+ * API_INDEX_CHANGES_MAX items changed since, only those are read and applied to prev's
+ * vaults; else every item's id and version is read. Returns ERR_OK (*out with one
+ * reference), or the error of the volume / crypto.
  */
 enum err api_index_build(struct api_index **out, struct volume *v, const struct credentials *cred,
-                         const struct api_index *prev, uint64_t gen) SESAME_WUR;
+                         const struct api_index *prev, const struct volume_meta *m) SESAME_WUR;
 
 /*
  * Derives a new generation from prev (borrowed) with one item of vault changed: m and

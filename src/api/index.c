@@ -213,7 +213,63 @@ static enum err ix_vault_meta(struct api_vault *av, const struct volume_vault *v
     return ERR_OK;
 }
 
-/* Loads the live items of av from the volume, reusing unchanged ones of prev. */
+/*
+ * Gives dst (no items yet) src's items, a reference each, in src's listing order, with
+ * room for extra more in both arrays; dst's by-id order is left to the caller.
+ */
+static enum err ix_vault_share(struct api_vault *dst, const struct api_vault *src, size_t extra)
+{
+    size_t i;
+
+    dst->av_items = mem_calloc(src->av_nitems + extra + 1, sizeof(*dst->av_items));
+    dst->av_byid = mem_calloc(src->av_nitems + extra + 1, sizeof(*dst->av_byid));
+    if (!dst->av_items || !dst->av_byid)
+        return ERR_NOMEM;
+    for (i = 0; i < src->av_nitems; i++) {
+        dst->av_items[i] = src->av_items[i];
+        __atomic_add_fetch(&dst->av_items[i]->ai_refs, 1, __ATOMIC_ACQ_REL);
+        dst->av_nitems++;
+    }
+    return ERR_OK;
+}
+
+/* Returns the first position of byid (n entries sorted by id) whose id is not below id. */
+static size_t ix_byid_lower(struct api_item *const *byid, size_t n, const char *id)
+{
+    size_t lo = 0, hi = n;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+
+        if (strcmp(byid[mid]->ai_id, id) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/*
+ * Keeps byid (n entries sorted by id, room for one more) sorted through one write: the
+ * entry of id leaves, then it (NULL for a deletion) comes in. Returns the new count.
+ */
+static size_t ix_byid_update(struct api_item **byid, size_t n, const char *id, struct api_item *it)
+{
+    size_t k = ix_byid_lower(byid, n, id);
+
+    if (k < n && strcmp(byid[k]->ai_id, id) == 0) {
+        memmove(&byid[k], &byid[k + 1], (n - k - 1) * sizeof(*byid));
+        n--;
+    }
+    if (it) {
+        k = ix_byid_lower(byid, n, it->ai_id);
+        memmove(&byid[k + 1], &byid[k], (n - k) * sizeof(*byid));
+        byid[k] = it;
+        n++;
+    }
+    return n;
+}
+
 /* Makes the entry of vi, reading its overview first when the listing had none. */
 static enum err ix_item_fresh(struct api_item **out, struct volume *v, const struct volume_item *vi,
                               const unsigned char *key)
@@ -231,6 +287,7 @@ static enum err ix_item_fresh(struct api_item **out, struct volume *v, const str
     return rc;
 }
 
+/* Loads the live items of av from the volume, reusing unchanged ones of prev. */
 static enum err ix_vault_items(struct api_vault *av, struct volume *v, const struct api_vault *prev)
 {
     struct volume_item *arr = NULL;
@@ -283,24 +340,107 @@ out:
     return rc;
 }
 
+/*
+ * Puts it (NULL: nothing) where old (NULL: none) was in av, keeping both orders: a changed
+ * item keeps its place in the listing, a new one is listed last, a removed one leaves.
+ * The arrays have room for one more; av takes it and drops its reference to old.
+ */
+static void ix_vault_put(struct api_vault *av, struct api_item *old, struct api_item *it,
+                         const char *id)
+{
+    size_t j = av->av_nitems, n = av->av_nitems;
+
+    if (old)
+        for (j = 0; j < av->av_nitems && av->av_items[j] != old; j++)
+            ;
+    if (j < av->av_nitems && it) {
+        av->av_items[j] = it;
+    } else if (j < av->av_nitems) {
+        memmove(&av->av_items[j], &av->av_items[j + 1],
+                (av->av_nitems - j - 1) * sizeof(*av->av_items));
+        av->av_nitems--;
+    } else if (it) {
+        av->av_items[av->av_nitems++] = it;
+    }
+    (void)ix_byid_update(av->av_byid, n, id, it);
+    if (j < n)
+        ix_item_unref(old);
+}
+
+/*
+ * Loads the items of av as prev's (same vault, an earlier generation) with the n item
+ * changes chg of every vault since applied: only the changed items are decrypted.
+ */
+static enum err ix_vault_apply(struct api_vault *av, const struct api_vault *prev,
+                               const struct volume_item_change *chg, size_t n)
+{
+    size_t i, k = 0;
+    enum err rc;
+
+    for (i = 0; i < n; i++)
+        k += strcmp(chg[i].vc_item.vi_vault, av->av_meta.vm_id) == 0;
+    rc = ix_vault_share(av, prev, k);
+    if (rc != ERR_OK)
+        return rc;
+    if (av->av_nitems > 0)
+        memcpy(av->av_byid, prev->av_byid, av->av_nitems * sizeof(*av->av_byid));
+    for (i = 0; i < n && k > 0; i++) {
+        const struct volume_item *vi = &chg[i].vc_item;
+        struct api_item *old, *it = NULL;
+
+        if (strcmp(vi->vi_vault, av->av_meta.vm_id) != 0)
+            continue;
+        old = ix_find(av, vi->vi_id);
+        if (old && old->ai_version >= vi->vi_version)
+            continue; /* in already (this api's own write) */
+        if (!chg[i].vc_deleted &&
+            (vi->vi_state[0] == '\0' || strcmp(vi->vi_state, "ARCHIVED") == 0)) {
+            rc = ix_item_new(&it, vi, av->av_key);
+            if (rc == ERR_NOMEM)
+                return rc;
+            if (rc != ERR_OK) /* a damaged record: not served, as in a whole build */
+                log_error("api: item %s of vault %s does not decrypt (%s); not served", vi->vi_id,
+                          av->av_meta.vm_id, err_name(rc));
+        }
+        ix_vault_put(av, old, it, vi->vi_id);
+    }
+    return ERR_OK;
+}
+
 /* Builds a generation of the index (see api_int.h). */
 enum err api_index_build(struct api_index **out, struct volume *v, const struct credentials *cred,
-                         const struct api_index *prev, uint64_t gen)
+                         const struct api_index *prev, const struct volume_meta *m)
 {
     struct volume_vault *vaults = NULL;
     struct volume_grant *grants = NULL;
+    struct volume_item_change *chg = NULL;
     struct api_index *ix = NULL;
-    size_t i, j, nv = 0, ng = 0;
+    size_t i, j, nv = 0, ng = 0, nchg = 0;
+    int apply = 0;
     enum err rc;
 
     *out = NULL;
+    if (!m)
+        return ERR_BAD_INPUT;
     if (!credentials_is_unlocked(cred))
         return ERR_NOT_READY;
     ix = mem_calloc(1, sizeof(*ix));
     if (!ix)
         return ERR_NOMEM;
     ix->ix_refs = 1;
-    ix->ix_generation = gen;
+    ix->ix_generation = m->vm_generation;
+    ix->ix_item_seq = m->vm_item_seq; /* read before any item: what changes later is newer */
+    ix->ix_item_epoch = m->vm_item_epoch;
+    /* few changes since prev, on the same item rows: apply them to prev's items (on a
+       10,000-item vault a whole reread costs more than the change) */
+    if (prev && prev->ix_item_epoch == m->vm_item_epoch && prev->ix_item_seq <= m->vm_item_seq) {
+        rc = volume_item_changes(v, prev->ix_item_seq, API_INDEX_CHANGES_MAX + 1, &chg, &nchg);
+        if (rc != ERR_OK)
+            goto out;
+        apply = nchg <= API_INDEX_CHANGES_MAX;
+        if (apply && nchg > 0 && chg[nchg - 1].vc_seq > ix->ix_item_seq)
+            ix->ix_item_seq = chg[nchg - 1].vc_seq;
+    }
     if ((rc = volume_vault_list(v, &vaults, &nv)) != ERR_OK ||
         (rc = volume_grant_list(v, &grants, &ng)) != ERR_OK)
         goto out;
@@ -338,7 +478,11 @@ enum err api_index_build(struct api_index **out, struct volume *v, const struct 
             if (pv && pv->av_meta.vm_updated_at > av->av_meta.vm_updated_at)
                 av->av_meta.vm_updated_at = pv->av_meta.vm_updated_at;
         }
-        rc = ix_vault_items(av, v, api_index_vault(prev, av->av_meta.vm_id));
+        {
+            const struct api_vault *pv = api_index_vault(prev, av->av_meta.vm_id);
+
+            rc = apply && pv ? ix_vault_apply(av, pv, chg, nchg) : ix_vault_items(av, v, pv);
+        }
         if (rc != ERR_OK)
             goto out;
         av->av_meta.vm_items = 0; /* Connect: active items (archived ones are not listed) */
@@ -353,6 +497,7 @@ enum err api_index_build(struct api_index **out, struct volume *v, const struct 
     rc = ERR_OK;
 out:
     api_index_unref(ix);
+    volume_item_changes_free(chg, nchg);
     volume_vault_list_free(vaults, nv);
     volume_grant_list_free(grants, ng);
     return rc;
@@ -486,59 +631,13 @@ static enum err ix_item_from(struct api_item **out, const struct item_meta *m,
 /* Copies vault src into dst sharing its items (a reference each) and copying its key. */
 static enum err ix_vault_copy(struct api_vault *dst, const struct api_vault *src, size_t extra)
 {
-    size_t i;
-
     memset(dst, 0, sizeof(*dst));
     dst->av_meta = src->av_meta;
     dst->av_key = secmem_alloc(VAULTCRYPT_KEY_BYTES);
-    dst->av_items = mem_calloc(src->av_nitems + extra + 1, sizeof(*dst->av_items));
-    dst->av_byid = mem_calloc(src->av_nitems + extra + 1, sizeof(*dst->av_byid));
-    if (!dst->av_key || !dst->av_items || !dst->av_byid)
+    if (!dst->av_key)
         return ERR_NOMEM;
     memcpy(dst->av_key, src->av_key, VAULTCRYPT_KEY_BYTES);
-    for (i = 0; i < src->av_nitems; i++) {
-        dst->av_items[i] = src->av_items[i];
-        __atomic_add_fetch(&dst->av_items[i]->ai_refs, 1, __ATOMIC_ACQ_REL);
-        dst->av_nitems++;
-    }
-    return ERR_OK;
-}
-
-/* Returns the first position of byid (n entries sorted by id) whose id is not below id. */
-static size_t ix_byid_lower(struct api_item *const *byid, size_t n, const char *id)
-{
-    size_t lo = 0, hi = n;
-
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-
-        if (strcmp(byid[mid]->ai_id, id) < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
-}
-
-/*
- * Keeps byid (n entries sorted by id, room for one more) sorted through one write: the
- * entry of id leaves, then it (NULL for a deletion) comes in. Returns the new count.
- */
-static size_t ix_byid_update(struct api_item **byid, size_t n, const char *id, struct api_item *it)
-{
-    size_t k = ix_byid_lower(byid, n, id);
-
-    if (k < n && strcmp(byid[k]->ai_id, id) == 0) {
-        memmove(&byid[k], &byid[k + 1], (n - k - 1) * sizeof(*byid));
-        n--;
-    }
-    if (it) {
-        k = ix_byid_lower(byid, n, it->ai_id);
-        memmove(&byid[k + 1], &byid[k], (n - k) * sizeof(*byid));
-        byid[k] = it;
-        n++;
-    }
-    return n;
+    return ix_vault_share(dst, src, extra);
 }
 
 /* Derives a generation from prev with one item written or deleted (see api_int.h). */
@@ -560,6 +659,8 @@ enum err api_index_patch(struct api_index **out, const struct api_index *prev, c
         goto out;
     ix->ix_refs = 1;
     ix->ix_generation = prev->ix_generation; /* the watcher still reloads when the volume moved */
+    ix->ix_item_seq = prev->ix_item_seq;
+    ix->ix_item_epoch = prev->ix_item_epoch;
     for (i = 0; i < prev->ix_nvaults; i++) {
         struct api_vault *av = &ix->ix_vaults[i];
         const struct api_vault *pv = &prev->ix_vaults[i];

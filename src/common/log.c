@@ -127,6 +127,17 @@ static void log_put_escaped(struct log_line *l, const char *s, size_t room)
         char esc[7];
         size_t k = 1, elen;
 
+        /* a run of printable ASCII needing no escape goes in one copy */
+        while (k < n && k < room - l->ll_len && p[k] >= 0x20 && p[k] < 0x7f && p[k] != '"' &&
+               p[k] != '\\')
+            k++;
+        if (*p >= 0x20 && *p < 0x7f && *p != '"' && *p != '\\') {
+            log_put(l, (const char *)p, k);
+            p += k;
+            n -= k;
+            continue;
+        }
+        k = 1;
         if (*p == '"' || *p == '\\') {
             esc[0] = '\\';
             esc[1] = (char)*p;

@@ -238,53 +238,57 @@ static int obj_enum_parse(const char *const *table, size_t n, const char *s)
     return 0;
 }
 
-/* Builds an APIRequest object. */
-enum err activity_to_json(json_t **out, const struct activity *a)
+/* Appends "key":"value" (escaped) when value is not empty, after a comma unless *first. */
+static enum err act_put(struct buf *b, int *first, const char *key, const char *value)
 {
-    json_t *o = NULL, *actor, *res, *vault;
-    enum err rc = ERR_NOMEM;
+    enum err rc;
 
-    *out = NULL;
+    if (!value[0])
+        return ERR_OK;
+    if ((rc = buf_addf(b, "%s\"%s\":", *first ? "" : ",", key)) != ERR_OK)
+        return rc;
+    *first = 0;
+    return buf_add_json_string(b, value);
+}
+
+/* Writes an APIRequest object as compact JSON text (see objects.h). */
+enum err activity_to_text(struct buf *out, const struct activity *a)
+{
+    char ts[TIMEFMT_RFC3339_LEN + 1];
+    int first = 1;
+    enum err rc;
+
     if (!*activity_action_name(a->ac_action) || !*activity_result_name(a->ac_result) ||
-        !*activity_resource_name(a->ac_resource))
+        !*activity_resource_name(a->ac_resource) || timefmt_rfc3339(ts, a->ac_timestamp) != ERR_OK)
         return ERR_BAD_INPUT;
-    vault = json_object();
-    o = json_object();
-    if (!o || !vault)
-        goto out;
-    if (obj_set(o, "actor", json_object()) != ERR_OK ||
-        obj_set(o, "resource", json_object()) != ERR_OK)
-        goto out;
-    actor = json_object_get(o, "actor");
-    res = json_object_get(o, "resource");
-    if ((rc = obj_set(o, "requestId", json_string(a->ac_request_id))) != ERR_OK ||
-        (rc = obj_set_time(o, "timestamp", a->ac_timestamp)) != ERR_OK ||
-        (rc = obj_set(o, "action", json_string(activity_action_name(a->ac_action)))) != ERR_OK ||
-        (rc = obj_set(o, "result", json_string(activity_result_name(a->ac_result)))) != ERR_OK ||
-        (rc = obj_set_nonempty(actor, "id", a->ac_actor_id)) != ERR_OK ||
-        (rc = obj_set_nonempty(actor, "account", a->ac_actor_account)) != ERR_OK ||
-        (rc = obj_set_nonempty(actor, "jti", a->ac_actor_jti)) != ERR_OK ||
-        (rc = obj_set_nonempty(actor, "userAgent", a->ac_user_agent)) != ERR_OK ||
-        (rc = obj_set_nonempty(actor, "requestIp", a->ac_request_ip)) != ERR_OK ||
-        (rc = obj_set(res, "type", json_string(activity_resource_name(a->ac_resource)))) != ERR_OK)
-        goto out;
-    rc = obj_set(res, "vault", vault);
-    vault = NULL;
-    if (rc != ERR_OK ||
-        (rc = obj_set(json_object_get(res, "vault"), "id", json_string(a->ac_vault_id))) != ERR_OK)
-        goto out;
-    if (a->ac_item_id[0] &&
-        ((rc = obj_set(res, "item", json_pack("{s:s}", "id", a->ac_item_id))) != ERR_OK ||
-         (a->ac_item_version > 0 &&
-          (rc = obj_set(res, "itemVersion", json_integer(a->ac_item_version))) != ERR_OK)))
-        goto out;
-    *out = o;
-    o = NULL;
-    rc = ERR_OK;
-out:
-    json_decref(vault);
-    json_decref(o);
-    return rc;
+    /* the request, then who made it ("actor": the members that are known) */
+    if ((rc = buf_add_str(out, "{\"requestId\":")) != ERR_OK ||
+        (rc = buf_add_json_string(out, a->ac_request_id)) != ERR_OK ||
+        (rc = buf_addf(out, ",\"timestamp\":\"%s\",\"action\":\"%s\",\"result\":\"%s\",\"actor\":{",
+                       ts, activity_action_name(a->ac_action),
+                       activity_result_name(a->ac_result))) != ERR_OK ||
+        (rc = act_put(out, &first, "id", a->ac_actor_id)) != ERR_OK ||
+        (rc = act_put(out, &first, "account", a->ac_actor_account)) != ERR_OK ||
+        (rc = act_put(out, &first, "jti", a->ac_actor_jti)) != ERR_OK ||
+        (rc = act_put(out, &first, "userAgent", a->ac_user_agent)) != ERR_OK ||
+        (rc = act_put(out, &first, "requestIp", a->ac_request_ip)) != ERR_OK)
+        return rc;
+    /* what it was about */
+    if ((rc = buf_addf(out, "},\"resource\":{\"type\":\"%s\",\"vault\":{\"id\":",
+                       activity_resource_name(a->ac_resource))) != ERR_OK ||
+        (rc = buf_add_json_string(out, a->ac_vault_id)) != ERR_OK ||
+        (rc = buf_add_str(out, "}")) != ERR_OK)
+        return rc;
+    if (a->ac_item_id[0]) {
+        if ((rc = buf_add_str(out, ",\"item\":{\"id\":")) != ERR_OK ||
+            (rc = buf_add_json_string(out, a->ac_item_id)) != ERR_OK ||
+            (rc = buf_add_str(out, "}")) != ERR_OK)
+            return rc;
+        if (a->ac_item_version > 0 &&
+            (rc = buf_addf(out, ",\"itemVersion\":%lld", (long long)a->ac_item_version)) != ERR_OK)
+            return rc;
+    }
+    return buf_add_str(out, "}}");
 }
 
 /* Parses an APIRequest object. */

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/buf.h"
 #include "common/err.h"
 #include "common/ids.h"
 #include "common/limits.h"
@@ -90,8 +91,12 @@ const char *activity_action_name(enum activity_action a);
 const char *activity_result_name(enum activity_result r);
 const char *activity_resource_name(enum activity_resource r);
 
-/* Builds an APIRequest object (caller decrefs). */
-enum err activity_to_json(json_t **out, const struct activity *a) SESAME_WUR;
+/*
+ * Appends an APIRequest object to out as compact JSON text (written directly: it is made
+ * for every request). Returns ERR_OK, ERR_BAD_INPUT (an unknown enum or time), or the
+ * buffer's error (which leaves out empty).
+ */
+enum err activity_to_text(struct buf *out, const struct activity *a) SESAME_WUR;
 
 /* Parses an APIRequest object. Returns ERR_OK or ERR_BAD_INPUT with errmsg. */
 enum err activity_from_json(struct activity *a, const json_t *obj, char *errmsg,

@@ -123,6 +123,16 @@ static const char *const volume_migrations[VOLUME_SCHEMA_VERSION] = {
     ") STRICT;"
     "CREATE INDEX activity_pending ON activity (id) WHERE uploaded = 0;"
     "PRAGMA user_version = 1;",
+    /* 2: item changes in commit order (items.seq from meta.item_seq), so that the api
+       takes only what changed since its last look; meta.item_epoch moves whenever item
+       rows are removed (a vault dropped), which such a reader cannot see. A random start,
+       so that a volume made again never repeats an epoch a reader has seen. */
+    "ALTER TABLE meta ADD COLUMN item_seq INTEGER NOT NULL DEFAULT 0 CHECK (item_seq >= 0);"
+    "ALTER TABLE meta ADD COLUMN item_epoch INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE items ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;"
+    "CREATE INDEX items_by_seq ON items (seq);"
+    "UPDATE meta SET item_epoch = abs(random() >> 2) WHERE id = 1;"
+    "PRAGMA user_version = 2;",
 };
 
 /* ---- Statements ------------------------------------------------------------------------- */
@@ -141,6 +151,8 @@ enum stmt_id {
     ST_META_BUMP,
     ST_META_SEQ,
     ST_META_GEN,
+    ST_META_ITEM_SEQ,
+    ST_META_ITEM_EPOCH,
     ST_CLEAR_GRANTS,
     ST_CLEAR_VAULTS,
     ST_CLEAR_ITEMS,
@@ -169,6 +181,7 @@ enum stmt_id {
     ST_ITEM_UPSERT,
     ST_ITEM_DELETE,
     ST_ITEM_HEADS,
+    ST_ITEM_CHANGES,
     ST_ITEM_LIST,
     ST_ITEM_GET,
     ST_FILE_STATE,
@@ -197,7 +210,9 @@ enum stmt_id {
     "v.id, v.type, v.attrs_ct, v.attribute_version, v.content_version,"                            \
     " (SELECT count(*) FROM items i WHERE i.vault_id = v.id AND i.deleted = 0),"                   \
     " v.created_at, v.updated_at"
-#define SERVED_VAULT "SELECT 1 FROM vaults v JOIN grants g ON g.vault_id = v.id WHERE v.id = ?1"
+/* the seq an item change takes (meta.item_seq is raised with it, in tx_item_change) */
+#define NEXT_ITEM_SEQ "(SELECT item_seq + 1 FROM meta WHERE id = 1)"
+#define SERVED_VAULT  "SELECT 1 FROM vaults v JOIN grants g ON g.vault_id = v.id WHERE v.id = ?1"
 
 static const char *const stmt_sql[ST__COUNT] = {
     [ST_BEGIN] = "BEGIN",
@@ -205,7 +220,7 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_COMMIT] = "COMMIT",
     [ST_ROLLBACK] = "ROLLBACK",
     [ST_META_GET] = "SELECT account_id, server_id, hub_url, last_seq, last_sync_at,"
-                    " server_deleted, generation FROM meta WHERE id = 1",
+                    " server_deleted, generation, item_seq, item_epoch FROM meta WHERE id = 1",
     [ST_META_IDENTITY] = "SELECT account_id, server_id FROM meta WHERE id = 1",
     [ST_META_SET_IDENTITY] = "UPDATE meta SET account_id = ?1, server_id = ?2,"
                              " hub_url = coalesce(?3, hub_url) WHERE id = 1",
@@ -216,6 +231,8 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_META_BUMP] = "UPDATE meta SET generation = generation + 1 WHERE id = 1",
     [ST_META_SEQ] = "SELECT last_seq FROM meta WHERE id = 1",
     [ST_META_GEN] = "SELECT generation FROM meta WHERE id = 1",
+    [ST_META_ITEM_SEQ] = "UPDATE meta SET item_seq = item_seq + 1 WHERE id = 1",
+    [ST_META_ITEM_EPOCH] = "UPDATE meta SET item_epoch = item_epoch + 1 WHERE id = 1",
     [ST_CLEAR_GRANTS] = "DELETE FROM grants",
     [ST_CLEAR_VAULTS] = "DELETE FROM vaults",
     [ST_CLEAR_ITEMS] = "DELETE FROM items",
@@ -286,25 +303,28 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_VAULT_SERVED] = SERVED_VAULT,
     [ST_ITEM_UPSERT] =
         "INSERT INTO items (vault_id, id, version, state, category, overview_ct, details_ct,"
-        " created_at, updated_at, last_edited_by, deleted)"
-        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 0)"
+        " created_at, updated_at, last_edited_by, deleted, seq)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 0, " NEXT_ITEM_SEQ ")"
         " ON CONFLICT (vault_id, id) DO UPDATE SET version = excluded.version,"
         " state = excluded.state, category = excluded.category,"
         " overview_ct = excluded.overview_ct, details_ct = excluded.details_ct,"
         " created_at = excluded.created_at, updated_at = excluded.updated_at,"
-        " last_edited_by = excluded.last_edited_by, deleted = 0"
+        " last_edited_by = excluded.last_edited_by, deleted = 0, seq = excluded.seq"
         " WHERE excluded.version > items.version",
     [ST_ITEM_DELETE] =
         "INSERT INTO items (vault_id, id, version, state, category, overview_ct, details_ct,"
-        " created_at, updated_at, last_edited_by, deleted)"
-        " VALUES (?1, ?2, ?3, '', '', X'', X'', ?4, ?4, ?5, 1)"
+        " created_at, updated_at, last_edited_by, deleted, seq)"
+        " VALUES (?1, ?2, ?3, '', '', X'', X'', ?4, ?4, ?5, 1, " NEXT_ITEM_SEQ ")"
         " ON CONFLICT (vault_id, id) DO UPDATE SET version = excluded.version,"
         " overview_ct = X'', details_ct = X'', updated_at = excluded.updated_at,"
-        " last_edited_by = excluded.last_edited_by, deleted = 1"
+        " last_edited_by = excluded.last_edited_by, deleted = 1, seq = excluded.seq"
         " WHERE excluded.version > items.version",
     [ST_ITEM_HEADS] = "SELECT id, version, state, category, NULL, created_at, updated_at,"
                       " last_edited_by FROM items WHERE vault_id = ?1 AND deleted = 0"
                       " ORDER BY rowid",
+    [ST_ITEM_CHANGES] = "SELECT i.id, i.version, i.state, i.category, i.overview_ct, i.created_at,"
+                        " i.updated_at, i.last_edited_by, i.vault_id, i.deleted, i.seq"
+                        " FROM items i WHERE i.seq > ?1 ORDER BY i.seq LIMIT ?2",
     [ST_ITEM_LIST] = "SELECT id, version, state, category, overview_ct, created_at, updated_at,"
                      " last_edited_by FROM items WHERE vault_id = ?1 AND deleted = 0"
                      " ORDER BY rowid",
@@ -1696,6 +1716,8 @@ static enum err tx_drop_all(struct volume_tx *tx)
     if (e == ERR_OK)
         e = tx_run(tx, ST_CLEAR_FILES, "");
     if (e == ERR_OK)
+        e = stmt_run(tx->tx_conn, ST_META_ITEM_EPOCH, ""); /* item rows gone: readers start over */
+    if (e == ERR_OK)
         tx->tx_clean_all = 1;
     return e;
 }
@@ -1807,6 +1829,8 @@ static enum err tx_drop_vault(struct volume_tx *tx, const char *vault)
     if (e == ERR_OK)
         e = tx_run(tx, ST_VAULT_FILES_DELETE, "t", vault);
     if (e == ERR_OK)
+        e = stmt_run(tx->tx_conn, ST_META_ITEM_EPOCH, ""); /* item rows gone: readers start over */
+    if (e == ERR_OK)
         e = tx_queue_cleanup(tx, vault, NULL);
     return e;
 }
@@ -1879,7 +1903,9 @@ static enum err tx_item_change(struct volume_tx *tx, const char *vault, int64_t 
     va_end(ap);
     if (e == ERR_OK && changed) {
         tx->tx_dirty = 1;
-        e = stmt_run(tx->tx_conn, ST_VAULT_BUMP, "ti", vault, updated_at);
+        e = stmt_run(tx->tx_conn, ST_META_ITEM_SEQ, ""); /* the seq the row just took */
+        if (e == ERR_OK)
+            e = stmt_run(tx->tx_conn, ST_VAULT_BUMP, "ti", vault, updated_at);
     }
     return e;
 }
@@ -2361,6 +2387,8 @@ enum err volume_meta_get(struct volume *v, struct volume_meta *out)
             out->vm_last_sync_at = col_i64(st, 4);
             out->vm_server_deleted = sqlite3_column_int(st, 5) != 0;
             out->vm_generation = col_u64(st, 6);
+            out->vm_item_seq = col_u64(st, 7);
+            out->vm_item_epoch = col_u64(st, 8);
         }
         stmt_done(st);
     }
@@ -2953,6 +2981,65 @@ enum err volume_item_heads(struct volume *v, const char *vault, struct volume_it
     if (!v || !out || !n || !ok_lower(vault))
         return ERR_BAD_INPUT;
     return list_query(v, ST_ITEM_HEADS, LK_ITEM, vault, (void **)out, n);
+}
+
+/* Lists item changes after a seq (see volume.h). */
+enum err volume_item_changes(struct volume *v, uint64_t since, size_t limit,
+                             struct volume_item_change **out, size_t *n)
+{
+    struct volume_item_change *arr = NULL, *p;
+    struct conn *c;
+    sqlite3_stmt *st = NULL;
+    size_t cnt = 0, cap = 0;
+    enum err e;
+    int row = 0;
+
+    if (out)
+        *out = NULL;
+    if (n)
+        *n = 0;
+    if (!v || !out || !n || limit == 0 || limit > INT32_MAX)
+        return ERR_BAD_INPUT;
+    e = op_begin(v, &c, OP_PLAIN);
+    if (e != ERR_OK)
+        return e;
+    e = stmt_start(c, ST_ITEM_CHANGES, &st, "ui", since, (int64_t)limit);
+    while (e == ERR_OK && (e = stmt_step(c, st, &row)) == ERR_OK && row) {
+        char vault[ID_LEN + 1];
+
+        p = array_room(arr, cnt, &cap, sizeof(*arr));
+        if (!p) {
+            e = ERR_NOMEM;
+            break;
+        }
+        arr = p;
+        memset(&arr[cnt], 0, sizeof(arr[cnt]));
+        e = col_text_copy(st, 8, vault, sizeof(vault));
+        if (e == ERR_OK)
+            e = row_item(st, vault, &arr[cnt].vc_item, 0);
+        arr[cnt].vc_deleted = sqlite3_column_int(st, 9) != 0;
+        arr[cnt].vc_seq = col_u64(st, 10);
+        cnt++;
+    }
+    stmt_done(st);
+    e = op_end(v, c, e);
+    if (e != ERR_OK) {
+        volume_item_changes_free(arr, cnt);
+        return e;
+    }
+    *out = arr;
+    *n = cnt;
+    return ERR_OK;
+}
+
+/* Frees a volume_item_changes array (see volume.h). */
+void volume_item_changes_free(struct volume_item_change *arr, size_t n)
+{
+    size_t i;
+
+    for (i = 0; arr && i < n; i++)
+        volume_item_clear(&arr[i].vc_item);
+    mem_free(arr);
 }
 
 /* Reads a live item of a served vault with its details (see volume.h). */

@@ -35,7 +35,7 @@
 #include "common/ids.h"
 #include "common/limits.h"
 
-#define VOLUME_SCHEMA_VERSION  1                    /* migrations this build knows */
+#define VOLUME_SCHEMA_VERSION  2                    /* migrations this build knows */
 #define VOLUME_APPLICATION_ID  0x53455356           /* "SESV" (the hub's is "SESH") */
 #define VOLUME_DB_NAME         "sesame.db"          /* the database, in the data directory */
 #define VOLUME_FILES_DIR       "files"              /* file ciphertexts, in the data directory */
@@ -72,6 +72,8 @@ struct volume_meta {
     int64_t vm_last_sync_at;     /* OUT: last successful sync, Unix seconds, 0 = never */
     int vm_server_deleted;       /* OUT: 1 once the hub deleted this server */
     uint64_t vm_generation;      /* OUT: bumped by every commit that changed mirrored data */
+    uint64_t vm_item_seq;        /* OUT: seq of the latest item change (volume_item_changes) */
+    uint64_t vm_item_epoch;      /* OUT: moves whenever item rows are removed (a vault dropped) */
 };
 
 /* A token-signing key (public half). */
@@ -505,6 +507,25 @@ void volume_item_clear(struct volume_item *it);
 
 /* Clears and frees an array from volume_item_list. NULL is fine. */
 void volume_item_list_free(struct volume_item *arr, size_t n);
+
+/* One item row as changed after a given seq (volume_item_changes). */
+struct volume_item_change {
+    struct volume_item vc_item; /* vi_overview empty and vi_state "" for a deletion */
+    int vc_deleted;             /* 1: deleted (the row is a tombstone) */
+    uint64_t vc_seq;            /* its place in commit order (meta vm_item_seq) */
+};
+
+/*
+ * Lists, oldest first, at most limit item rows of any vault whose last change is later
+ * than since (a vm_item_seq read before), with their overview ciphertexts: what the api's
+ * index applies to its previous generation instead of reading every item again. Valid
+ * while vm_item_epoch stays the same. *out is freed with volume_item_changes_free.
+ */
+enum err volume_item_changes(struct volume *v, uint64_t since, size_t limit,
+                             struct volume_item_change **out, size_t *n) SESAME_WUR;
+
+/* Frees a volume_item_changes array. */
+void volume_item_changes_free(struct volume_item_change *arr, size_t n);
 
 /*
  * Sets *n to the number of files whose content is not in the volume yet (sync's cue to

@@ -2372,23 +2372,24 @@ static void test_watcher(void **state)
 /* The index built directly: vaults with grants only, sorted lookups, item sharing. */
 static void test_index_build(void **state)
 {
-    struct api_index *ix1 = NULL, *ix2 = NULL;
+    struct api_index *ix1 = NULL, *ix2 = NULL, *ix3 = NULL;
     struct credentials *c = NULL;
     struct volume_tx *tx = NULL;
     struct item_meta m;
     json_t *content = NULL;
     struct buf plain;
+    struct volume_meta vm;
     char err[256];
-    uint64_t gen;
 
     (void)state;
     assert_int_equal(credentials_parse(&c, g.cred.b_data, g.cred.b_len, err, sizeof(err)), ERR_OK);
-    assert_int_equal(volume_generation(g.vol, &gen), ERR_OK);
-    assert_int_equal(api_index_build(&ix1, g.vol, c, NULL, gen), ERR_NOT_READY); /* locked */
+    assert_int_equal(volume_meta_get(g.vol, &vm), ERR_OK);
+    assert_int_equal(api_index_build(&ix1, g.vol, c, NULL, &vm), ERR_NOT_READY); /* locked */
     assert_null(ix1);
     assert_int_equal(credentials_unlock(c, g.unlock, CREDENTIALS_UNLOCK_BYTES), ERR_OK);
-    assert_int_equal(api_index_build(&ix1, g.vol, c, NULL, gen), ERR_OK);
-    assert_int_equal(ix1->ix_generation, gen);
+    assert_int_equal(api_index_build(&ix1, g.vol, c, NULL, &vm), ERR_OK);
+    assert_int_equal(ix1->ix_generation, vm.vm_generation);
+    assert_int_equal(ix1->ix_item_seq, vm.vm_item_seq);
     assert_int_equal(ix1->ix_nvaults, 3);
     assert_string_equal(ix1->ix_vaults[0].av_meta.vm_id, VA);
     assert_string_equal(ix1->ix_vaults[1].av_meta.vm_id, VB);
@@ -2434,21 +2435,75 @@ static void test_index_build(void **state)
     put_item(tx, g.vkey[0], VA, IA1, 3, "", "LOGIN", content_simple("Renamed", "", "x"), T0 + 10,
              T0 + 300);
     assert_int_equal(volume_tx_commit(tx), ERR_OK);
-    assert_int_equal(volume_generation(g.vol, &gen), ERR_OK);
-    assert_int_equal(api_index_build(&ix2, g.vol, c, ix1, gen), ERR_OK);
+    volume_meta_clear(&vm);
+    assert_int_equal(volume_meta_get(g.vol, &vm), ERR_OK);
+    assert_int_equal(vm.vm_item_seq, ix1->ix_item_seq + 1);
+    assert_int_equal(api_index_build(&ix2, g.vol, c, ix1, &vm), ERR_OK);
     assert_ptr_not_equal(ix_item(ix2, VA, IA1), ix_item(ix1, VA, IA1));
     assert_string_equal(ix_item(ix2, VA, IA1)->ai_title, "Renamed");
     assert_int_equal(ix_item(ix2, VA, IA1)->ai_ntags, 0);
     assert_ptr_equal(ix_item(ix2, VA, IA2), ix_item(ix1, VA, IA2));
     assert_ptr_equal(ix_item(ix2, VA, IA3), ix_item(ix1, VA, IA3));
     assert_ptr_equal(ix_item(ix2, VC, IC1), ix_item(ix1, VC, IC1));
+    assert_int_equal(ix2->ix_item_seq, vm.vm_item_seq);
     /* the first generation outlives the second's release, and the reverse */
     assert_ptr_equal(api_index_ref(ix1), ix1);
     api_index_unref(ix1);
     api_index_unref(ix1);
     assert_string_equal(ix_item(ix2, VA, IA2)->ai_title, "API Key");
+
+    /* deleted, archived, created, damaged and stale changes, applied to ix2 alone, give
+       the index a whole build gives */
+    assert_int_equal(volume_tx_begin(g.vol, &tx), ERR_OK);
+    assert_int_equal(volume_tx_item_delete(tx, VA, IA2, 9, T0 + 400, ACCT), ERR_OK);
+    put_item(tx, g.vkey[0], VA, IA1, 4, "ARCHIVED", "LOGIN", content_simple("Shelved", "", "x"),
+             T0 + 10, T0 + 400);
+    put_item(tx, g.vkey[0], VA, IX, 1, "", "LOGIN", content_simple("Newest", "", "x"), T0 + 400,
+             T0 + 400);
+    put_item(tx, g.vkey[0], VB, IB1, 7, "", "LOGIN", content_simple("Wrong key", "", "x"), T0,
+             T0 + 400); /* sealed with another vault's key: not served */
+    assert_int_equal(volume_tx_commit(tx), ERR_OK);
+    volume_meta_clear(&vm);
+    assert_int_equal(volume_meta_get(g.vol, &vm), ERR_OK);
+    assert_int_equal(api_index_build(&ix1, g.vol, c, ix2, &vm), ERR_OK);
+    assert_int_equal(api_index_build(&ix3, g.vol, c, NULL, &vm), ERR_OK);
+    assert_int_equal(ix1->ix_item_seq, vm.vm_item_seq);
+    assert_null(api_index_item(api_index_vault(ix1, VA), IA2));
+    assert_string_equal(ix_item(ix1, VA, IA1)->ai_state, "ARCHIVED");
+    assert_string_equal(ix_item(ix1, VA, IX)->ai_title, "Newest");
+    assert_null(api_index_item(api_index_vault(ix1, VB), IB1));
+    assert_ptr_equal(ix_item(ix1, VA, IA3), ix_item(ix2, VA, IA3));
+    assert_int_equal(ix1->ix_nvaults, ix3->ix_nvaults);
+    assert_int_equal(ix1->ix_items, ix3->ix_items);
+    for (size_t i = 0; i < ix3->ix_nvaults; i++) {
+        const struct api_vault *a = &ix1->ix_vaults[i], *b = &ix3->ix_vaults[i];
+
+        assert_string_equal(a->av_meta.vm_id, b->av_meta.vm_id);
+        assert_int_equal(a->av_meta.vm_items, b->av_meta.vm_items);
+        assert_int_equal(a->av_nitems, b->av_nitems);
+        for (size_t j = 0; j < b->av_nitems; j++) {
+            assert_string_equal(a->av_items[j]->ai_id, b->av_items[j]->ai_id); /* listing */
+            assert_string_equal(a->av_byid[j]->ai_id, b->av_byid[j]->ai_id);   /* by id */
+            assert_int_equal(a->av_items[j]->ai_version, b->av_items[j]->ai_version);
+        }
+    }
+    api_index_unref(ix3);
+    /* a vault dropped moves the item epoch: the next build reads every item again */
+    assert_int_equal(volume_tx_begin(g.vol, &tx), ERR_OK);
+    assert_int_equal(volume_tx_vault_delete(tx, VC), ERR_OK);
+    assert_int_equal(volume_tx_commit(tx), ERR_OK);
+    volume_meta_clear(&vm);
+    assert_int_equal(volume_meta_get(g.vol, &vm), ERR_OK);
+    assert_int_not_equal(vm.vm_item_epoch, ix1->ix_item_epoch);
+    assert_int_equal(api_index_build(&ix3, g.vol, c, ix1, &vm), ERR_OK);
+    assert_int_equal(ix3->ix_item_epoch, vm.vm_item_epoch);
+    assert_null(api_index_vault(ix3, VC));
+    assert_ptr_equal(ix_item(ix3, VA, IX), ix_item(ix1, VA, IX));
+    api_index_unref(ix3);
+    api_index_unref(ix1);
     api_index_unref(ix2);
     api_index_unref(NULL);
+    volume_meta_clear(&vm);
     credentials_free(c);
 }
 

@@ -131,6 +131,20 @@ static void test_file(void **state)
     json_decref(out);
 }
 
+/* activity_to_text's text, parsed (must be valid JSON). */
+static json_t *activity_text(const struct activity *a)
+{
+    struct buf b;
+    json_t *o;
+
+    buf_init(&b, 4096);
+    assert_int_equal(activity_to_text(&b, a), ERR_OK);
+    o = json_loads(buf_str(&b), JSON_REJECT_DUPLICATES, NULL);
+    assert_non_null(o);
+    buf_free(&b);
+    return o;
+}
+
 static void test_activity(void **state)
 {
     static const char *const text =
@@ -142,6 +156,7 @@ static void test_activity(void **state)
         "\"otl6r6nugj5wr63rnkw3v4pbna\"},\"item\":{\"id\":\"vsxl2wxjbxkkxnvnhdthxeoatq\"},"
         "\"itemVersion\":7}}";
     struct activity a, a2;
+    struct buf b;
     char msg[128];
     json_t *in, *out;
 
@@ -153,12 +168,28 @@ static void test_activity(void **state)
     assert_int_equal(a.ac_resource, ACTIVITY_ITEM);
     assert_int_equal(a.ac_item_version, 7);
     assert_string_equal(a.ac_user_agent, "connect-sdk-go/1.5.3");
-    assert_int_equal(activity_to_json(&out, &a), ERR_OK);
+    out = activity_text(&a);
     assert_true(json_equal(in, out));
     assert_int_equal(activity_from_json(&a2, out, msg, sizeof(msg)), ERR_OK);
     assert_memory_equal(&a, &a2, sizeof(a));
     json_decref(out);
     json_decref(in);
+    /* the text is the same as the wire's, byte for byte */
+    buf_init(&b, 4096);
+    assert_int_equal(activity_to_text(&b, &a), ERR_OK);
+    assert_string_equal(buf_str(&b), text);
+    buf_free(&b);
+    /* quotes and backslashes a client sent are escaped; members not known are left out */
+    (void)snprintf(a2.ac_user_agent, sizeof(a2.ac_user_agent), "%s", "a \"quoted\\ agent");
+    a2.ac_actor_id[0] = '\0';
+    a2.ac_actor_jti[0] = '\0';
+    a2.ac_request_ip[0] = '\0';
+    out = activity_text(&a2);
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(out, "actor"), "userAgent")),
+        "a \"quoted\\ agent");
+    assert_int_equal(json_object_size(json_object_get(out, "actor")), 2);
+    json_decref(out);
 
     /* A denied vault read: no item, no version. */
     a.ac_action = ACTIVITY_READ;
@@ -166,13 +197,20 @@ static void test_activity(void **state)
     a.ac_resource = ACTIVITY_VAULT;
     a.ac_item_id[0] = '\0';
     a.ac_item_version = 0;
-    assert_int_equal(activity_to_json(&out, &a), ERR_OK);
+    out = activity_text(&a);
     assert_string_equal(json_string_value(json_object_get(out, "result")), "DENY");
     assert_null(json_object_get(json_object_get(out, "resource"), "item"));
     assert_null(json_object_get(json_object_get(out, "resource"), "itemVersion"));
     json_decref(out);
     a.ac_action = (enum activity_action)9;
-    assert_int_equal(activity_to_json(&out, &a), ERR_BAD_INPUT);
+    buf_init(&b, 4096);
+    assert_int_equal(activity_to_text(&b, &a), ERR_BAD_INPUT);
+    buf_free(&b);
+    a.ac_action = ACTIVITY_READ;
+    buf_init(&b, 64); /* too small: the buffer's error, nothing half-written */
+    assert_int_equal(activity_to_text(&b, &a), ERR_TOO_LARGE);
+    assert_int_equal(b.b_len, 0);
+    buf_free(&b);
     assert_string_equal(activity_action_name((enum activity_action)9), "");
     assert_string_equal(activity_action_name(ACTIVITY_DELETE), "DELETE");
 

@@ -484,7 +484,7 @@ static void test_open_foreign_files(void **state)
 static void test_migration_newer_refused(void **state)
 {
     struct volume *v = NULL;
-    char err[256];
+    char err[256], want[256];
 
     (void)state;
     next_dir();
@@ -496,8 +496,11 @@ static void test_migration_newer_refused(void **state)
                    "CREATE TABLE future (x INTEGER);");
     assert_int_equal(volume_open(&v, g_vdir, err, sizeof(err)), ERR_STORAGE);
     assert_null(v);
-    assert_string_equal(err, "the volume schema version 99 is newer than this build supports (1): "
-                             "upgrade Sesame");
+    (void)snprintf(want, sizeof(want),
+                   "the volume schema version 99 is newer than this build supports (%d): "
+                   "upgrade Sesame",
+                   VOLUME_SCHEMA_VERSION);
+    assert_string_equal(err, want);
     /* Untouched. */
     assert_int_equal(sql_int(g_db, "PRAGMA user_version"), 99);
     assert_int_equal(sql_int(g_db, "SELECT count(*) FROM sqlite_schema"), 1);
@@ -1124,6 +1127,140 @@ static void test_vault_delete_cascades(void **state)
     tx = begin();
     assert_int_equal(volume_tx_vault_delete(tx, "bad"), ERR_BAD_INPUT);
     volume_tx_rollback(tx);
+}
+
+static void meta(struct volume_meta *m)
+{
+    assert_int_equal(volume_meta_get(g_vol, m), ERR_OK);
+}
+
+/* Returns the changes after since as "vault-digit:id-digit:version:deleted,..." */
+static const char *changes(uint64_t since, size_t limit, uint64_t *last)
+{
+    static char out[512];
+    struct volume_item_change *chg = NULL;
+    size_t i, n = 99, len = 0;
+
+    assert_int_equal(volume_item_changes(g_vol, since, limit, &chg, &n), ERR_OK);
+    out[0] = '\0';
+    for (i = 0; i < n; i++) {
+        const struct volume_item *vi = &chg[i].vc_item;
+
+        if (i > 0)
+            assert_true(chg[i].vc_seq > chg[i - 1].vc_seq);
+        assert_true(chg[i].vc_seq > since);
+        assert_int_equal(chg[i].vc_deleted ? 0 : vi->vi_overview_len, chg[i].vc_deleted ? 0 : 4);
+        len += (size_t)snprintf(out + len, sizeof(out) - len, "%s%c:%c:%llu:%d", i ? "," : "",
+                                vi->vi_vault[ID_LEN - 1], vi->vi_id[ID_LEN - 1],
+                                (unsigned long long)vi->vi_version, chg[i].vc_deleted);
+        if (last)
+            *last = chg[i].vc_seq;
+    }
+    volume_item_changes_free(chg, n);
+    return out;
+}
+
+/* Item changes come in commit order after a seq; removing item rows moves the epoch. */
+static void test_item_changes(void **state)
+{
+    struct volume_item_change *chg = NULL;
+    struct volume_meta m0, m1;
+    struct volume_item it;
+    struct volume_tx *tx;
+    uint64_t last = 0;
+    size_t n = 9;
+
+    (void)state;
+    meta(&m0);
+    assert_int_equal(m0.vm_item_seq, 0);
+    assert_string_equal(changes(0, 10, NULL), "");
+    make_vault(V1);
+    make_vault(V2);
+    put_item(V1, I1, 1, ct_a, sizeof(ct_a));
+    put_item(V1, I2, 1, ct_a, sizeof(ct_a));
+    put_item(V2, I1, 1, ct_a, sizeof(ct_a));
+    meta(&m1);
+    assert_int_equal(m1.vm_item_seq, 3);
+    assert_int_equal(m1.vm_item_epoch, m0.vm_item_epoch);
+    assert_string_equal(changes(0, 10, &last), "1:1:1:0,1:2:1:0,2:1:1:0");
+    assert_int_equal(last, 3);
+    assert_string_equal(changes(0, 2, &last), "1:1:1:0,1:2:1:0");
+    assert_int_equal(last, 2);
+    assert_string_equal(changes(3, 10, NULL), "");
+    volume_meta_clear(&m1);
+
+    /* a change moves the item to the end; a stale one (not newer) moves nothing */
+    put_item(V1, I1, 2, ct_a, sizeof(ct_a));
+    put_item(V1, I2, 1, ct_a, sizeof(ct_a));
+    tx = begin();
+    assert_int_equal(volume_tx_item_delete(tx, V1, I2, 2, T0 + 5, ACC), ERR_OK);
+    it = item_rec(V2, I3, 1, ct_a, sizeof(ct_a), ct_c, sizeof(ct_c));
+    assert_int_equal(volume_tx_item_put(tx, &it), ERR_OK);
+    assert_int_equal(volume_tx_commit(tx), ERR_OK);
+    assert_string_equal(changes(0, 10, NULL), "2:1:1:0,1:1:2:0,1:2:2:1,2:3:1:0");
+    assert_string_equal(changes(3, 10, &last), "1:1:2:0,1:2:2:1,2:3:1:0");
+    assert_int_equal(last, 6);
+    meta(&m1);
+    assert_int_equal(m1.vm_item_seq, 6);
+    assert_int_equal(m1.vm_item_epoch, m0.vm_item_epoch);
+    volume_meta_clear(&m1);
+    /* a rolled-back change takes no seq */
+    tx = begin();
+    it = item_rec(V2, I3, 9, ct_a, sizeof(ct_a), ct_c, sizeof(ct_c));
+    assert_int_equal(volume_tx_item_put(tx, &it), ERR_OK);
+    volume_tx_rollback(tx);
+    meta(&m1);
+    assert_int_equal(m1.vm_item_seq, 6);
+    volume_meta_clear(&m1);
+
+    /* dropping a vault removes item rows: the epoch moves (and only then) */
+    tx = begin();
+    assert_int_equal(volume_tx_vault_delete(tx, V2), ERR_OK);
+    assert_int_equal(volume_tx_commit(tx), ERR_OK);
+    meta(&m1);
+    assert_int_equal(m1.vm_item_epoch, m0.vm_item_epoch + 1);
+    assert_string_equal(changes(0, 10, NULL), "1:1:2:0,1:2:2:1");
+    volume_meta_clear(&m1);
+    tx = begin();
+    assert_int_equal(volume_tx_vaults_clear(tx), ERR_OK);
+    assert_int_equal(volume_tx_commit(tx), ERR_OK);
+    meta(&m1);
+    assert_int_equal(m1.vm_item_epoch, m0.vm_item_epoch + 2);
+    assert_int_equal(m1.vm_item_seq, 6); /* never goes back */
+    volume_meta_clear(&m1);
+    volume_meta_clear(&m0);
+
+    assert_int_equal(volume_item_changes(g_vol, 0, 0, &chg, &n), ERR_BAD_INPUT);
+    assert_null(chg);
+    assert_int_equal(n, 0);
+    assert_int_equal(volume_item_changes(NULL, 0, 1, &chg, &n), ERR_BAD_INPUT);
+    volume_item_changes_free(NULL, 0);
+}
+
+/* A volume of schema 1 (before item seqs) is migrated in place: its items are kept, with
+   seq 0 (a reader that starts over reads them all), and a random epoch. */
+static void test_migration_from_v1(void **state)
+{
+    struct volume_meta m;
+
+    (void)state;
+    make_vault(V1);
+    put_item(V1, I1, 1, ct_a, sizeof(ct_a));
+    volume_close(g_vol);
+    g_vol = NULL;
+    sql_exec(g_db, "DROP INDEX items_by_seq; ALTER TABLE items DROP COLUMN seq;"
+                   "ALTER TABLE meta DROP COLUMN item_seq; ALTER TABLE meta DROP COLUMN item_epoch;"
+                   "PRAGMA user_version = 1;");
+    assert_int_equal(reopen(), 0);
+    assert_int_equal(sql_int(g_db, "PRAGMA user_version"), VOLUME_SCHEMA_VERSION);
+    assert_int_equal(item_version(V1, I1), 1);
+    meta(&m);
+    assert_int_equal(m.vm_item_seq, 0);
+    assert_true(m.vm_item_epoch > 0);
+    volume_meta_clear(&m);
+    assert_string_equal(changes(0, 10, NULL), "");
+    put_item(V1, I2, 1, ct_a, sizeof(ct_a));
+    assert_string_equal(changes(0, 10, NULL), "1:2:1:0");
 }
 
 static void test_server_deleted_and_clear(void **state)
@@ -2301,6 +2438,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_grants_and_vaults, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_items, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_item_before_vault, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_item_changes, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_migration_from_v1, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_grant_delete_cascades, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_vault_delete_cascades, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_server_deleted_and_clear, fx_setup, fx_teardown),
