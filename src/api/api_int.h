@@ -27,7 +27,7 @@
 #include "keys/token.h"
 #include "store/volume.h"
 
-#define API_WATCH_INTERVAL_MS 25 /* how often the watcher looks at the volume */
+#define API_WATCH_INTERVAL_MS 5 /* how often the watcher looks at the volume */
 /* While the api's own writes stream in (one patched in within API_REBUILD_QUIET_MS), the
    watcher rebuilds the index at most once per API_REBUILD_SHARE times the last build took
    (at most a quarter of a core); changes from elsewhere are taken at once. */
@@ -74,10 +74,20 @@ struct api_item {
     size_t ai_ntags;
 };
 
+/* A vault key unwrapped from a grant, shared between index generations while the grant
+   stays the same (an unwrap is an X25519 operation: not one per vault per change). */
+struct api_vkey {
+    unsigned vk_refs;          /* atomic */
+    unsigned char *vk_key;     /* VAULTCRYPT_KEY_BYTES, secure memory */
+    unsigned char *vk_wrapped; /* the grant's wrapped key it was unwrapped from */
+    size_t vk_wrapped_len;
+};
+
 /* One vault the server holds, with its key and its items sorted by id. */
 struct api_vault {
     struct vault_meta av_meta;  /* decrypted name and description, versions, counts */
-    unsigned char *av_key;      /* vault key, secure memory */
+    unsigned char *av_key;      /* vault key, secure memory (owned by av_vkey) */
+    struct api_vkey *av_vkey;   /* the key, shared by generations holding the same grant */
     struct api_item **av_items; /* live items, oldest first (the listing order) */
     struct api_item **av_byid;  /* the same, sorted by ai_id */
     size_t av_nitems;

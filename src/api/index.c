@@ -43,6 +43,25 @@ static int ix_cmp_vault(const void *x, const void *y)
     return strcmp(a->av_meta.vm_id, b->av_meta.vm_id);
 }
 
+/* Drops a reference to a vault key; the last one wipes and frees it. */
+static void ix_vkey_unref(struct api_vkey *k)
+{
+    if (!k || __atomic_sub_fetch(&k->vk_refs, 1, __ATOMIC_ACQ_REL) != 0)
+        return;
+    vaultcrypt_key_free(k->vk_key);
+    mem_free(k->vk_wrapped);
+    mem_free(k);
+}
+
+/* Gives av a reference to key k (NULL: none). */
+static void ix_vault_set_key(struct api_vault *av, struct api_vkey *k)
+{
+    if (k)
+        __atomic_add_fetch(&k->vk_refs, 1, __ATOMIC_ACQ_REL);
+    av->av_vkey = k;
+    av->av_key = k ? k->vk_key : NULL;
+}
+
 /* Frees what a vault slot owns. */
 static void ix_vault_clear(struct api_vault *av)
 {
@@ -52,7 +71,7 @@ static void ix_vault_clear(struct api_vault *av)
         ix_item_unref(av->av_items[i]);
     mem_free(av->av_items);
     mem_free(av->av_byid);
-    vaultcrypt_key_free(av->av_key);
+    ix_vkey_unref(av->av_vkey);
     memset(av, 0, sizeof(*av));
 }
 
@@ -163,43 +182,69 @@ static enum err ix_item_new(struct api_item **out, const struct volume_item *vi,
     return ERR_OK;
 }
 
-/* Unwraps the vault key of grant g with the server's wrap key into av. */
+/*
+ * Gives av the vault key of grant g: prev's (the same vault in the last generation, may be
+ * NULL) when g is the grant it came from, else unwrapped with the server's wrap key.
+ */
 static enum err ix_vault_key(struct api_vault *av, const struct volume_grant *g,
-                             const struct credentials *cred)
+                             const struct credentials *cred, const struct api_vault *prev)
 {
-    unsigned char *key = NULL;
+    struct api_vkey *pk = prev ? prev->av_vkey : NULL;
+    struct api_vkey *k;
     size_t len = 0;
     enum err rc;
 
-    rc = vaultcrypt_unwrap(&key, &len, g->vg_key_wrapped, g->vg_key_wrapped_len,
+    if (pk && pk->vk_wrapped_len == g->vg_key_wrapped_len &&
+        memcmp(pk->vk_wrapped, g->vg_key_wrapped, g->vg_key_wrapped_len) == 0) {
+        ix_vault_set_key(av, pk);
+        return ERR_OK;
+    }
+    k = mem_calloc(1, sizeof(*k));
+    if (!k || !(k->vk_wrapped = mem_calloc(1, g->vg_key_wrapped_len + 1))) {
+        mem_free(k);
+        return ERR_NOMEM;
+    }
+    memcpy(k->vk_wrapped, g->vg_key_wrapped, g->vg_key_wrapped_len);
+    k->vk_wrapped_len = g->vg_key_wrapped_len;
+    rc = vaultcrypt_unwrap(&k->vk_key, &len, g->vg_key_wrapped, g->vg_key_wrapped_len,
                            credentials_server_wrap_key(cred));
     if (rc == ERR_OK && len != VAULTCRYPT_KEY_BYTES)
         rc = ERR_CRYPTO;
-    if (rc != ERR_OK) {
-        vaultcrypt_key_free(key);
-        return rc;
-    }
-    av->av_key = key;
-    return ERR_OK;
+    k->vk_refs = 1;
+    if (rc == ERR_OK)
+        ix_vault_set_key(av, k);
+    ix_vkey_unref(k);
+    return rc;
 }
 
-/* Fills av->av_meta from the volume record vv (attributes decrypted with av's key). */
-static enum err ix_vault_meta(struct api_vault *av, const struct volume_vault *vv)
+/*
+ * Fills av->av_meta from the volume record vv: its name and description decrypted with
+ * av's key, or taken from prev (may be NULL) when the attributes and key are the same.
+ */
+static enum err ix_vault_meta(struct api_vault *av, const struct volume_vault *vv,
+                              const struct api_vault *prev)
 {
     struct vault_meta *m = &av->av_meta;
     json_t *attrs = NULL;
     const char *s;
     enum err rc;
 
-    rc = vaultcrypt_attrs_open(&attrs, av->av_key, vv->vv_id, vv->vv_attrs_ct, vv->vv_attrs_ct_len);
-    if (rc != ERR_OK)
-        return rc;
     memcpy(m->vm_id, vv->vv_id, sizeof(m->vm_id));
-    s = json_string_value(json_object_get(attrs, "name"));
-    (void)snprintf(m->vm_name, sizeof(m->vm_name), "%s", s ? s : "");
-    s = json_string_value(json_object_get(attrs, "description"));
-    (void)snprintf(m->vm_description, sizeof(m->vm_description), "%s", s ? s : "");
-    json_decref(attrs);
+    if (prev && prev->av_vkey == av->av_vkey &&
+        prev->av_meta.vm_attribute_version == (int64_t)vv->vv_attribute_version) {
+        memcpy(m->vm_name, prev->av_meta.vm_name, sizeof(m->vm_name));
+        memcpy(m->vm_description, prev->av_meta.vm_description, sizeof(m->vm_description));
+    } else {
+        rc = vaultcrypt_attrs_open(&attrs, av->av_key, vv->vv_id, vv->vv_attrs_ct,
+                                   vv->vv_attrs_ct_len);
+        if (rc != ERR_OK)
+            return rc;
+        s = json_string_value(json_object_get(attrs, "name"));
+        (void)snprintf(m->vm_name, sizeof(m->vm_name), "%s", s ? s : "");
+        s = json_string_value(json_object_get(attrs, "description"));
+        (void)snprintf(m->vm_description, sizeof(m->vm_description), "%s", s ? s : "");
+        json_decref(attrs);
+    }
     m->vm_attribute_version = (int64_t)vv->vv_attribute_version;
     m->vm_content_version = (int64_t)vv->vv_content_version;
     m->vm_items = (int64_t)vv->vv_items;
@@ -441,7 +486,7 @@ enum err api_index_build(struct api_index **out, struct volume *v, const struct 
         if (apply && nchg > 0 && chg[nchg - 1].vc_seq > ix->ix_item_seq)
             ix->ix_item_seq = chg[nchg - 1].vc_seq;
     }
-    if ((rc = volume_vault_list(v, &vaults, &nv)) != ERR_OK ||
+    if ((rc = volume_vault_records(v, &vaults, &nv)) != ERR_OK ||
         (rc = volume_grant_list(v, &grants, &ng)) != ERR_OK)
         goto out;
     if (nv > 0 && !(ix->ix_vaults = mem_calloc(nv, sizeof(*ix->ix_vaults)))) {
@@ -451,14 +496,16 @@ enum err api_index_build(struct api_index **out, struct volume *v, const struct 
     for (i = 0; i < nv; i++) {
         struct api_vault *av = &ix->ix_vaults[ix->ix_nvaults];
         const struct volume_grant *g = NULL;
+        const struct api_vault *pv;
 
         for (j = 0; j < ng && !g; j++)
             if (strcmp(grants[j].vg_vault, vaults[i].vv_id) == 0)
                 g = &grants[j];
         if (!g)
             continue; /* not served (no grant) */
-        if ((rc = ix_vault_key(av, g, cred)) != ERR_OK ||
-            (rc = ix_vault_meta(av, &vaults[i])) != ERR_OK) {
+        pv = api_index_vault(prev, vaults[i].vv_id);
+        if ((rc = ix_vault_key(av, g, cred, pv)) != ERR_OK ||
+            (rc = ix_vault_meta(av, &vaults[i], pv)) != ERR_OK) {
             ix_vault_clear(av);
             if (rc == ERR_NOMEM)
                 goto out;
@@ -468,21 +515,13 @@ enum err api_index_build(struct api_index **out, struct volume *v, const struct 
             continue;
         }
         ix->ix_nvaults++;
-        {
-            /* what this server has shown never goes backwards: a write patched into the
-               previous generation may be ahead of the volume's count for a moment */
-            const struct api_vault *pv = api_index_vault(prev, av->av_meta.vm_id);
-
-            if (pv && pv->av_meta.vm_content_version > av->av_meta.vm_content_version)
-                av->av_meta.vm_content_version = pv->av_meta.vm_content_version;
-            if (pv && pv->av_meta.vm_updated_at > av->av_meta.vm_updated_at)
-                av->av_meta.vm_updated_at = pv->av_meta.vm_updated_at;
-        }
-        {
-            const struct api_vault *pv = api_index_vault(prev, av->av_meta.vm_id);
-
-            rc = apply && pv ? ix_vault_apply(av, pv, chg, nchg) : ix_vault_items(av, v, pv);
-        }
+        /* what this server has shown never goes backwards: a write patched into the
+           previous generation may be ahead of the volume's count for a moment */
+        if (pv && pv->av_meta.vm_content_version > av->av_meta.vm_content_version)
+            av->av_meta.vm_content_version = pv->av_meta.vm_content_version;
+        if (pv && pv->av_meta.vm_updated_at > av->av_meta.vm_updated_at)
+            av->av_meta.vm_updated_at = pv->av_meta.vm_updated_at;
+        rc = apply && pv ? ix_vault_apply(av, pv, chg, nchg) : ix_vault_items(av, v, pv);
         if (rc != ERR_OK)
             goto out;
         av->av_meta.vm_items = 0; /* Connect: active items (archived ones are not listed) */
@@ -628,15 +667,12 @@ static enum err ix_item_from(struct api_item **out, const struct item_meta *m,
     return ERR_OK;
 }
 
-/* Copies vault src into dst sharing its items (a reference each) and copying its key. */
+/* Copies vault src into dst sharing its items and its key (a reference each). */
 static enum err ix_vault_copy(struct api_vault *dst, const struct api_vault *src, size_t extra)
 {
     memset(dst, 0, sizeof(*dst));
     dst->av_meta = src->av_meta;
-    dst->av_key = secmem_alloc(VAULTCRYPT_KEY_BYTES);
-    if (!dst->av_key)
-        return ERR_NOMEM;
-    memcpy(dst->av_key, src->av_key, VAULTCRYPT_KEY_BYTES);
+    ix_vault_set_key(dst, src->av_vkey);
     return ix_vault_share(dst, src, extra);
 }
 

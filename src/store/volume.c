@@ -176,6 +176,7 @@ enum stmt_id {
     ST_VAULT_BUMP,
     ST_VAULT_CV_AT_LEAST,
     ST_VAULT_LIST,
+    ST_VAULT_RECORDS,
     ST_VAULT_GET,
     ST_VAULT_SERVED,
     ST_ITEM_UPSERT,
@@ -296,6 +297,10 @@ static const char *const stmt_sql[ST__COUNT] = {
                              " AND content_version < ?2",
     [ST_VAULT_BUMP] = "UPDATE vaults SET content_version = content_version + 1,"
                       " updated_at = max(updated_at, ?2) WHERE id = ?1",
+    [ST_VAULT_RECORDS] =
+        "SELECT v.id, v.type, v.attrs_ct, v.attribute_version, v.content_version, 0,"
+        " v.created_at, v.updated_at FROM vaults v JOIN grants g ON g.vault_id = v.id"
+        " ORDER BY v.rowid",
     [ST_VAULT_LIST] = "SELECT " VAULT_COLUMNS " FROM vaults v JOIN grants g ON g.vault_id = v.id"
                       " ORDER BY v.rowid",
     [ST_VAULT_GET] = "SELECT " VAULT_COLUMNS " FROM vaults v JOIN grants g ON g.vault_id = v.id"
@@ -2957,6 +2962,18 @@ enum err volume_vault_list(struct volume *v, struct volume_vault **out, size_t *
     if (!v || !out || !n)
         return ERR_BAD_INPUT;
     return list_query(v, ST_VAULT_LIST, LK_VAULT, NULL, (void **)out, n);
+}
+
+/* Lists the served vaults without counting their items (see volume.h). */
+enum err volume_vault_records(struct volume *v, struct volume_vault **out, size_t *n)
+{
+    if (out)
+        *out = NULL;
+    if (n)
+        *n = 0;
+    if (!v || !out || !n)
+        return ERR_BAD_INPUT;
+    return list_query(v, ST_VAULT_RECORDS, LK_VAULT, NULL, (void **)out, n);
 }
 
 /* Lists the live items of a served vault (see volume.h). */

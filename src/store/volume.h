@@ -471,6 +471,12 @@ void volume_grant_list_free(struct volume_grant *arr, size_t n);
  */
 enum err volume_vault_list(struct volume *v, struct volume_vault **out, size_t *n) SESAME_WUR;
 
+/*
+ * volume_vault_list without counting each vault's items (vv_items 0): for the api's index,
+ * which counts what it holds, and would otherwise walk every item at every change.
+ */
+enum err volume_vault_records(struct volume *v, struct volume_vault **out, size_t *n) SESAME_WUR;
+
 /* Fills *out with a vault that has a record and a grant (volume_vault_clear); else
  * ERR_NOT_FOUND. */
 enum err volume_vault_get(struct volume *v, const char *id, struct volume_vault *out) SESAME_WUR;

@@ -2462,6 +2462,7 @@ static void test_index_build(void **state)
              T0 + 400);
     put_item(tx, g.vkey[0], VB, IB1, 7, "", "LOGIN", content_simple("Wrong key", "", "x"), T0,
              T0 + 400); /* sealed with another vault's key: not served */
+    put_vault(tx, VB, g.vkey[1], "Staging", "", T0 + 1, 1); /* its key wrapped anew */
     assert_int_equal(volume_tx_commit(tx), ERR_OK);
     volume_meta_clear(&vm);
     assert_int_equal(volume_meta_get(g.vol, &vm), ERR_OK);
@@ -2473,6 +2474,12 @@ static void test_index_build(void **state)
     assert_string_equal(ix_item(ix1, VA, IX)->ai_title, "Newest");
     assert_null(api_index_item(api_index_vault(ix1, VB), IB1));
     assert_ptr_equal(ix_item(ix1, VA, IA3), ix_item(ix2, VA, IA3));
+    /* a vault key is unwrapped once per grant: shared while the grant stays */
+    assert_ptr_equal(api_index_vault(ix1, VA)->av_vkey, api_index_vault(ix2, VA)->av_vkey);
+    assert_ptr_equal(api_index_vault(ix1, VA)->av_key, api_index_vault(ix2, VA)->av_key);
+    assert_ptr_not_equal(api_index_vault(ix1, VB)->av_vkey, api_index_vault(ix2, VB)->av_vkey);
+    assert_memory_equal(api_index_vault(ix1, VB)->av_key, g.vkey[1], VAULTCRYPT_KEY_BYTES);
+    assert_string_equal(api_index_vault(ix1, VB)->av_meta.vm_name, "Staging");
     assert_int_equal(ix1->ix_nvaults, ix3->ix_nvaults);
     assert_int_equal(ix1->ix_items, ix3->ix_items);
     for (size_t i = 0; i < ix3->ix_nvaults; i++) {

@@ -1164,11 +1164,12 @@ static const char *changes(uint64_t since, size_t limit, uint64_t *last)
 static void test_item_changes(void **state)
 {
     struct volume_item_change *chg = NULL;
+    struct volume_vault *vl = NULL, *vr = NULL;
     struct volume_meta m0, m1;
     struct volume_item it;
     struct volume_tx *tx;
     uint64_t last = 0;
-    size_t n = 9;
+    size_t n = 9, nl = 0, nr = 0;
 
     (void)state;
     meta(&m0);
@@ -1188,6 +1189,21 @@ static void test_item_changes(void **state)
     assert_int_equal(last, 2);
     assert_string_equal(changes(3, 10, NULL), "");
     volume_meta_clear(&m1);
+    /* the vault records without their counts: the same vaults and members */
+    assert_int_equal(volume_vault_list(g_vol, &vl, &nl), ERR_OK);
+    assert_int_equal(volume_vault_records(g_vol, &vr, &nr), ERR_OK);
+    assert_int_equal(nl, 2);
+    assert_int_equal(nr, 2);
+    assert_int_equal(vl[0].vv_items, 2);
+    assert_int_equal(vr[0].vv_items, 0);
+    vr[0].vv_items = vl[0].vv_items;
+    assert_string_equal(vr[1].vv_id, vl[1].vv_id);
+    assert_int_equal(vr[0].vv_content_version, vl[0].vv_content_version);
+    assert_int_equal(vr[0].vv_attrs_ct_len, vl[0].vv_attrs_ct_len);
+    assert_memory_equal(vr[0].vv_attrs_ct, vl[0].vv_attrs_ct, vl[0].vv_attrs_ct_len);
+    volume_vault_list_free(vl, nl);
+    volume_vault_list_free(vr, nr);
+    assert_int_equal(volume_vault_records(NULL, &vr, &nr), ERR_BAD_INPUT);
 
     /* a change moves the item to the end; a stale one (not newer) moves nothing */
     put_item(V1, I1, 2, ct_a, sizeof(ct_a));
