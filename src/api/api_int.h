@@ -57,7 +57,7 @@
 
 /* One item's overview, decrypted (shared between index generations while unchanged). */
 struct api_item {
-    unsigned ai_refs; /* atomic */
+    uint64_t ai_born; /* ix_serial of the generation that made it */
     char ai_id[ID_LEN + 1];
     char ai_vault[ID_LEN + 1];
     uint64_t ai_version;
@@ -91,11 +91,23 @@ struct api_vault {
     struct api_item **av_items; /* live items, oldest first (the listing order) */
     struct api_item **av_byid;  /* the same, sorted by ai_id */
     size_t av_nitems;
+    int av_applied; /* while its generation is built: made from the predecessor's changes */
 };
 
-/* An immutable generation of the index; readers hold a reference. */
+/*
+ * An immutable generation of the index; readers hold a reference. Items are shared by
+ * consecutive generations without a count per item (touching every item of a 10,000-item
+ * vault at each change cost more than the change): a generation made from prev holds a
+ * reference from prev (ix_next), so generations are freed oldest first, and it lists the
+ * items of prev it no longer holds (ix_retired), which are freed when prev is. The newest
+ * generation, freed, frees every item it holds.
+ */
 struct api_index {
-    unsigned ix_refs;            /* atomic */
+    unsigned ix_refs;             /* atomic */
+    uint64_t ix_serial;           /* unique per generation made (ai_born) */
+    struct api_index *ix_next;    /* the generation made from this one (a reference), or NULL */
+    struct api_item **ix_retired; /* the predecessor's items not in this one */
+    size_t ix_nretired, ix_capretired;
     uint64_t ix_generation;      /* the volume generation it reflects */
     uint64_t ix_item_seq;        /* every item change up to this volume seq is in it */
     uint64_t ix_item_epoch;      /* the volume's item epoch it was read in */
@@ -110,19 +122,21 @@ struct api_index {
  * NULL). When prev saw the same item rows (the same item epoch) and at most
  * API_INDEX_CHANGES_MAX items changed since, only those are read and applied to prev's
  * vaults; else every item's id and version is read. Returns ERR_OK (*out with one
- * reference), or the error of the volume / crypto.
+ * reference), or the error of the volume / crypto. prev must be the newest generation (none
+ * made from it yet: ERR_INTERNAL otherwise); on success the new one is its successor.
  */
 enum err api_index_build(struct api_index **out, struct volume *v, const struct credentials *cred,
-                         const struct api_index *prev, const struct volume_meta *m) SESAME_WUR;
+                         struct api_index *prev, const struct volume_meta *m) SESAME_WUR;
 
 /*
  * Derives a new generation from prev (borrowed) with one item of vault changed: m and
  * content (the api's own write, plaintext) replace or add item, or with m NULL the item is
  * removed. Everything else is shared. The result keeps prev's volume generation, so the
- * watcher still reloads from the volume afterwards. Returns ERR_OK (*out, one reference),
- * ERR_NOT_FOUND (no such vault in prev) or ERR_NOMEM / ERR_BAD_INPUT.
+ * watcher still reloads from the volume afterwards. Returns ERR_OK (*out, one reference;
+ * the successor of prev, as api_index_build), ERR_NOT_FOUND (no such vault in prev) or
+ * ERR_NOMEM / ERR_BAD_INPUT / ERR_INTERNAL.
  */
-enum err api_index_patch(struct api_index **out, const struct api_index *prev, const char *vault,
+enum err api_index_patch(struct api_index **out, struct api_index *prev, const char *vault,
                          const char *item, const struct item_meta *m,
                          const json_t *content) SESAME_WUR;
 

@@ -18,10 +18,13 @@
 #include "json/filter.h"
 #include "keys/vaultcrypt.h"
 
-/* Drops a reference to an item; the last one frees it. */
-static void ix_item_unref(struct api_item *it)
+/* The serial of the next generation made (ix_serial). */
+static uint64_t ix_serials;
+
+/* Frees an item (no generation holds it any more). */
+static void ix_item_free(struct api_item *it)
 {
-    if (!it || __atomic_sub_fetch(&it->ai_refs, 1, __ATOMIC_ACQ_REL) != 0)
+    if (!it)
         return;
     json_decref(it->ai_overview);
     mem_free(it->ai_tags);
@@ -62,17 +65,60 @@ static void ix_vault_set_key(struct api_vault *av, struct api_vkey *k)
     av->av_key = k ? k->vk_key : NULL;
 }
 
-/* Frees what a vault slot owns. */
-static void ix_vault_clear(struct api_vault *av)
+/* Frees what a vault slot owns but its items (which the generations share). */
+static void ix_vault_release(struct api_vault *av)
 {
-    size_t i;
-
-    for (i = 0; i < av->av_nitems; i++)
-        ix_item_unref(av->av_items[i]);
     mem_free(av->av_items);
     mem_free(av->av_byid);
     ix_vkey_unref(av->av_vkey);
     memset(av, 0, sizeof(*av));
+}
+
+/* Makes an empty generation with one reference. */
+static struct api_index *ix_new(void)
+{
+    struct api_index *ix = mem_calloc(1, sizeof(*ix));
+
+    if (ix) {
+        ix->ix_refs = 1;
+        ix->ix_serial = __atomic_add_fetch(&ix_serials, 1, __ATOMIC_ACQ_REL);
+    }
+    return ix;
+}
+
+/* Which items ix_free frees. */
+enum ix_items_freed {
+    IX_FREE_NONE, /* a successor holds them, or retired them */
+    IX_FREE_ALL,  /* the newest generation: it holds them alone */
+    IX_FREE_BORN  /* a failed build: those it made */
+};
+
+/*
+ * Frees generation ix, its vaults and the items what says. Its retired list goes, not the
+ * items in it (its predecessor's, freed with that).
+ */
+static void ix_free(struct api_index *ix, enum ix_items_freed what)
+{
+    size_t i, j;
+
+    for (i = 0; i < ix->ix_nvaults; i++) {
+        struct api_vault *av = &ix->ix_vaults[i];
+
+        for (j = 0; j < av->av_nitems && what != IX_FREE_NONE; j++)
+            if (what == IX_FREE_ALL || av->av_items[j]->ai_born == ix->ix_serial)
+                ix_item_free(av->av_items[j]);
+        ix_vault_release(av);
+    }
+    mem_free(ix->ix_vaults);
+    mem_free(ix->ix_retired);
+    mem_free(ix);
+}
+
+/* A generation that was never made anyone's successor (a failed build): what it made. */
+static void ix_discard(struct api_index *ix)
+{
+    if (ix)
+        ix_free(ix, IX_FREE_BORN);
 }
 
 /* Takes a reference. */
@@ -83,17 +129,56 @@ struct api_index *api_index_ref(struct api_index *ix)
     return ix;
 }
 
-/* Drops a reference; the last one frees the generation (and wipes its vault keys). */
+/*
+ * Drops a reference; the last one frees the generation (and wipes its vault keys): with a
+ * successor, the items the successor retired (no one else holds them: the older
+ * generations are gone), then the reference it held on the successor; without one (the
+ * newest), every item it holds.
+ */
 void api_index_unref(struct api_index *ix)
 {
-    size_t i;
+    while (ix && __atomic_sub_fetch(&ix->ix_refs, 1, __ATOMIC_ACQ_REL) == 0) {
+        struct api_index *next = __atomic_load_n(&ix->ix_next, __ATOMIC_ACQUIRE);
+        size_t i;
 
-    if (!ix || __atomic_sub_fetch(&ix->ix_refs, 1, __ATOMIC_ACQ_REL) != 0)
-        return;
-    for (i = 0; i < ix->ix_nvaults; i++)
-        ix_vault_clear(&ix->ix_vaults[i]);
-    mem_free(ix->ix_vaults);
-    mem_free(ix);
+        if (next) {
+            for (i = 0; i < next->ix_nretired; i++)
+                ix_item_free(next->ix_retired[i]);
+            next->ix_nretired = 0;
+        }
+        ix_free(ix, next ? IX_FREE_NONE : IX_FREE_ALL);
+        ix = next; /* iterative: a long chain of generations never deepens the stack */
+    }
+}
+
+/* Adds item it of the predecessor to ix's retired list. ERR_OK or ERR_NOMEM. */
+static enum err ix_retire(struct api_index *ix, struct api_item *it)
+{
+    if (it->ai_born == ix->ix_serial) { /* made and replaced within this generation */
+        ix_item_free(it);
+        return ERR_OK;
+    }
+    if (ix->ix_nretired == ix->ix_capretired) {
+        size_t cap = ix->ix_capretired ? 2 * ix->ix_capretired : 16;
+        struct api_item **p = mem_calloc(cap, sizeof(*p));
+
+        if (!p)
+            return ERR_NOMEM;
+        if (ix->ix_nretired)
+            memcpy(p, ix->ix_retired, ix->ix_nretired * sizeof(*p));
+        mem_free(ix->ix_retired);
+        ix->ix_retired = p;
+        ix->ix_capretired = cap;
+    }
+    ix->ix_retired[ix->ix_nretired++] = it;
+    return ERR_OK;
+}
+
+/* Makes ix the successor of prev (see api_index_build). */
+static void ix_link(struct api_index *prev, struct api_index *ix)
+{
+    if (prev)
+        __atomic_store_n(&prev->ix_next, api_index_ref(ix), __ATOMIC_RELEASE);
 }
 
 /* Finds a vault by id (binary search over the sorted vaults), or NULL. */
@@ -152,7 +237,7 @@ static enum err ix_item_views(struct api_item *it)
 
 /* Makes the index entry of volume item vi (overview decrypted with key). */
 static enum err ix_item_new(struct api_item **out, const struct volume_item *vi,
-                            const unsigned char *key)
+                            const unsigned char *key, uint64_t born)
 {
     struct api_item *it;
     enum err rc;
@@ -161,7 +246,7 @@ static enum err ix_item_new(struct api_item **out, const struct volume_item *vi,
     it = mem_calloc(1, sizeof(*it));
     if (!it)
         return ERR_NOMEM;
-    it->ai_refs = 1;
+    it->ai_born = born;
     memcpy(it->ai_id, vi->vi_id, sizeof(it->ai_id));
     memcpy(it->ai_vault, vi->vi_vault, sizeof(it->ai_vault));
     it->ai_version = vi->vi_version;
@@ -175,7 +260,7 @@ static enum err ix_item_new(struct api_item **out, const struct volume_item *vi,
     if (rc == ERR_OK)
         rc = ix_item_views(it);
     if (rc != ERR_OK) {
-        ix_item_unref(it);
+        ix_item_free(it);
         return rc;
     }
     *out = it;
@@ -259,22 +344,21 @@ static enum err ix_vault_meta(struct api_vault *av, const struct volume_vault *v
 }
 
 /*
- * Gives dst (no items yet) src's items, a reference each, in src's listing order, with
- * room for extra more in both arrays; dst's by-id order is left to the caller.
+ * Gives dst (no items yet) src's items in both of src's orders, with room for extra more
+ * in both arrays, and src's count of active items. The items are shared, not counted.
  */
 static enum err ix_vault_share(struct api_vault *dst, const struct api_vault *src, size_t extra)
 {
-    size_t i;
-
     dst->av_items = mem_calloc(src->av_nitems + extra + 1, sizeof(*dst->av_items));
     dst->av_byid = mem_calloc(src->av_nitems + extra + 1, sizeof(*dst->av_byid));
     if (!dst->av_items || !dst->av_byid)
         return ERR_NOMEM;
-    for (i = 0; i < src->av_nitems; i++) {
-        dst->av_items[i] = src->av_items[i];
-        __atomic_add_fetch(&dst->av_items[i]->ai_refs, 1, __ATOMIC_ACQ_REL);
-        dst->av_nitems++;
+    if (src->av_nitems > 0) {
+        memcpy(dst->av_items, src->av_items, src->av_nitems * sizeof(*dst->av_items));
+        memcpy(dst->av_byid, src->av_byid, src->av_nitems * sizeof(*dst->av_byid));
     }
+    dst->av_nitems = src->av_nitems;
+    dst->av_meta.vm_items = src->av_meta.vm_items;
     return ERR_OK;
 }
 
@@ -317,23 +401,27 @@ static size_t ix_byid_update(struct api_item **byid, size_t n, const char *id, s
 
 /* Makes the entry of vi, reading its overview first when the listing had none. */
 static enum err ix_item_fresh(struct api_item **out, struct volume *v, const struct volume_item *vi,
-                              const unsigned char *key)
+                              const unsigned char *key, uint64_t born)
 {
     struct volume_item full;
     enum err rc;
 
     if (vi->vi_overview)
-        return ix_item_new(out, vi, key);
+        return ix_item_new(out, vi, key, born);
     memset(&full, 0, sizeof(full));
     rc = volume_item_get(v, vi->vi_vault, vi->vi_id, &full);
     if (rc == ERR_OK)
-        rc = ix_item_new(out, &full, key);
+        rc = ix_item_new(out, &full, key, born);
     volume_item_clear(&full);
     return rc;
 }
 
-/* Loads the live items of av from the volume, reusing unchanged ones of prev. */
-static enum err ix_vault_items(struct api_vault *av, struct volume *v, const struct api_vault *prev)
+/*
+ * Loads the live items of av (of generation ix) from the volume, sharing the unchanged ones
+ * of prev; the caller retires what prev held and av does not (ix_retire_missing).
+ */
+static enum err ix_vault_items(struct api_index *ix, struct api_vault *av, struct volume *v,
+                               const struct api_vault *prev)
 {
     struct volume_item *arr = NULL;
     size_t i, n = 0, live = 0;
@@ -362,8 +450,7 @@ static enum err ix_vault_items(struct api_vault *av, struct volume *v, const str
             continue; /* deleted: not served */
         if (old && old->ai_version == vi->vi_version) {
             it = old;
-            __atomic_add_fetch(&it->ai_refs, 1, __ATOMIC_ACQ_REL);
-        } else if ((rc = ix_item_fresh(&it, v, vi, av->av_key)) != ERR_OK) {
+        } else if ((rc = ix_item_fresh(&it, v, vi, av->av_key, ix->ix_serial)) != ERR_OK) {
             if (rc == ERR_NOT_FOUND)
                 continue; /* deleted since the listing: the next build sees it */
             if (rc == ERR_NOMEM)
@@ -386,18 +473,28 @@ out:
 }
 
 /*
- * Puts it (NULL: nothing) where old (NULL: none) was in av, keeping both orders: a changed
- * item keeps its place in the listing, a new one is listed last, a removed one leaves.
- * The arrays have room for one more; av takes it and drops its reference to old.
+ * Puts it (NULL: nothing) where old (NULL: none) was in av of generation ix, keeping both
+ * orders and the count of active items: a changed item keeps its place in the listing, a
+ * new one is listed last, a removed one leaves (to ix's retired list). The arrays have
+ * room for one more; av takes it (freed on failure). ERR_OK or ERR_NOMEM.
  */
-static void ix_vault_put(struct api_vault *av, struct api_item *old, struct api_item *it,
-                         const char *id)
+static enum err ix_vault_put(struct api_index *ix, struct api_vault *av, struct api_item *old,
+                             struct api_item *it, const char *id)
 {
     size_t j = av->av_nitems, n = av->av_nitems;
 
     if (old)
         for (j = 0; j < av->av_nitems && av->av_items[j] != old; j++)
-            ;
+            ; /* pointers only: no item is read on the way */
+    if (j < n && ix_retire(ix, old) != ERR_OK) {
+        if (it)
+            ix_item_free(it);
+        return ERR_NOMEM;
+    }
+    if (j < n && old->ai_state[0] == '\0')
+        av->av_meta.vm_items--;
+    if (it && it->ai_state[0] == '\0')
+        av->av_meta.vm_items++;
     if (j < av->av_nitems && it) {
         av->av_items[j] = it;
     } else if (j < av->av_nitems) {
@@ -408,16 +505,16 @@ static void ix_vault_put(struct api_vault *av, struct api_item *old, struct api_
         av->av_items[av->av_nitems++] = it;
     }
     (void)ix_byid_update(av->av_byid, n, id, it);
-    if (j < n)
-        ix_item_unref(old);
+    return ERR_OK;
 }
 
 /*
- * Loads the items of av as prev's (same vault, an earlier generation) with the n item
- * changes chg of every vault since applied: only the changed items are decrypted.
+ * Loads the items of av (of generation ix) as prev's (same vault, the predecessor) with
+ * the n item changes chg of every vault since applied: only the changed items are read.
  */
-static enum err ix_vault_apply(struct api_vault *av, const struct api_vault *prev,
-                               const struct volume_item_change *chg, size_t n)
+static enum err ix_vault_apply(struct api_index *ix, struct api_vault *av,
+                               const struct api_vault *prev, const struct volume_item_change *chg,
+                               size_t n)
 {
     size_t i, k = 0;
     enum err rc;
@@ -427,8 +524,6 @@ static enum err ix_vault_apply(struct api_vault *av, const struct api_vault *pre
     rc = ix_vault_share(av, prev, k);
     if (rc != ERR_OK)
         return rc;
-    if (av->av_nitems > 0)
-        memcpy(av->av_byid, prev->av_byid, av->av_nitems * sizeof(*av->av_byid));
     for (i = 0; i < n && k > 0; i++) {
         const struct volume_item *vi = &chg[i].vc_item;
         struct api_item *old, *it = NULL;
@@ -440,21 +535,44 @@ static enum err ix_vault_apply(struct api_vault *av, const struct api_vault *pre
             continue; /* in already (this api's own write) */
         if (!chg[i].vc_deleted &&
             (vi->vi_state[0] == '\0' || strcmp(vi->vi_state, "ARCHIVED") == 0)) {
-            rc = ix_item_new(&it, vi, av->av_key);
+            rc = ix_item_new(&it, vi, av->av_key, ix->ix_serial);
             if (rc == ERR_NOMEM)
                 return rc;
             if (rc != ERR_OK) /* a damaged record: not served, as in a whole build */
                 log_error("api: item %s of vault %s does not decrypt (%s); not served", vi->vi_id,
                           av->av_meta.vm_id, err_name(rc));
         }
-        ix_vault_put(av, old, it, vi->vi_id);
+        if ((rc = ix_vault_put(ix, av, old, it, vi->vi_id)) != ERR_OK)
+            return rc;
+    }
+    return ERR_OK;
+}
+
+/*
+ * Retires every item of prev's vaults that ix does not hold, but in the vaults ix built by
+ * applying changes (av_applied: those retired their own).
+ */
+static enum err ix_retire_missing(struct api_index *ix, const struct api_index *prev)
+{
+    size_t i, j;
+
+    for (i = 0; prev && i < prev->ix_nvaults; i++) {
+        const struct api_vault *pv = &prev->ix_vaults[i];
+        const struct api_vault *nv = api_index_vault(ix, pv->av_meta.vm_id);
+
+        if (nv && nv->av_applied)
+            continue;
+        for (j = 0; j < pv->av_nitems; j++)
+            if ((!nv || ix_find(nv, pv->av_items[j]->ai_id) != pv->av_items[j]) &&
+                ix_retire(ix, pv->av_items[j]) != ERR_OK)
+                return ERR_NOMEM;
     }
     return ERR_OK;
 }
 
 /* Builds a generation of the index (see api_int.h). */
 enum err api_index_build(struct api_index **out, struct volume *v, const struct credentials *cred,
-                         const struct api_index *prev, const struct volume_meta *m)
+                         struct api_index *prev, const struct volume_meta *m)
 {
     struct volume_vault *vaults = NULL;
     struct volume_grant *grants = NULL;
@@ -469,10 +587,11 @@ enum err api_index_build(struct api_index **out, struct volume *v, const struct 
         return ERR_BAD_INPUT;
     if (!credentials_is_unlocked(cred))
         return ERR_NOT_READY;
-    ix = mem_calloc(1, sizeof(*ix));
+    if (prev && __atomic_load_n(&prev->ix_next, __ATOMIC_ACQUIRE))
+        return ERR_INTERNAL; /* not the newest: its items may be gone with its successor's */
+    ix = ix_new();
     if (!ix)
         return ERR_NOMEM;
-    ix->ix_refs = 1;
     ix->ix_generation = m->vm_generation;
     ix->ix_item_seq = m->vm_item_seq; /* read before any item: what changes later is newer */
     ix->ix_item_epoch = m->vm_item_epoch;
@@ -506,7 +625,7 @@ enum err api_index_build(struct api_index **out, struct volume *v, const struct 
         pv = api_index_vault(prev, vaults[i].vv_id);
         if ((rc = ix_vault_key(av, g, cred, pv)) != ERR_OK ||
             (rc = ix_vault_meta(av, &vaults[i], pv)) != ERR_OK) {
-            ix_vault_clear(av);
+            ix_vault_release(av);
             if (rc == ERR_NOMEM)
                 goto out;
             /* a grant or vault record this server cannot open: not served, the rest is */
@@ -521,21 +640,27 @@ enum err api_index_build(struct api_index **out, struct volume *v, const struct 
             av->av_meta.vm_content_version = pv->av_meta.vm_content_version;
         if (pv && pv->av_meta.vm_updated_at > av->av_meta.vm_updated_at)
             av->av_meta.vm_updated_at = pv->av_meta.vm_updated_at;
-        rc = apply && pv ? ix_vault_apply(av, pv, chg, nchg) : ix_vault_items(av, v, pv);
+        av->av_applied = apply && pv;
+        rc = av->av_applied ? ix_vault_apply(ix, av, pv, chg, nchg) : ix_vault_items(ix, av, v, pv);
         if (rc != ERR_OK)
             goto out;
-        av->av_meta.vm_items = 0; /* Connect: active items (archived ones are not listed) */
-        for (j = 0; j < av->av_nitems; j++)
-            av->av_meta.vm_items += av->av_items[j]->ai_state[0] == '\0';
+        if (!av->av_applied) { /* Connect: active items (archived ones are not listed) */
+            av->av_meta.vm_items = 0;
+            for (j = 0; j < av->av_nitems; j++)
+                av->av_meta.vm_items += av->av_items[j]->ai_state[0] == '\0';
+        }
         ix->ix_items += av->av_nitems;
     }
     if (ix->ix_nvaults > 1)
         qsort(ix->ix_vaults, ix->ix_nvaults, sizeof(*ix->ix_vaults), ix_cmp_vault);
+    if ((rc = ix_retire_missing(ix, prev)) != ERR_OK)
+        goto out;
+    ix_link(prev, ix);
     *out = ix;
     ix = NULL;
     rc = ERR_OK;
 out:
-    api_index_unref(ix);
+    ix_discard(ix);
     volume_item_changes_free(chg, nchg);
     volume_vault_list_free(vaults, nv);
     volume_grant_list_free(grants, ng);
@@ -634,7 +759,7 @@ enum err api_index_file_content(struct volume *v, const struct api_vault *av, co
 
 /* Makes an index entry from plaintext metadata and content (the api's own write). */
 static enum err ix_item_from(struct api_item **out, const struct item_meta *m,
-                             const json_t *content)
+                             const json_t *content, uint64_t born)
 {
     struct api_item *it;
     json_t *ov = NULL, *det = NULL;
@@ -644,7 +769,7 @@ static enum err ix_item_from(struct api_item **out, const struct item_meta *m,
     it = mem_calloc(1, sizeof(*it));
     if (!it)
         return ERR_NOMEM;
-    it->ai_refs = 1;
+    it->ai_born = born;
     (void)snprintf(it->ai_id, sizeof(it->ai_id), "%s", m->im_id);
     (void)snprintf(it->ai_vault, sizeof(it->ai_vault), "%s", m->im_vault_id);
     it->ai_version = (uint64_t)m->im_version;
@@ -660,7 +785,7 @@ static enum err ix_item_from(struct api_item **out, const struct item_meta *m,
     if (rc == ERR_OK)
         rc = ix_item_views(it);
     if (rc != ERR_OK) {
-        ix_item_unref(it);
+        ix_item_free(it);
         return rc;
     }
     *out = it;
@@ -677,87 +802,61 @@ static enum err ix_vault_copy(struct api_vault *dst, const struct api_vault *src
 }
 
 /* Derives a generation from prev with one item written or deleted (see api_int.h). */
-enum err api_index_patch(struct api_index **out, const struct api_index *prev, const char *vault,
+enum err api_index_patch(struct api_index **out, struct api_index *prev, const char *vault,
                          const char *item, const struct item_meta *m, const json_t *content)
 {
     struct api_index *ix = NULL;
     struct api_item *it = NULL;
-    size_t i, j;
+    size_t i;
     enum err rc = ERR_NOMEM;
 
     *out = NULL;
     if (!prev || !api_index_vault(prev, vault))
         return ERR_NOT_FOUND;
-    if (m && (rc = ix_item_from(&it, m, content)) != ERR_OK)
-        return rc;
-    ix = mem_calloc(1, sizeof(*ix));
+    if (__atomic_load_n(&prev->ix_next, __ATOMIC_ACQUIRE))
+        return ERR_INTERNAL; /* not the newest (see api_index_build) */
+    ix = ix_new();
     if (!ix || !(ix->ix_vaults = mem_calloc(prev->ix_nvaults, sizeof(*ix->ix_vaults))))
         goto out;
-    ix->ix_refs = 1;
+    if (m && (rc = ix_item_from(&it, m, content, ix->ix_serial)) != ERR_OK)
+        goto out;
     ix->ix_generation = prev->ix_generation; /* the watcher still reloads when the volume moved */
     ix->ix_item_seq = prev->ix_item_seq;
     ix->ix_item_epoch = prev->ix_item_epoch;
     for (i = 0; i < prev->ix_nvaults; i++) {
         struct api_vault *av = &ix->ix_vaults[i];
-        const struct api_vault *pv = &prev->ix_vaults[i];
-        struct api_item *written = it;
-        size_t nb = pv->av_nitems;
-        int changed = 0;
+        struct api_item *old;
 
-        rc = ix_vault_copy(av, pv, 1);
+        /* the previous generation's orders, shared; only the written item moves (sorting
+           a 10,000-item vault on every write cost more than the write) */
+        rc = ix_vault_copy(av, &prev->ix_vaults[i], 1);
         ix->ix_nvaults++;
         if (rc != ERR_OK)
             goto out;
-        /* the previous generation's by-id order, updated below for the written item only
-           (sorting a 10,000-item vault on every write cost more than the write) */
-        if (nb > 0)
-            memcpy(av->av_byid, pv->av_byid, nb * sizeof(*av->av_byid));
         if (strcmp(av->av_meta.vm_id, vault) == 0) {
-            changed = 1;
-
-            for (j = 0; j < av->av_nitems && strcmp(av->av_items[j]->ai_id, item) != 0; j++)
-                ;
-            if ((it && j < av->av_nitems && av->av_items[j]->ai_version >= it->ai_version) ||
-                (!it && j == av->av_nitems)) {
-                changed = 0; /* the watcher already loaded this write from the volume */
-            } else if (j < av->av_nitems) {
-                ix_item_unref(av->av_items[j]);
-                if (it) {
-                    av->av_items[j] = it; /* changed in place: the listing order stays */
-                } else {
-                    memmove(&av->av_items[j], &av->av_items[j + 1],
-                            (av->av_nitems - j - 1) * sizeof(*av->av_items));
-                    av->av_nitems--;
-                }
-            } else if (it) {
-                av->av_items[av->av_nitems++] = it; /* created: the newest is listed last */
-            }
-            if (changed) {
+            old = ix_find(av, item);
+            if ((it && old && old->ai_version >= it->ai_version) || (!it && !old)) {
+                ; /* the watcher already loaded this write from the volume */
+            } else {
+                rc = ix_vault_put(ix, av, old, it, item);
                 it = NULL;
+                if (rc != ERR_OK)
+                    goto out;
                 /* every change bumps the vault's content version (the volume's exact value
                    arrives with the watcher's next reload) */
                 av->av_meta.vm_content_version++;
                 if (m && m->im_updated_at > av->av_meta.vm_updated_at)
                     av->av_meta.vm_updated_at = m->im_updated_at;
             }
-            av->av_meta.vm_items = 0;
-            for (j = 0; j < av->av_nitems; j++)
-                av->av_meta.vm_items += av->av_items[j]->ai_state[0] == '\0';
-        }
-        if (changed)
-            nb = ix_byid_update(av->av_byid, nb, item, written);
-        if (nb != av->av_nitems) { /* cannot happen; sort from scratch rather than serve it */
-            memcpy(av->av_byid, av->av_items, av->av_nitems * sizeof(*av->av_items));
-            if (av->av_nitems > 1)
-                qsort(av->av_byid, av->av_nitems, sizeof(*av->av_byid), ix_cmp_item);
         }
         ix->ix_items += av->av_nitems;
     }
+    ix_link(prev, ix);
     *out = ix;
     ix = NULL;
     rc = ERR_OK;
 out:
-    ix_item_unref(it);
-    api_index_unref(ix);
+    ix_item_free(it);
+    ix_discard(ix);
     return rc;
 }

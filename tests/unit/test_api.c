@@ -2372,7 +2372,7 @@ static void test_watcher(void **state)
 /* The index built directly: vaults with grants only, sorted lookups, item sharing. */
 static void test_index_build(void **state)
 {
-    struct api_index *ix1 = NULL, *ix2 = NULL, *ix3 = NULL;
+    struct api_index *ix1 = NULL, *ix2 = NULL, *ix3 = NULL, *ix4 = NULL;
     struct credentials *c = NULL;
     struct volume_tx *tx = NULL;
     struct item_meta m;
@@ -2506,8 +2506,17 @@ static void test_index_build(void **state)
     assert_int_equal(ix3->ix_item_epoch, vm.vm_item_epoch);
     assert_null(api_index_vault(ix3, VC));
     assert_ptr_equal(ix_item(ix3, VA, IX), ix_item(ix1, VA, IX));
+    /* only the newest generation has a successor made from it */
+    assert_int_equal(api_index_build(&ix4, g.vol, c, ix2, &vm), ERR_INTERNAL);
+    assert_null(ix4);
+    assert_int_equal(api_index_patch(&ix4, ix1, VA, IA1, NULL, NULL), ERR_INTERNAL);
+    /* the newest released first: the older ones (a reader's) keep every item they show */
     api_index_unref(ix3);
+    assert_string_equal(ix_item(ix1, VA, IX)->ai_title, "Newest");
+    assert_string_equal(ix_item(ix2, VA, IA2)->ai_title, "API Key");
+    assert_string_equal(api_index_vault(ix2, VC)->av_meta.vm_name, "Hidden");
     api_index_unref(ix1);
+    assert_string_equal(ix_item(ix2, VA, IA1)->ai_title, "Renamed");
     api_index_unref(ix2);
     api_index_unref(NULL);
     volume_meta_clear(&vm);
