@@ -358,7 +358,7 @@ static void api_watch_volume_locked(struct api *a, int now_please)
 static void *api_watcher(void *arg)
 {
     struct api *a = arg;
-    int64_t next_status = 0, next_activity = 0;
+    int64_t next_status = 0, next_activity = 0, next_trim = 0;
 
     for (;;) {
         struct timespec ts;
@@ -389,6 +389,12 @@ static void *api_watcher(void *arg)
             if (api_activity_write(a) > 0)
                 api_activity_notify(a);
             next_activity = now + API_ACTIVITY_INTERVAL_MS;
+        }
+        if (now >= next_trim) {
+            /* what old index generations and finished requests freed goes back to the
+               system instead of staying in the heap's free lists */
+            mem_trim();
+            next_trim = now + API_TRIM_INTERVAL_MS;
         }
         if (http_server_waiting(a->ap_srv) > 0)
             http_server_wake(a->ap_srv);
@@ -468,6 +474,9 @@ enum err api_start(struct api **out, const struct api_options *opt, char *errmsg
                        "supported: give OP_TLS_CERT_FILE and OP_TLS_KEY_FILE");
         return ERR_CONFIG;
     }
+    /* the request threads and the watcher: without a limit each gets a malloc arena that
+       keeps what it freed (docs/benchmarks.md, api RSS) */
+    mem_limit_arenas(API_MALLOC_ARENAS);
     a = mem_calloc(1, sizeof(*a));
     if (!a)
         return ERR_NOMEM;

@@ -35,6 +35,8 @@
 #define API_INDEX_CHANGES_MAX    512 /* item changes applied to the last index; more: reread */
 #define API_REBUILD_QUIET_MS     250
 #define API_ACTIVITY_INTERVAL_MS 250   /* how often queued activity is written */
+#define API_TRIM_INTERVAL_MS     5000  /* how often freed heap is returned to the system */
+#define API_MALLOC_ARENAS        2     /* malloc arenas of the api process (mem_limit_arenas) */
 #define API_STATUS_INTERVAL_MS   1000  /* how often it asks sync for its status */
 #define API_STATUS_GATED_MS      200   /* ... while the volume is damaged or rebuilt */
 #define API_VOLUME_ASK_MS        2000  /* how often it asks sync to check a damaged volume */

@@ -2,6 +2,9 @@
 #include "common/alloc.h"
 
 #include <errno.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -116,4 +119,22 @@ long mem_fail_after(long n)
 {
     atomic_store(&mem_countdown, n < 0 ? -1 : n);
     return atomic_exchange(&mem_count, 0);
+}
+
+/* Limits malloc arenas (see alloc.h). */
+void mem_limit_arenas(int n)
+{
+#ifdef __GLIBC__
+    (void)mallopt(M_ARENA_MAX, n);
+#else
+    (void)n;
+#endif
+}
+
+/* Returns freed heap memory to the system (see alloc.h). */
+void mem_trim(void)
+{
+#ifdef __GLIBC__
+    (void)malloc_trim(0);
+#endif
 }

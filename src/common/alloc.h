@@ -26,6 +26,16 @@ char *mem_strdup(const char *s);
 char *mem_strndup(const char *s, size_t n);
 
 /*
+ * Limits the C library's malloc arenas to n for a long-running process whose many threads
+ * would otherwise each get an arena that keeps what it freed (glibc: M_ARENA_MAX). Call
+ * it before starting threads. Does nothing elsewhere.
+ */
+void mem_limit_arenas(int n);
+
+/* Returns freed heap memory to the system where the C library keeps it (glibc). */
+void mem_trim(void);
+
+/*
  * Test hook: makes the allocation after the next n succeed-able ones fail, once armed;
  * n < 0 disarms. Returns how many allocations were made since the last call.
  */

@@ -986,7 +986,7 @@ enum err hub_do_changes(struct http_request *req, struct http_response *resp, co
     struct store *s = hub_of(req)->hb_store;
     struct store_change *v = NULL;
     const char *wait = NULL;
-    uint64_t since = 0, limit = 0, next = 0, last;
+    uint64_t since = 0, limit = 0, next = 0, pulled = 0, last;
     size_t n = 0, i, bytes;
     int64_t wait_ms = 0;
     json_t *o;
@@ -997,6 +997,8 @@ enum err hub_do_changes(struct http_request *req, struct http_response *resp, co
         e = hub_query_u64(req, resp, "limit", HUB_CHANGES_PAGE, &limit);
     if (e == ERR_OK && allow_wait)
         e = hub_query_str(req, resp, "wait", &wait);
+    if (e == ERR_OK && allow_wait && server) /* a sync that pulled its vaults whole */
+        e = hub_query_u64(req, resp, "pulled", 0, &pulled);
     if (e != ERR_OK)
         return e;
     if (limit == 0)
@@ -1005,10 +1007,11 @@ enum err hub_do_changes(struct http_request *req, struct http_response *resp, co
         limit = max_limit;
     if (wait && !parse_wait(wait, &wait_ms))
         return http_respond_error(resp, ERR_BAD_INPUT, "invalid wait duration");
-    e = store_changes_since(s, account, since, (size_t)limit, server, &v, &n, &next);
+    e = store_changes_pulled(s, account, since, (size_t)limit, server, pulled, &v, &n, &next);
     if (e != ERR_OK)
         return hub_store_fail(resp, e, "account or server not found", NULL);
-    if (n == 0 && wait_ms > 0 && !http_request_wait_expired(req)) {
+    /* an empty page whose items a pull covered is answered at once: the client moves on */
+    if (n == 0 && wait_ms > 0 && !(pulled && next > since) && !http_request_wait_expired(req)) {
         int64_t deadline = http_request_wait_deadline(req);
 
         store_change_list_free(v, 0);

@@ -150,7 +150,8 @@ static const char *const stmt_templates[ST__COUNT] = {
         " kind IN ('signing_key_add', 'signing_key_retire') OR server_id = ?4"
         " OR (kind IN ('vault_create', 'vault_update', 'vault_delete', 'item_put', 'item_delete',"
         " 'file_put') AND vault_id IN (SELECT vault_id FROM grants WHERE account_id = ?1"
-        " AND server_id = ?4))) ORDER BY seq LIMIT ?3",
+        " AND server_id = ?4))) AND (seq > ?5 OR kind NOT IN ('item_put', 'item_delete'))"
+        " ORDER BY seq LIMIT ?3",
     [ST_ACCOUNT_INSERT] = "INSERT INTO accounts (id, admin_sign_jwk, admin_wrap_pub, created_at,"
                           " next_seq) VALUES (?1, ?2, ?3, ?4, 1)",
     [ST_ACCOUNT_GET] = "SELECT admin_sign_jwk, admin_wrap_pub, created_at, next_seq - 1"
@@ -3119,6 +3120,14 @@ enum err store_changes_since(struct store *s, const char *account, uint64_t sinc
                              const char *server, struct store_change **out, size_t *n,
                              uint64_t *next)
 {
+    return store_changes_pulled(s, account, since, limit, server, 0, out, n, next);
+}
+
+/* Reads changes, leaving out item changes a whole pull covered (see store.h). */
+enum err store_changes_pulled(struct store *s, const char *account, uint64_t since, size_t limit,
+                              const char *server, uint64_t pulled, struct store_change **out,
+                              size_t *n, uint64_t *next)
+{
     struct store_change *v = NULL, *p;
     uint64_t last = 0;
     struct conn *c;
@@ -3134,7 +3143,8 @@ enum err store_changes_since(struct store *s, const char *account, uint64_t sinc
     if (next)
         *next = since;
     if (!s || !out || !n || !next || !ok_upper(account) || limit < 1 || limit > STORE_MAX_PAGE ||
-        since > (uint64_t)INT64_MAX || (server && !ok_lower(server)))
+        since > (uint64_t)INT64_MAX || pulled > (uint64_t)INT64_MAX ||
+        (server && !ok_lower(server)) || (!server && pulled))
         return ERR_BAD_INPUT;
     e = op_begin(s, &c, OP_READ, NULL);
     if (e != ERR_OK)
@@ -3154,8 +3164,8 @@ enum err store_changes_since(struct store *s, const char *account, uint64_t sinc
             e = ERR_NOT_FOUND;
     }
     if (e == ERR_OK)
-        e = server ? stmt_start(c, ST_CHANGES_SERVER, &st, "tuit", account, since, (int64_t)limit,
-                                server)
+        e = server ? stmt_start(c, ST_CHANGES_SERVER, &st, "tuitu", account, since, (int64_t)limit,
+                                server, pulled)
                    : stmt_start(c, ST_CHANGES_ALL, &st, "tui", account, since, (int64_t)limit);
     if (e == ERR_OK) {
         while (e == ERR_OK && (e = stmt_step(c, st, &row)) == ERR_OK && row) {

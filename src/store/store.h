@@ -580,6 +580,17 @@ enum err store_changes_since(struct store *s, const char *account, uint64_t sinc
                              const char *server, struct store_change **out, size_t *n,
                              uint64_t *next) SESAME_WUR;
 
+/*
+ * store_changes_since for a server (server set) that has just pulled every vault it holds
+ * whole, after the account's last seq was pulled (> 0): its item_put and item_delete
+ * changes at or below pulled are left out (the pulled items are as new or newer); the
+ * rest, *next included, is as store_changes_since. A first sync of 10,000 items otherwise
+ * reads every item twice. ERR_BAD_INPUT: pulled without server.
+ */
+enum err store_changes_pulled(struct store *s, const char *account, uint64_t since, size_t limit,
+                              const char *server, uint64_t pulled, struct store_change **out,
+                              size_t *n, uint64_t *next) SESAME_WUR;
+
 /* Frees the heap members of c and zeroes it. */
 void store_change_clear(struct store_change *c);
 

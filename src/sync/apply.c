@@ -791,11 +791,12 @@ static enum err run_state(struct sync_ctx *ctx, int force)
     json_t *state = NULL;
     const json_t *g;
     uint64_t ours = 0, theirs = 0;
-    int resync = force;
+    int resync = force, held = 0;
     size_t i;
     enum err e;
 
     memset(&pl, 0, sizeof(pl));
+    ctx->sc_pulled_seq = 0;
     e = hubclient_state(ctx->sc_hub, &state);
     if (e != ERR_OK)
         return hub_fail(ctx, e, "reading the hub state");
@@ -828,6 +829,7 @@ static enum err run_state(struct sync_ctx *ctx, int force)
             e = volume_vault_get(ctx->sc_volume, vault, &vv);
             if (e == ERR_OK) {
                 volume_vault_clear(&vv);
+                held = 1;
                 continue;
             }
             if (e != ERR_NOT_FOUND) {
@@ -842,6 +844,11 @@ static enum err run_state(struct sync_ctx *ctx, int force)
     }
     e = apply_state_at(ctx->sc_volume, ctx->sc_epoch, state, ctx->sc_hub_url, 0, pl.pl_snaps,
                        pl.pl_n, ctx->sc_errmsg, sizeof(ctx->sc_errmsg));
+    /* every vault it holds now was pulled whole after the hub's last seq was read (the
+       state lists the grants first, then that seq): the feed's item changes up to that seq
+       are in what was pulled, and a vault granted later comes with its own pull */
+    if (e == ERR_OK && !held && pl.pl_n > 0)
+        ctx->sc_pulled_seq = theirs;
 out:
     pulls_free(&pl);
     json_decref(state);
@@ -902,7 +909,8 @@ static enum err run_changes(struct sync_ctx *ctx, unsigned wait_s)
         json_t *page = NULL;
 
         memset(&pl, 0, sizeof(pl));
-        e = hubclient_changes(ctx->sc_hub, since, ctx->sc_page_limit, pages ? 0 : wait_s, &page);
+        e = hubclient_changes(ctx->sc_hub, since, ctx->sc_page_limit, pages ? 0 : wait_s,
+                              since < ctx->sc_pulled_seq ? ctx->sc_pulled_seq : 0, &page);
         if (e != ERR_OK)
             return hub_fail(ctx, e, "reading the change feed");
         if (j_u64(page, "lastSeq", &theirs, 0) && theirs < since) {
@@ -1047,6 +1055,7 @@ enum err sync_poll(struct sync_ctx *ctx, unsigned wait_s)
     ctx->sc_pulled = 0;
     ctx->sc_item_pages = 0;
     ctx->sc_adopted = 0;
+    ctx->sc_pulled_seq = 0;
     e = run_changes(ctx, wait_s);
     if (e == ERR_OK)
         e = sync_fetch_files(ctx);

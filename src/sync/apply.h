@@ -46,6 +46,8 @@ struct sync_ctx {
     uint64_t sc_pulled;                /* OUT: vaults pulled by the last run or poll */
     uint64_t sc_item_pages;            /* OUT: pages of items those pulls staged */
     uint64_t sc_adopted;               /* OUT: file contents kept from disk (verified) */
+    uint64_t sc_pulled_seq;            /* every held vault pulled whole after this seq, in
+                                          this run (0: not so): its item changes are skipped */
     uint64_t sc_epoch;                 /* volume_epoch when the exchange began; 0: no check
                                           (a volume rebuilt since fails it: ERR_CONFLICT) */
     char sc_errmsg[SYNC_ERRMSG_BYTES]; /* OUT: why the last run or poll failed, "" */

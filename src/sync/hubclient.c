@@ -408,7 +408,7 @@ enum err hubclient_state(struct hubclient *hc, json_t **out)
 
 /* GET /v1/sync/changes (see hubclient.h). */
 enum err hubclient_changes(struct hubclient *hc, uint64_t since, unsigned limit, unsigned wait_s,
-                           json_t **out)
+                           uint64_t pulled, json_t **out)
 {
     char path[HUBCLIENT_PATH_BYTES];
     long timeout = 0;
@@ -431,6 +431,9 @@ enum err hubclient_changes(struct hubclient *hc, uint64_t since, unsigned limit,
         n = snprintf(path, sizeof(path), "/v1/sync/changes?since=%llu&limit=%u",
                      (unsigned long long)since, limit);
     }
+    if (n > 0 && pulled && (size_t)n < sizeof(path))
+        n += snprintf(path + n, sizeof(path) - (size_t)n, "&pulled=%llu",
+                      (unsigned long long)pulled);
     if (n < 0 || (size_t)n >= sizeof(path))
         return ERR_INTERNAL;
     e = hubclient_get_json(hc, path, timeout, out);

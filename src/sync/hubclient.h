@@ -114,13 +114,15 @@ enum err hubclient_get_json(struct hubclient *hc, const char *path, long timeout
 enum err hubclient_state(struct hubclient *hc, json_t **out) SESAME_WUR;
 
 /*
- * GET /v1/sync/changes?since=since&limit=limit[&wait=wait_s] into *out (a CHANGES object).
- * limit 0: HUBCLIENT_MAX_LIMIT. wait_s 0: no long-poll; else at most HUBCLIENT_MAX_WAIT
- * (cut), with a request timeout of the wait plus HUBCLIENT_WAIT_MARGIN_MS. Errors as
+ * GET /v1/sync/changes?since=since&limit=limit[&wait=wait_s][&pulled=pulled] into *out (a
+ * CHANGES object). limit 0: HUBCLIENT_MAX_LIMIT. wait_s 0: no long-poll; else at most
+ * HUBCLIENT_MAX_WAIT (cut), with a request timeout of the wait plus
+ * HUBCLIENT_WAIT_MARGIN_MS. pulled > 0: every vault was just pulled whole after the
+ * account's seq pulled (item changes up to it are left out: docs/hub-api.md). Errors as
  * hubclient_get_json; ERR_UPSTREAM when the answer is not a CHANGES object.
  */
 enum err hubclient_changes(struct hubclient *hc, uint64_t since, unsigned limit, unsigned wait_s,
-                           json_t **out) SESAME_WUR;
+                           uint64_t pulled, json_t **out) SESAME_WUR;
 
 /* GET /v1/sync/vaults/{vault} (a VAULT object) into *out. ERR_FORBIDDEN: not granted. */
 enum err hubclient_vault(struct hubclient *hc, const char *vault, json_t **out) SESAME_WUR;

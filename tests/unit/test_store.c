@@ -1410,9 +1410,31 @@ static void test_changes_server_filter(void **state)
     server_view(SB, 10, view, sizeof(view));
     assert_string_equal(view, "12:token_register 13:signing_key_add 14:file_put 16:token_revoke");
 
+    /* A server that pulled its vaults whole after seq 14 is spared their item changes up to
+       it, and only those: not file changes, not what is not an item's, not later ones. */
+    {
+        struct store_change *ch;
+        size_t n;
+
+        assert_int_equal(store_changes_pulled(g_store, ACC, 0, 50, SB, 14, &ch, &n, &next), ERR_OK);
+        assert_int_equal(n, 8);             /* SB's 9 less 10:item_put */
+        assert_int_equal(ch[3].ch_seq, 8);  /* grant_put */
+        assert_int_equal(ch[4].ch_seq, 12); /* token_register */
+        assert_int_equal(ch[6].ch_seq, 14); /* file_put is kept */
+        assert_int_equal(next, 16);
+        store_change_list_free(ch, n);
+        assert_int_equal(store_changes_pulled(g_store, ACC, 0, 50, SB, 9, &ch, &n, &next), ERR_OK);
+        assert_int_equal(n, 9); /* 10:item_put is after 9 */
+        assert_int_equal(ch[4].ch_kind, STORE_CHANGE_ITEM_PUT);
+        store_change_list_free(ch, n);
+        assert_int_equal(store_changes_pulled(g_store, ACC, 0, 50, NULL, 14, &ch, &n, &next),
+                         ERR_BAD_INPUT);
+    }
+
     /* The grant goes: A sees the revocation, and no longer the vault's earlier changes. */
     assert_int_equal(store_grant_delete(g_store, ACC, SA, V1), ERR_OK); /* 17 */
-    assert_int_equal(put_item(V1, I1, blob_a, 3, 0, NULL), ERR_OK);     /* 18 */
+
+    assert_int_equal(put_item(V1, I1, blob_a, 3, 0, NULL), ERR_OK); /* 18 */
     server_view(SA, 0, view, sizeof(view));
     assert_string_equal(view, "2:signing_key_add 5:server_create 7:grant_put 11:token_register "
                               "13:signing_key_add 17:grant_delete");

@@ -495,7 +495,7 @@ static void test_hubclient(void **state)
     assert_int_equal(json_array_size(json_object_get(r, "grants")), 1);
     json_decref(r);
     /* a page of 2, then the rest */
-    assert_int_equal(hubclient_changes(g.hc, 0, 2, 0, &r), ERR_OK);
+    assert_int_equal(hubclient_changes(g.hc, 0, 2, 0, 0, &r), ERR_OK);
     assert_int_equal(json_array_size(json_object_get(r, "changes")), 2);
     assert_true(json_is_true(json_object_get(r, "more")));
     json_decref(r);
@@ -570,7 +570,7 @@ static void test_hubclient(void **state)
         uint64_t last = hub_last_seq();
         time_t t0 = time(NULL);
 
-        assert_int_equal(hubclient_changes(g.hc, last, 0, 1, &r), ERR_OK);
+        assert_int_equal(hubclient_changes(g.hc, last, 0, 1, 0, &r), ERR_OK);
         assert_int_equal(json_array_size(json_object_get(r, "changes")), 0);
         assert_int_equal(json_integer_value(json_object_get(r, "next")), last);
         assert_true(time(NULL) - t0 >= 1);
@@ -850,7 +850,7 @@ static void test_run_once(void **state)
     assert_item_mirrored(V1, I1, 1);
 
     /* the same page again (a batch re-applied after a crash) is harmless */
-    assert_int_equal(hubclient_changes(g.hc, 0, 0, 0, &page), ERR_OK);
+    assert_int_equal(hubclient_changes(g.hc, 0, 0, 0, 0, &page), ERR_OK);
     assert_int_equal(sync_apply_changes(g.vol, page, NULL, 0, NULL, NULL, msg, sizeof(msg)),
                      ERR_OK);
     json_decref(page);
