@@ -475,8 +475,8 @@ enum err api_start(struct api **out, const struct api_options *opt, char *errmsg
         return ERR_CONFIG;
     }
     /* the request threads and the watcher: without a limit each gets a malloc arena that
-       keeps what it freed (docs/benchmarks.md, api RSS) */
-    mem_limit_arenas(API_MALLOC_ARENAS);
+       keeps what it freed, and file contents would stay in the heap (docs/benchmarks.md) */
+    mem_tune_server(API_MALLOC_ARENAS, API_MALLOC_MMAP_BYTES);
     a = mem_calloc(1, sizeof(*a));
     if (!a)
         return ERR_NOMEM;

@@ -34,14 +34,15 @@
 #define API_REBUILD_SHARE        4
 #define API_INDEX_CHANGES_MAX    512 /* item changes applied to the last index; more: reread */
 #define API_REBUILD_QUIET_MS     250
-#define API_ACTIVITY_INTERVAL_MS 250   /* how often queued activity is written */
-#define API_TRIM_INTERVAL_MS     5000  /* how often freed heap is returned to the system */
-#define API_MALLOC_ARENAS        2     /* malloc arenas of the api process (mem_limit_arenas) */
-#define API_STATUS_INTERVAL_MS   1000  /* how often it asks sync for its status */
-#define API_STATUS_GATED_MS      200   /* ... while the volume is damaged or rebuilt */
-#define API_VOLUME_ASK_MS        2000  /* how often it asks sync to check a damaged volume */
-#define API_CORRUPT_WAIT_MS      30000 /* at start: a volume too damaged to open, for sync */
-#define API_BUS_TIMEOUT_MS       2000  /* one bus call */
+#define API_ACTIVITY_INTERVAL_MS 250  /* how often queued activity is written */
+#define API_TRIM_INTERVAL_MS     5000 /* how often freed heap is returned to the system */
+#define API_MALLOC_ARENAS        2    /* malloc arenas of the api process (mem_tune_server) */
+#define API_MALLOC_MMAP_BYTES    (256u << 10) /* blocks from this size mapped on their own */
+#define API_STATUS_INTERVAL_MS   1000         /* how often it asks sync for its status */
+#define API_STATUS_GATED_MS      200          /* ... while the volume is damaged or rebuilt */
+#define API_VOLUME_ASK_MS        2000         /* how often it asks sync to check a damaged volume */
+#define API_CORRUPT_WAIT_MS      30000        /* at start: a volume too damaged to open, for sync */
+#define API_BUS_TIMEOUT_MS       2000         /* one bus call */
 #define API_BUS_WRITERS          4     /* bus connections for writes (sync has as many sessions) */
 #define API_ACTIVITY_QUEUE       10000 /* activity entries waiting for the volume */
 #define API_ACTIVITY_ENTRY_MAX   2048  /* bytes of one entry's JSON text (fields are capped) */
@@ -87,11 +88,12 @@ struct api_vkey {
 
 /* One vault the server holds, with its key and its items sorted by id. */
 struct api_vault {
-    struct vault_meta av_meta;  /* decrypted name and description, versions, counts */
-    unsigned char *av_key;      /* vault key, secure memory (owned by av_vkey) */
-    struct api_vkey *av_vkey;   /* the key, shared by generations holding the same grant */
-    struct api_item **av_items; /* live items, oldest first (the listing order) */
-    struct api_item **av_byid;  /* the same, sorted by ai_id */
+    struct vault_meta av_meta;    /* decrypted name and description, versions, counts */
+    unsigned char *av_key;        /* vault key, secure memory (owned by av_vkey) */
+    struct api_vkey *av_vkey;     /* the key, shared by generations holding the same grant */
+    struct api_item **av_items;   /* live items, oldest first (the listing order) */
+    struct api_item **av_byid;    /* the same, sorted by ai_id */
+    struct api_item **av_bytitle; /* the same, sorted by title key, then id (`title eq`) */
     size_t av_nitems;
     int av_applied; /* while its generation is built: made from the predecessor's changes */
 };
@@ -151,6 +153,14 @@ const struct api_vault *api_index_vault(const struct api_index *ix, const char *
 
 /* Finds an item of a vault by id, or NULL. */
 const struct api_item *api_index_item(const struct api_vault *av, const char *id);
+
+/*
+ * Finds the items of av whose title key (filter_fold_key) is key (len bytes): at most cap
+ * of them into out, in the vault's listing order. Returns how many there are (may be more
+ * than cap). Costs a binary search, not a walk over the vault.
+ */
+size_t api_index_by_title(const struct api_vault *av, const char *key, size_t len,
+                          const struct api_item **out, size_t cap);
 
 /* ---- itemcache.c: rendered item bodies in secure memory ------------------------------- */
 

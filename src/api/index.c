@@ -39,6 +39,61 @@ static int ix_cmp_item(const void *x, const void *y)
     return strcmp((*a)->ai_id, (*b)->ai_id);
 }
 
+/* Orders by title key (bytes, then length), then id. */
+static int ix_cmp_title_key(const struct api_item *a, const char *key, size_t len, const char *id)
+{
+    size_t n = a->ai_title_key_len < len ? a->ai_title_key_len : len;
+    int c = n ? memcmp(a->ai_title_key, key, n) : 0;
+
+    if (c == 0 && a->ai_title_key_len != len)
+        c = a->ai_title_key_len < len ? -1 : 1;
+    return c != 0 || !id ? c : strcmp(a->ai_id, id);
+}
+
+static int ix_cmp_title(const void *x, const void *y)
+{
+    const struct api_item *const *a = x, *const *b = y;
+
+    return ix_cmp_title_key(*a, (*b)->ai_title_key, (*b)->ai_title_key_len, (*b)->ai_id);
+}
+
+/* First position of bytitle (n entries) not below (key, id); id NULL: the first of key. */
+static size_t ix_title_lower(struct api_item *const *bytitle, size_t n, const char *key, size_t len,
+                             const char *id)
+{
+    size_t lo = 0, hi = n;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+
+        if (ix_cmp_title_key(bytitle[mid], key, len, id) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* Keeps bytitle (n entries, room for one more) sorted through old leaving, it coming in. */
+static void ix_bytitle_update(struct api_item **bytitle, size_t n, const struct api_item *old,
+                              struct api_item *it)
+{
+    size_t k;
+
+    if (old) {
+        k = ix_title_lower(bytitle, n, old->ai_title_key, old->ai_title_key_len, old->ai_id);
+        if (k < n && bytitle[k] == old) {
+            memmove(&bytitle[k], &bytitle[k + 1], (n - k - 1) * sizeof(*bytitle));
+            n--;
+        }
+    }
+    if (it) {
+        k = ix_title_lower(bytitle, n, it->ai_title_key, it->ai_title_key_len, it->ai_id);
+        memmove(&bytitle[k + 1], &bytitle[k], (n - k) * sizeof(*bytitle));
+        bytitle[k] = it;
+    }
+}
+
 static int ix_cmp_vault(const void *x, const void *y)
 {
     const struct api_vault *a = x, *b = y;
@@ -70,6 +125,7 @@ static void ix_vault_release(struct api_vault *av)
 {
     mem_free(av->av_items);
     mem_free(av->av_byid);
+    mem_free(av->av_bytitle);
     ix_vkey_unref(av->av_vkey);
     memset(av, 0, sizeof(*av));
 }
@@ -351,11 +407,13 @@ static enum err ix_vault_share(struct api_vault *dst, const struct api_vault *sr
 {
     dst->av_items = mem_calloc(src->av_nitems + extra + 1, sizeof(*dst->av_items));
     dst->av_byid = mem_calloc(src->av_nitems + extra + 1, sizeof(*dst->av_byid));
-    if (!dst->av_items || !dst->av_byid)
+    dst->av_bytitle = mem_calloc(src->av_nitems + extra + 1, sizeof(*dst->av_bytitle));
+    if (!dst->av_items || !dst->av_byid || !dst->av_bytitle)
         return ERR_NOMEM;
     if (src->av_nitems > 0) {
         memcpy(dst->av_items, src->av_items, src->av_nitems * sizeof(*dst->av_items));
         memcpy(dst->av_byid, src->av_byid, src->av_nitems * sizeof(*dst->av_byid));
+        memcpy(dst->av_bytitle, src->av_bytitle, src->av_nitems * sizeof(*dst->av_bytitle));
     }
     dst->av_nitems = src->av_nitems;
     dst->av_meta.vm_items = src->av_meta.vm_items;
@@ -436,7 +494,8 @@ static enum err ix_vault_items(struct api_index *ix, struct api_vault *av, struc
     if (n > 0) {
         av->av_items = mem_calloc(n, sizeof(*av->av_items));
         av->av_byid = mem_calloc(n, sizeof(*av->av_byid));
-        if (!av->av_items || !av->av_byid) {
+        av->av_bytitle = mem_calloc(n, sizeof(*av->av_bytitle));
+        if (!av->av_items || !av->av_byid || !av->av_bytitle) {
             rc = ERR_NOMEM;
             goto out;
         }
@@ -462,10 +521,13 @@ static enum err ix_vault_items(struct api_index *ix, struct api_vault *av, struc
         }
         av->av_items[live] = it;
         av->av_byid[live] = it;
+        av->av_bytitle[live] = it;
         av->av_nitems = ++live;
     }
     if (live > 1)
         qsort(av->av_byid, live, sizeof(*av->av_byid), ix_cmp_item);
+    if (live > 1)
+        qsort(av->av_bytitle, live, sizeof(*av->av_bytitle), ix_cmp_title);
     rc = ERR_OK;
 out:
     volume_item_list_free(arr, n);
@@ -505,6 +567,7 @@ static enum err ix_vault_put(struct api_index *ix, struct api_vault *av, struct 
         av->av_items[av->av_nitems++] = it;
     }
     (void)ix_byid_update(av->av_byid, n, id, it);
+    ix_bytitle_update(av->av_bytitle, n, j < n ? old : NULL, it);
     return ERR_OK;
 }
 
@@ -692,6 +755,34 @@ static enum err ix_not_ready(struct volume *v)
     enum err rc = ix_gone(v);
 
     return rc == ERR_NOT_FOUND ? ERR_NOT_READY : rc;
+}
+
+/* Finds items by title key (see api_int.h). */
+size_t api_index_by_title(const struct api_vault *av, const char *key, size_t len,
+                          const struct api_item **out, size_t cap)
+{
+    size_t k, end, i, j, n = 0;
+
+    if (!av || av->av_nitems == 0)
+        return 0;
+    k = ix_title_lower(av->av_bytitle, av->av_nitems, key, len, NULL);
+    for (end = k; end < av->av_nitems && ix_cmp_title_key(av->av_bytitle[end], key, len, NULL) == 0;
+         end++)
+        ;
+    if (end - k == 1 && cap > 0) {
+        out[0] = av->av_bytitle[k];
+        return 1;
+    }
+    /* several: in the listing's order (pointers compared, no item read) */
+    for (i = 0; i < av->av_nitems && n < end - k; i++)
+        for (j = k; j < end; j++)
+            if (av->av_items[i] == av->av_bytitle[j]) {
+                if (n < cap)
+                    out[n] = av->av_items[i];
+                n++;
+                break;
+            }
+    return n;
 }
 
 /* Reads and decrypts one whole item (see api_int.h). */

@@ -121,13 +121,15 @@ long mem_fail_after(long n)
     return atomic_exchange(&mem_count, 0);
 }
 
-/* Limits malloc arenas (see alloc.h). */
-void mem_limit_arenas(int n)
+/* Tunes malloc for a server (see alloc.h). */
+void mem_tune_server(int arenas, size_t mmap_bytes)
 {
 #ifdef __GLIBC__
-    (void)mallopt(M_ARENA_MAX, n);
+    (void)mallopt(M_ARENA_MAX, arenas);
+    (void)mallopt(M_MMAP_THRESHOLD, (int)mmap_bytes);
 #else
-    (void)n;
+    (void)arenas;
+    (void)mmap_bytes;
 #endif
 }
 

@@ -26,11 +26,13 @@ char *mem_strdup(const char *s);
 char *mem_strndup(const char *s, size_t n);
 
 /*
- * Limits the C library's malloc arenas to n for a long-running process whose many threads
- * would otherwise each get an arena that keeps what it freed (glibc: M_ARENA_MAX). Call
- * it before starting threads. Does nothing elsewhere.
+ * Tunes the C library's malloc for a long-running server (glibc; nothing elsewhere): at
+ * most arenas arenas (each thread would otherwise get one that keeps what it freed), and
+ * blocks of mmap_bytes or more always mapped and unmapped on their own (glibc otherwise
+ * raises that threshold after the first free of a large block, and then keeps every
+ * 1 MB file buffer in the heap). Call it before starting threads.
  */
-void mem_limit_arenas(int n);
+void mem_tune_server(int arenas, size_t mmap_bytes);
 
 /* Returns freed heap memory to the system where the C library keeps it (glibc). */
 void mem_trim(void);

@@ -40,6 +40,7 @@
 #include "api/api_int.h"
 #include "bus/bus.h"
 #include "common/alloc.h"
+#include "json/filter.h"
 #include "common/buf.h"
 #include "common/codec.h"
 #include "common/config.h"
@@ -1769,6 +1770,7 @@ static void test_items(void **state)
         {"", IA1 "," IA2 "," IA5 "," IA6},
         {"?filter=title%20eq%20%22database%20login%22", IA1},
         {"?filter=title%20eq%20%22Database%22", ""},
+        {"?filter=title%20eq%20%22old%20THING%22", ""}, /* IA3: archived */
         {"?filter=title%20co%20%22LOG%22", IA1},
         {"?filter=title%20co%20%22e%22", IA1 "," IA2 "," IA5 "," IA6},
         {"?filter=tag%20eq%20%22PROD%22", IA1},
@@ -2370,8 +2372,22 @@ static void test_watcher(void **state)
 }
 
 /* The index built directly: vaults with grants only, sorted lookups, item sharing. */
+/* api_index_by_title with the key of title. */
+static size_t by_title(const struct api_index *ix, const char *vault, const char *title,
+                       const struct api_item **out, size_t cap)
+{
+    char *key = NULL;
+    size_t len = 0, n;
+
+    assert_int_equal(filter_fold_key(title, &key, &len), ERR_OK);
+    n = api_index_by_title(api_index_vault(ix, vault), key, len, out, cap);
+    mem_free(key);
+    return n;
+}
+
 static void test_index_build(void **state)
 {
+    const struct api_item *hits[4];
     struct api_index *ix1 = NULL, *ix2 = NULL, *ix3 = NULL, *ix4 = NULL;
     struct credentials *c = NULL;
     struct volume_tx *tx = NULL;
@@ -2460,6 +2476,8 @@ static void test_index_build(void **state)
              T0 + 10, T0 + 400);
     put_item(tx, g.vkey[0], VA, IX, 1, "", "LOGIN", content_simple("Newest", "", "x"), T0 + 400,
              T0 + 400);
+    put_item(tx, g.vkey[0], VA, "d1d1d1d1d1d1d1d1d1d1d1d1d1", 1, "", "LOGIN",
+             content_simple("newest", "", "y"), T0 + 400, T0 + 400); /* the same title key */
     put_item(tx, g.vkey[0], VB, IB1, 7, "", "LOGIN", content_simple("Wrong key", "", "x"), T0,
              T0 + 400); /* sealed with another vault's key: not served */
     put_vault(tx, VB, g.vkey[1], "Staging", "", T0 + 1, 1); /* its key wrapped anew */
@@ -2489,8 +2507,9 @@ static void test_index_build(void **state)
         assert_int_equal(a->av_meta.vm_items, b->av_meta.vm_items);
         assert_int_equal(a->av_nitems, b->av_nitems);
         for (size_t j = 0; j < b->av_nitems; j++) {
-            assert_string_equal(a->av_items[j]->ai_id, b->av_items[j]->ai_id); /* listing */
-            assert_string_equal(a->av_byid[j]->ai_id, b->av_byid[j]->ai_id);   /* by id */
+            assert_string_equal(a->av_items[j]->ai_id, b->av_items[j]->ai_id);     /* listing */
+            assert_string_equal(a->av_byid[j]->ai_id, b->av_byid[j]->ai_id);       /* by id */
+            assert_string_equal(a->av_bytitle[j]->ai_id, b->av_bytitle[j]->ai_id); /* title */
             assert_int_equal(a->av_items[j]->ai_version, b->av_items[j]->ai_version);
         }
     }
@@ -2506,6 +2525,19 @@ static void test_index_build(void **state)
     assert_int_equal(ix3->ix_item_epoch, vm.vm_item_epoch);
     assert_null(api_index_vault(ix3, VC));
     assert_ptr_equal(ix_item(ix3, VA, IX), ix_item(ix1, VA, IX));
+    /* `title eq` from the title order: case-folded, the listing's order, gone when renamed */
+    assert_int_equal(by_title(ix1, VA, "NEWEST", hits, 4), 2);
+    assert_string_equal(hits[0]->ai_id, IX); /* listed first (made first), though "d1" < "ix" */
+    assert_string_equal(hits[1]->ai_id, "d1d1d1d1d1d1d1d1d1d1d1d1d1");
+    assert_int_equal(by_title(ix1, VA, "newest", hits, 1), 2); /* how many, one given */
+    assert_string_equal(hits[0]->ai_id, IX);
+    assert_int_equal(by_title(ix1, VA, "shelved", hits, 4), 1);
+    assert_int_equal(by_title(ix1, VA, "Renamed", hits, 4), 0);
+    assert_int_equal(by_title(ix2, VA, "renamed", hits, 4), 1);
+    assert_int_equal(by_title(ix1, VA, "api key", hits, 4), 0); /* deleted */
+    assert_int_equal(by_title(ix2, VA, "api key", hits, 4), 1);
+    assert_int_equal(by_title(ix1, VA, "", hits, 4), 0);
+    assert_int_equal(by_title(ix1, VB, "Staging DB", hits, 4), 0); /* not served */
     /* only the newest generation has a successor made from it */
     assert_int_equal(api_index_build(&ix4, g.vol, c, ix2, &vm), ERR_INTERNAL);
     assert_null(ix4);
