@@ -78,6 +78,14 @@ enum err buf_add(struct buf *b, const void *p, size_t n)
     return ERR_OK;
 }
 
+/* Makes room for n more bytes (see buf.h). */
+enum err buf_prepare(struct buf *b, size_t n)
+{
+    if (b->b_len >= b->b_max)
+        return ERR_OK;
+    return buf_reserve(b, n < b->b_max - b->b_len ? n : b->b_max - b->b_len);
+}
+
 /* Appends a NUL-terminated string. */
 enum err buf_add_str(struct buf *b, const char *s)
 {
@@ -126,7 +134,17 @@ enum err buf_add_json_string(struct buf *b, const char *s)
     enum err rc = buf_add(b, "\"", 1);
 
     for (; rc == ERR_OK && *p; p++) {
+        const unsigned char *run = p;
         char esc[6];
+
+        /* a run of bytes that need no escape goes in one copy */
+        while (*p >= 0x20 && *p != 0x7f && *p != '"' && *p != '\\')
+            p++;
+        if (p > run) {
+            rc = buf_add(b, run, (size_t)(p - run));
+            if (rc != ERR_OK || !*p)
+                break;
+        }
         switch (*p) {
         case '"':
             rc = buf_add(b, "\\\"", 2);

@@ -28,6 +28,13 @@ void buf_init(struct buf *b, size_t max);
 /* Appends n bytes. On ERR_NOMEM or ERR_TOO_LARGE the buffer is freed (left empty). */
 enum err buf_add(struct buf *b, const void *p, size_t n) SESAME_WUR;
 
+/*
+ * Makes room for n more bytes at once, or as many as the buffer's max allows (a buffer
+ * that will take many small appends grows once, not by doubling). ERR_OK or ERR_NOMEM
+ * (which frees the buffer, as buf_add).
+ */
+enum err buf_prepare(struct buf *b, size_t n) SESAME_WUR;
+
 /* Appends a NUL-terminated string; errors as buf_add. */
 enum err buf_add_str(struct buf *b, const char *s) SESAME_WUR;
 

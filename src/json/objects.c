@@ -261,6 +261,8 @@ enum err activity_to_text(struct buf *out, const struct activity *a)
     if (!*activity_action_name(a->ac_action) || !*activity_result_name(a->ac_result) ||
         !*activity_resource_name(a->ac_resource) || timefmt_rfc3339(ts, a->ac_timestamp) != ERR_OK)
         return ERR_BAD_INPUT;
+    if ((rc = buf_prepare(out, ACTIVITY_TEXT_GUESS)) != ERR_OK)
+        return rc;
     /* the request, then who made it ("actor": the members that are known) */
     if ((rc = buf_add_str(out, "{\"requestId\":")) != ERR_OK ||
         (rc = buf_add_json_string(out, a->ac_request_id)) != ERR_OK ||

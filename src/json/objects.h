@@ -98,6 +98,9 @@ const char *activity_resource_name(enum activity_resource r);
  */
 enum err activity_to_text(struct buf *out, const struct activity *a) SESAME_WUR;
 
+/* Bytes activity_to_text reserves at once: a usual entry (~450 bytes) fits. */
+#define ACTIVITY_TEXT_GUESS 640
+
 /* Parses an APIRequest object. Returns ERR_OK or ERR_BAD_INPUT with errmsg. */
 enum err activity_from_json(struct activity *a, const json_t *obj, char *errmsg,
                             size_t errcap) SESAME_WUR;

@@ -85,6 +85,26 @@ static void test_json_string(void **state)
                      ERR_OK);
     assert_string_equal(buf_str(&b), "\"plain\"\"q\\\"b\\\\\\t\\r\\n\\u001f\\u007f\xc3\xa9\"");
     buf_free(&b);
+    /* runs between escapes, an escape last */
+    assert_int_equal(buf_add_json_string(&b, "ab\"cd\\ef\n"), ERR_OK);
+    assert_string_equal(buf_str(&b), "\"ab\\\"cd\\\\ef\\n\"");
+    buf_free(&b);
+    /* room made at once, never past the max (256 here) */
+    assert_int_equal(buf_prepare(&b, 200), ERR_OK);
+    assert_true(b.b_cap >= 201);
+    assert_int_equal(b.b_len, 0);
+    buf_free(&b);
+    {
+        struct buf small;
+
+        buf_init(&small, 10);
+        assert_int_equal(buf_prepare(&small, 500), ERR_OK);
+        assert_int_equal(small.b_cap, 11);
+        assert_int_equal(buf_add(&small, "0123456789", 10), ERR_OK);
+        assert_int_equal(buf_prepare(&small, 5), ERR_OK);
+        assert_int_equal(buf_add(&small, "x", 1), ERR_TOO_LARGE);
+        buf_free(&small);
+    }
 }
 
 /* curl's torture idea: make each allocation fail in turn; every failure is clean. */
