@@ -358,7 +358,7 @@ static void api_watch_volume_locked(struct api *a, int now_please)
 static void *api_watcher(void *arg)
 {
     struct api *a = arg;
-    int64_t next_status = 0, next_activity = 0, next_trim = 0;
+    int64_t next_status = 0, next_activity = 0;
 
     for (;;) {
         struct timespec ts;
@@ -390,12 +390,7 @@ static void *api_watcher(void *arg)
                 api_activity_notify(a);
             next_activity = now + API_ACTIVITY_INTERVAL_MS;
         }
-        if (now >= next_trim) {
-            /* what old index generations and finished requests freed goes back to the
-               system instead of staying in the heap's free lists */
-            mem_trim();
-            next_trim = now + API_TRIM_INTERVAL_MS;
-        }
+
         if (http_server_waiting(a->ap_srv) > 0)
             http_server_wake(a->ap_srv);
 
@@ -474,9 +469,6 @@ enum err api_start(struct api **out, const struct api_options *opt, char *errmsg
                        "supported: give OP_TLS_CERT_FILE and OP_TLS_KEY_FILE");
         return ERR_CONFIG;
     }
-    /* the request threads and the watcher: without a limit each gets a malloc arena that
-       keeps what it freed, and file contents would stay in the heap (docs/benchmarks.md) */
-    mem_tune_server(API_MALLOC_ARENAS, API_MALLOC_MMAP_BYTES);
     a = mem_calloc(1, sizeof(*a));
     if (!a)
         return ERR_NOMEM;

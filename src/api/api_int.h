@@ -34,15 +34,12 @@
 #define API_REBUILD_SHARE        4
 #define API_INDEX_CHANGES_MAX    512 /* item changes applied to the last index; more: reread */
 #define API_REBUILD_QUIET_MS     250
-#define API_ACTIVITY_INTERVAL_MS 250  /* how often queued activity is written */
-#define API_TRIM_INTERVAL_MS     5000 /* how often freed heap is returned to the system */
-#define API_MALLOC_ARENAS        2    /* malloc arenas of the api process (mem_tune_server) */
-#define API_MALLOC_MMAP_BYTES    (256u << 10) /* blocks from this size mapped on their own */
-#define API_STATUS_INTERVAL_MS   1000         /* how often it asks sync for its status */
-#define API_STATUS_GATED_MS      200          /* ... while the volume is damaged or rebuilt */
-#define API_VOLUME_ASK_MS        2000         /* how often it asks sync to check a damaged volume */
-#define API_CORRUPT_WAIT_MS      30000        /* at start: a volume too damaged to open, for sync */
-#define API_BUS_TIMEOUT_MS       2000         /* one bus call */
+#define API_ACTIVITY_INTERVAL_MS 250   /* how often queued activity is written */
+#define API_STATUS_INTERVAL_MS   1000  /* how often it asks sync for its status */
+#define API_STATUS_GATED_MS      200   /* ... while the volume is damaged or rebuilt */
+#define API_VOLUME_ASK_MS        2000  /* how often it asks sync to check a damaged volume */
+#define API_CORRUPT_WAIT_MS      30000 /* at start: a volume too damaged to open, for sync */
+#define API_BUS_TIMEOUT_MS       2000  /* one bus call */
 #define API_BUS_WRITERS          4     /* bus connections for writes (sync has as many sessions) */
 #define API_ACTIVITY_QUEUE       10000 /* activity entries waiting for the volume */
 #define API_ACTIVITY_ENTRY_MAX   2048  /* bytes of one entry's JSON text (fields are capped) */

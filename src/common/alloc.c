@@ -2,9 +2,6 @@
 #include "common/alloc.h"
 
 #include <errno.h>
-#ifdef __GLIBC__
-#include <malloc.h>
-#endif
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -119,24 +116,4 @@ long mem_fail_after(long n)
 {
     atomic_store(&mem_countdown, n < 0 ? -1 : n);
     return atomic_exchange(&mem_count, 0);
-}
-
-/* Tunes malloc for a server (see alloc.h). */
-void mem_tune_server(int arenas, size_t mmap_bytes)
-{
-#ifdef __GLIBC__
-    (void)mallopt(M_ARENA_MAX, arenas);
-    (void)mallopt(M_MMAP_THRESHOLD, (int)mmap_bytes);
-#else
-    (void)arenas;
-    (void)mmap_bytes;
-#endif
-}
-
-/* Returns freed heap memory to the system (see alloc.h). */
-void mem_trim(void)
-{
-#ifdef __GLIBC__
-    (void)malloc_trim(0);
-#endif
 }

@@ -26,18 +26,6 @@ char *mem_strdup(const char *s);
 char *mem_strndup(const char *s, size_t n);
 
 /*
- * Tunes the C library's malloc for a long-running server (glibc; nothing elsewhere): at
- * most arenas arenas (each thread would otherwise get one that keeps what it freed), and
- * blocks of mmap_bytes or more always mapped and unmapped on their own (glibc otherwise
- * raises that threshold after the first free of a large block, and then keeps every
- * 1 MB file buffer in the heap). Call it before starting threads.
- */
-void mem_tune_server(int arenas, size_t mmap_bytes);
-
-/* Returns freed heap memory to the system where the C library keeps it (glibc). */
-void mem_trim(void);
-
-/*
  * Test hook: makes the allocation after the next n succeed-able ones fail, once armed;
  * n < 0 disarms. Returns how many allocations were made since the last call.
  */

@@ -25,9 +25,12 @@
 #define HTTP_REFUSE_MARGIN    64 /* connections over the limit taken to be refused */
 #define HTTP_THREADS          4  /* handler threads per listener */
 #define PROCESS_MALLOC_ARENAS 2  /* glibc heap arenas (mallopt M_ARENA_MAX; main.c) */
+#define PROCESS_MALLOC_MMAP_BYTES                                                                  \
+    (256 * 1024) /* blocks from this size mapped on their own (M_MMAP_THRESHOLD; main.c) */
 #define HTTP_TRIM_INTERVAL_MS                                                                      \
-    60000 /* while connections are open, the heap's free pages go back to the system this often    \
-             (glibc keeps them in per-thread arenas: the soak's slow RSS growth) */
+    5000 /* while connections are open, the heap's free pages go back to the system this often     \
+            (glibc keeps them in per-thread arenas: the soak's slow RSS growth, the api's RSS      \
+            after a burst of reads) */
 
 /* JSON */
 #define JSON_MAX_DEPTH 32 /* nesting of any request body */
