@@ -162,6 +162,7 @@ struct http_server {
     uint64_t hs_cut_slow;  /* connections closed for slow headers */
     uint64_t hs_cut_full;  /* connections refused at the limit */
     int64_t hs_trimmed_ms; /* when the heap was last trimmed (timer thread) */
+    int hs_trim_due;       /* a connection came or went since: trim once more */
 };
 
 /* ---- small helpers ---- */
@@ -1054,6 +1055,7 @@ static void http_on_connection(void *cls, struct MHD_Connection *conn, void **so
         if (hc->hc_next)
             hc->hc_next->hc_prev = hc->hc_prev;
         srv->hs_nconns--;
+        srv->hs_trim_due = 1; /* what its requests freed goes back after the burst too */
         pthread_mutex_unlock(&srv->hs_mutex);
         mem_free(hc);
         *socket_context = NULL;
@@ -1190,11 +1192,13 @@ static void *http_timer_main(void *arg)
         int64_t now = http_clock_ms(), next = http_cut_slow(srv, now);
         struct http_request *rq = srv->hs_waiting;
 
-        if (srv->hs_conns && now - srv->hs_trimmed_ms >= HTTP_TRIM_INTERVAL_MS) {
+        if ((srv->hs_conns || srv->hs_trim_due) &&
+            now - srv->hs_trimmed_ms >= HTTP_TRIM_INTERVAL_MS) {
             /* Memory freed by the handlers stays in glibc's arenas, fragmented, and RSS
                creeps up under endless polling; give the free pages back (not under the
                lock: it takes a few ms). */
             srv->hs_trimmed_ms = now;
+            srv->hs_trim_due = 0;
             pthread_mutex_unlock(&srv->hs_mutex);
             (void)malloc_trim(0);
             pthread_mutex_lock(&srv->hs_mutex);
@@ -1217,6 +1221,8 @@ static void *http_timer_main(void *arg)
         }
         if (next != INT64_MAX && next - now > 1000)
             next = now + 1000; /* connections opened meanwhile get their deadline looked at */
+        if (next == INT64_MAX && !srv->hs_conns && srv->hs_trim_due)
+            next = srv->hs_trimmed_ms + HTTP_TRIM_INTERVAL_MS; /* the trim after a burst */
         if (next == INT64_MAX && !srv->hs_conns) {
             pthread_cond_wait(&srv->hs_cond, &srv->hs_mutex);
         } else {
