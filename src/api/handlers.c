@@ -788,8 +788,7 @@ static enum err h_file_content(struct http_request *req, struct http_response *r
     name = json_string_value(json_object_get(entry, "name"));
     h_disposition(disp, sizeof(disp), name ? name : "file");
     if ((rc = http_response_header(resp, "Content-Disposition", disp)) == ERR_OK)
-        rc = http_respond_text(resp, 200, "application/octet-stream",
-                               plain.b_data ? plain.b_data : "", plain.b_len);
+        rc = http_respond_buf(resp, 200, "application/octet-stream", &plain);
 out:
     buf_free(&plain);
     json_decref(content);

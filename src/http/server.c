@@ -353,6 +353,26 @@ enum err http_respond_text(struct http_response *resp, int status, const char *c
     return ERR_OK;
 }
 
+/* Answers with a buffer's bytes, taken (see server.h). */
+enum err http_respond_buf(struct http_response *resp, int status, const char *content_type,
+                          struct buf *body)
+{
+    enum err rc = http_respond_text(resp, status, content_type, "", 0);
+    size_t max = resp->rs_body.b_max;
+
+    if (rc == ERR_OK && body->b_len > max)
+        rc = ERR_TOO_LARGE;
+    if (rc == ERR_OK) {
+        buf_free(&resp->rs_body);
+        resp->rs_body = *body; /* the bytes move; the response's cap stays */
+        resp->rs_body.b_max = max;
+    } else {
+        buf_free(body);
+    }
+    buf_init(body, body->b_max);
+    return rc;
+}
+
 /* Answers status with no body. See server.h. */
 enum err http_respond_empty(struct http_response *resp, int status)
 {

@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 #include "common/arena.h"
+#include "common/buf.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "http/router.h"
@@ -236,6 +237,14 @@ int64_t http_request_wait_deadline(const struct http_request *req);
  * ERR_TOO_LARGE (over HTTP_MAX_RESPONSE_BYTES) or ERR_NOMEM.
  */
 enum err http_respond_json(struct http_response *resp, int status, json_t *body) SESAME_WUR;
+
+/*
+ * http_respond_text with the bytes of body taken, not copied (a 1 MB file is not held
+ * twice): body is left empty, also on failure. Returns ERR_OK, ERR_INTERNAL (a bad status
+ * or type), ERR_TOO_LARGE (over HTTP_MAX_RESPONSE_BYTES) or ERR_NOMEM.
+ */
+enum err http_respond_buf(struct http_response *resp, int status, const char *content_type,
+                          struct buf *body) SESAME_WUR;
 
 /*
  * Answers status (200..599) with len bytes of data (copied) as content_type (a header

@@ -449,7 +449,20 @@ static enum err h_text(struct http_request *req, struct http_response *resp)
     if (http_respond_empty(resp, 99) != ERR_INTERNAL ||
         http_respond_empty(resp, 600) != ERR_INTERNAL)
         return ERR_INTERNAL;
-    return http_respond_text(resp, 200, "text/plain; charset=utf-8", "hello\n", 6);
+    {
+        struct buf b;
+
+        /* a refused answer still takes (frees) the buffer */
+        buf_init(&b, 64);
+        if (buf_add_str(&b, "dropped") != ERR_OK ||
+            http_respond_buf(resp, 200, "text/plain\r\nX: y", &b) != ERR_INTERNAL || b.b_data ||
+            b.b_len != 0)
+            return ERR_INTERNAL;
+        /* the bytes move into the answer (the test reads them back) */
+        if (buf_add_str(&b, "hello\n") != ERR_OK)
+            return ERR_INTERNAL;
+        return http_respond_buf(resp, 200, "text/plain; charset=utf-8", &b);
+    }
 }
 
 static enum err h_headers(struct http_request *req, struct http_response *resp)
