@@ -151,8 +151,9 @@ def forge(kit_path, creds_path, token, other_sub):
     out.append(("signature-non-canonical-base64", h64 + "." + p64 + "." + s64[:-1] +
                 alphabet[idx ^ 1]))
     out.append(("signature-padded-base64", token + "=="))
-    out.append(("signature-std-base64", h64 + "." + p64 + "." +
-                base64.b64encode(bytes(sig)).decode().rstrip("=")))
+    std = base64.b64encode(bytes(sig)).decode().rstrip("=")
+    if std != s64:  # a signature with no '-' or '_' is the same text in both alphabets
+        out.append(("signature-std-base64", h64 + "." + p64 + "." + std))
     out.append(("signature-zero-r-s", h64 + "." + p64 + "." + b64u(bytes(64))))
     out.append(("signature-r-s-equal-n", h64 + "." + p64 + "." + b64u(n.to_bytes(32, "big") * 2)))
     out.append(("signature-der-encoded", h64 + "." + p64 + "." + b64u(key.sign(
