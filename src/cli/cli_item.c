@@ -554,9 +554,9 @@ static enum err ci_attach(struct cli_ctx *x, const char *vault, const struct ci_
 }
 
 /*
- * Seals content for item id at version (base + 1, or 1) and PUTs it with baseVersion base
- * (0 = none). On success *rec is the hub's ITEM record. Returns ERR_OK or the error
- * (ERR_CONFLICT for a stale base) with x->cx_err.
+ * Seals content for item id at version base + 1 and PUTs it with baseVersion base (0: a
+ * create, which the hub refuses for an id already used). On success *rec is the hub's ITEM record.
+ * Returns ERR_OK or the error (ERR_CONFLICT for a stale base) with x->cx_err.
  */
 static enum err ci_put(struct cli_ctx *x, const char *vault, const char *id, const char *category,
                        const char *state, const json_t *content, int64_t base, json_t **rec)
@@ -586,7 +586,7 @@ static enum err ci_put(struct cli_ctx *x, const char *vault, const char *id, con
         rc = cli_set_b64(body, "overview", &c1);
     if (rc == ERR_OK)
         rc = cli_set_b64(body, "details", &c2);
-    if (rc == ERR_OK && base > 0 &&
+    if (rc == ERR_OK &&
         json_object_set_new(body, "baseVersion", json_integer((json_int_t)base)) != 0)
         rc = ERR_NOMEM;
     if (rc != ERR_OK) {

@@ -1007,6 +1007,12 @@ enum err http_client_request(struct http_client *c, const struct http_client_req
         goto out;
     }
     rc = http_client_map_curl(cc, &what);
+    /* a request sent on a kept-alive connection that died is sent again by curl on a new
+     * one: when that connect fails, the result says "cannot connect" but the error text is
+     * the first attempt's, and that request may have reached the server */
+    if (cc == CURLE_COULDNT_CONNECT && (strncmp(c->cl_errbuf, "Recv failure", 12) == 0 ||
+                                        strncmp(c->cl_errbuf, "Send failure", 12) == 0))
+        what = "the connection failed, and so did a new one";
     if (rc != ERR_OK) {
         size_t el = strnlen(c->cl_errbuf, sizeof(c->cl_errbuf) - 1);
 

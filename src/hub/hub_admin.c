@@ -465,6 +465,10 @@ enum err hub_do_item_put(struct http_request *req, struct http_response *resp, c
                                   "category, overview and details required; state, baseVersion "
                                   "optional");
     }
+    /* an explicit baseVersion 0 is a create: its content is sealed for version 1, which an
+     * id already used (live or deleted) can no longer take */
+    if (base == 0 && json_is_integer(json_object_get(body, "baseVersion")))
+        base = STORE_BASE_NEW;
     memcpy(it.it_id, item, ID_LEN + 1);
     memcpy(it.it_vault, vault, ID_LEN + 1);
     memcpy(it.it_category, category, strlen(category) + 1);
@@ -474,7 +478,8 @@ enum err hub_do_item_put(struct http_request *req, struct http_response *resp, c
     e = store_item_put(hub_of(req)->hb_store, account, &it, base);
     if (e != ERR_OK)
         return hub_store_fail(resp, e, "vault or item not found",
-                              "the item changed: baseVersion is stale");
+                              base == STORE_BASE_NEW ? "an item with this id exists"
+                                                     : "the item changed: baseVersion is stale");
     return reply(resp, 200, hub_item_json(&it));
 }
 

@@ -1941,7 +1941,9 @@ static enum err item_put_tx(struct conn *c, int64_t now, const char *account, st
     stmt_done(st);
     if (e != ERR_OK)
         return e;
-    if (base_version && (!row || deleted || version != base_version))
+    if (base_version == STORE_BASE_NEW
+            ? row != 0
+            : base_version && (!row || deleted || version != base_version))
         return ERR_CONFLICT;
     if (version >= (uint64_t)INT64_MAX)
         return ERR_STORAGE;

@@ -52,6 +52,7 @@
 #define STORE_SHA256_BYTES    32            /* a SHA-256 digest */
 #define STORE_SHA256_HEX_LEN  64            /* a SHA-256 digest in hex */
 #define STORE_REF_MAX         STORE_KID_MAX /* change ref_id: an id or a kid */
+#define STORE_BASE_NEW        UINT64_MAX    /* store_item_put: the id must be unused (create) */
 
 struct store;
 
@@ -367,7 +368,8 @@ void store_vault_list_free(struct store_vault *v, size_t n);
 /*
  * Creates or replaces item it (it_id, it_vault, it_state, it_category, it_overview,
  * it_details, it_last_edited_by) in a live vault, and fills it_version, it_created_at and
- * it_updated_at. base_version 0 = none (last writer wins); otherwise it must equal the
+ * it_updated_at. base_version 0 = none (last writer wins); STORE_BASE_NEW = a create: no
+ * item (live or deleted) may have the id, or ERR_CONFLICT; otherwise it must equal the
  * stored version of a live item, or ERR_CONFLICT. The version is 1 on create, stored + 1
  * after (a deleted item's id continues its versions). Bumps the vault's content version
  * and updated_at. Change: item_put. Returns ERR_OK, ERR_BAD_INPUT, ERR_NOT_FOUND (account

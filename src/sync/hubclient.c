@@ -660,8 +660,9 @@ enum err hubclient_item_put(struct hubclient *hc, const char *vault, const char 
     body = json_pack("{s:s, s:s, s:s, s:s}", "category", w->hiw_category, "state",
                      w->hiw_state ? w->hiw_state : "", "overview", w->hiw_overview, "details",
                      w->hiw_details);
-    /* baseVersion is omitted for 0: the hub reads absent and 0 alike (no check) */
-    if (body && w->hiw_base_version &&
+    /* always sent: 0 is a create, which the hub refuses (409) once the id is used - a
+     * replayed create whose first attempt landed cannot replace the item */
+    if (body &&
         json_object_set_new(body, "baseVersion", json_integer((json_int_t)w->hiw_base_version)))
         text = NULL;
     else

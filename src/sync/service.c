@@ -1527,8 +1527,8 @@ static int svc_record_ok(const json_t *rec, const struct svc_write *w)
  * Sends a write (put: item_put, the hub's record into *rec; else item_delete) through the
  * held session ws, to the current hub - and on to the next URLs while failing over is safe
  * (docs/sync.md, "Several hub URLs"): always when no connection was made (nothing reached
- * the hub); after a lost answer or a 502/503/504 only for an update with a base version
- * (put with baseVersion >= 1: a replay of a write the hub did take meets 409, which the
+ * the hub); after a lost answer or a 502/503/504 only for a put (it always carries its
+ * baseVersion, 0 for a create: a replay of a write the hub did take meets 409, which the
  * caller checks with svc_replay_landed). Each URL is tried at most once, within deadline.
  * *replayed is set when a retry followed a failure that may have reached the hub. Returns
  * the last attempt's result.
@@ -1557,7 +1557,7 @@ static enum err svc_write_send(struct sync_service *s, struct svc_wsession *ws,
         f = hubclient_last_failure(ws->ws_hc);
         if (!svc_failover(s, used, f) || tries + 1 >= s->sv_nurls)
             return e;
-        if (f != HUBCLIENT_FAIL_UNSENT && !(put && w->sw_base > 0))
+        if (f != HUBCLIENT_FAIL_UNSENT && !put)
             return e; /* it may have been applied, and a replay is not safe */
         if (deadline - svc_now_ms() <= 0)
             return e;

@@ -139,7 +139,9 @@ expect_match "server 1's sync says it failed over to B" "unreachable, trying ${H
 # the hub's own view, through the surviving replica
 hub_titles() {
     SESAME_HUB=$HB_URL cli item list --vault "$V" --format json
-    [ "$RC" -eq 0 ] && jqr "$OUT" '.[].title' | sort
+    [ "$RC" -eq 0 ] || { printf 'exit %s: %s\n' "$RC" "$ERR" >"$T/hub.err"; return 1; }
+    rm -f "$T/hub.err"
+    jqr "$OUT" '.[].title' | sort
 }
 all_have_burst() {
     hub_titles | grep -F -e "$P1" -e "$P2" >"$T/hub" || true
@@ -151,7 +153,8 @@ all_have_burst() {
 }
 wait_within "the hub (B) and the three servers hold the same burst items, every acknowledged one among them" \
     30 all_have_burst ||
-    echo "#   hub $(grep -c '' "$T/hub") s1 $(grep -c '' "$T/b1") s2 $(grep -c '' "$T/b2") s3 $(grep -c '' "$T/b3")"
+    echo "#   hub $(grep -c '' "$T/hub") s1 $(grep -c '' "$T/b1") s2 $(grep -c '' "$T/b2") s3 $(grep -c '' "$T/b3")" \
+        "$(cat "$T/hub.err" 2>/dev/null | head -c 400)"
 for w in hub b1 b2 b3; do
     expect_eq "no acknowledged write is missing from $w, and none is there twice" "|" \
         "$(comm -23 "$T/acked" <(sort -u "$T/$w") | head -3 | tr '\n' ' ')|$(uniq -d "$T/$w" | head -3 | tr '\n' ' ')"

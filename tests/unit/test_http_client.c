@@ -1449,6 +1449,79 @@ static void test_timeouts(void **state)
     http_client_free(c);
 }
 
+/* reads one request's head from fd (up to the blank line); returns 1 when one came */
+static int rs_read_head(int fd)
+{
+    char buf[4096];
+    size_t got = 0;
+    ssize_t n;
+
+    while (got < sizeof(buf) - 1) {
+        n = read(fd, buf + got, sizeof(buf) - 1 - got);
+        if (n <= 0)
+            return 0;
+        got += (size_t)n;
+        buf[got] = '\0';
+        if (strstr(buf, "\r\n\r\n"))
+            return 1;
+    }
+    return 0;
+}
+
+/* a server that answers one request, then takes the next and dies (reset, no listener) */
+static void *rs_run(void *p)
+{
+    static const char ans[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}";
+    struct linger lg = {.l_onoff = 1, .l_linger = 0};
+    int *lfd = p, fd;
+
+    fd = accept(*lfd, NULL, NULL);
+    if (fd < 0)
+        return NULL;
+    if (rs_read_head(fd) && write(fd, ans, sizeof(ans) - 1) == (ssize_t)(sizeof(ans) - 1) &&
+        rs_read_head(fd)) {
+        close(*lfd); /* the retry on a new connection is refused */
+        *lfd = -1;
+        (void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+    }
+    close(fd);
+    return NULL;
+}
+
+/*
+ * A request sent on a kept-alive connection that is then reset, to a server that no longer
+ * listens: curl sends it again on a new connection, which is refused. The request may have
+ * reached the server, so the message must not say "cannot connect" (which callers read as
+ * "nothing was sent": sync's failover of writes).
+ */
+static void test_reset_after_reuse(void **state)
+{
+    struct http_client *c;
+    struct http_client_response resp;
+    char base[64];
+    pthread_t th;
+    int lfd, port = 0;
+
+    (void)state;
+    lfd = ts_bind_loopback(&port);
+    assert_true(lfd >= 0);
+    assert_int_equal(listen(lfd, 4), 0);
+    assert_int_equal(pthread_create(&th, NULL, rs_run, &lfd), 0);
+    (void)snprintf(base, sizeof(base), "http://127.0.0.1:%d", port);
+    c = client_new_opts(base, 2000, 0);
+    assert_int_equal(do_get(c, HTTP_CLIENT_GET, "/one", &resp), ERR_OK);
+    assert_int_equal(resp.hr_status, 200);
+    http_client_response_free(&resp);
+    assert_int_equal(do_get(c, HTTP_CLIENT_GET, "/two", &resp), ERR_UPSTREAM);
+    assert_null(strstr(resp.hr_errmsg, "cannot connect"));
+    assert_non_null(strstr(resp.hr_errmsg, ": the connection failed"));
+    http_client_response_free(&resp);
+    http_client_free(c);
+    assert_int_equal(pthread_join(th, NULL), 0);
+    if (lfd >= 0)
+        close(lfd);
+}
+
 /* The connect timeout: a listener whose accept queue is full drops new SYNs. */
 static void test_connect_timeout(void **state)
 {
@@ -2114,6 +2187,7 @@ int main(void)
         cmocka_unit_test(test_body_cap),
         cmocka_unit_test(test_timeouts),
         cmocka_unit_test(test_connect_timeout),
+        cmocka_unit_test(test_reset_after_reuse),
         cmocka_unit_test(test_network_failures),
         cmocka_unit_test(test_keep_alive),
         cmocka_unit_test(test_bearer),

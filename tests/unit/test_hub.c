@@ -787,6 +787,14 @@ static void test_items(void **state)
                      200);
     assert_int_equal(jint(r, "version"), 3);
     json_decref(r);
+    /* an explicit baseVersion 0 is a create: the id is used, so 409 and nothing changes */
+    b = item_body(g.vkey1, V1, I1, 1, "again", 0);
+    json_object_set_new(b, "baseVersion", json_integer(0));
+    assert_int_equal(admin(HTTP_CLIENT_PUT, "/v1/vaults/" V1 "/items/" I1, b, NULL), 409);
+    assert_int_equal(admin(HTTP_CLIENT_GET, "/v1/vaults/" V1 "/items/" I1, NULL, &r), 200);
+    assert_int_equal(jint(r, "version"), 3);
+    assert_item_opens(r, g.vkey1, "c");
+    json_decref(r);
     /* a second item, deleted with its version, then written again (versions go on) */
     assert_int_equal(admin(HTTP_CLIENT_PUT, "/v1/vaults/" V1 "/items/" I2,
                            item_body(g.vkey1, V1, I2, 1, "d", 0), NULL),

@@ -704,6 +704,9 @@ static void test_items(void **state)
     assert_int_equal(put_item(V1, I1, blob_b, sizeof(blob_b), 4, &ver), ERR_CONFLICT);
     assert_int_equal(put_item(V1, I9, blob_b, sizeof(blob_b), 1, &ver), ERR_CONFLICT);
     assert_int_equal(put_item(V9, I1, blob_b, sizeof(blob_b), 0, &ver), ERR_NOT_FOUND);
+    /* a create (STORE_BASE_NEW) of a used id: its content is sealed for version 1 */
+    assert_int_equal(put_item(V1, I1, blob_b, sizeof(blob_b), STORE_BASE_NEW, &ver), ERR_CONFLICT);
+    assert_int_equal(ver, 0);
     assert_int_equal(store_last_seq(g_store, ACC), seq);
 
     assert_int_equal(store_item_get(g_store, ACC, V1, I1, &it), ERR_OK);
@@ -777,6 +780,8 @@ static void test_items(void **state)
     assert_int_equal(store_item_delete(g_store, ACC, V1, I1, NULL), ERR_NOT_FOUND);
     assert_int_equal(store_item_get(g_store, ACC, V1, I1, &it), ERR_NOT_FOUND);
     assert_int_equal(put_item(V1, I1, blob_b, sizeof(blob_b), 4, &ver), ERR_CONFLICT);
+    /* a deleted id is used too: a create cannot take it (it would be version 5) */
+    assert_int_equal(put_item(V1, I1, blob_b, sizeof(blob_b), STORE_BASE_NEW, &ver), ERR_CONFLICT);
     assert_int_equal(put_item(V1, I1, blob_b, sizeof(blob_b), 0, &ver), ERR_OK);
     assert_int_equal(ver, 5);
     assert_int_equal(store_item_get(g_store, ACC, V1, I1, &it), ERR_OK);
@@ -800,7 +805,7 @@ static void test_items(void **state)
     it.it_details_len = 0;
     assert_int_equal(store_item_put(g_store, ACC, &it, 0), ERR_BAD_INPUT);
     it.it_details_len = 3;
-    assert_int_equal(store_item_put(g_store, ACC, &it, 0), ERR_OK);
+    assert_int_equal(store_item_put(g_store, ACC, &it, STORE_BASE_NEW), ERR_OK); /* unused id */
     assert_int_equal(it.it_version, 1);
 
     /* Payloads: 3 V1, 4 I1 v1, 5 I2, 6 I1 v2, 7 I1 v3, 8 I1 delete, 9 I1 v5, 10 I9. */

@@ -1712,6 +1712,36 @@ static void test_failover_on_503_and_write(void **state)
     free(log);
 }
 
+/*
+ * A create (baseVersion 0) whose answer is a 503 is sent again to the next replica too:
+ * it carries baseVersion 0, which the hub refuses once the id is used, so a replay of a
+ * create that landed could never store it twice (as version 2, with content sealed for 1).
+ */
+static void test_failover_create(void **state)
+{
+    struct fake_hub f;
+    const char *urls[2];
+    char furl[64];
+    json_t *a;
+
+    (void)state;
+    fake_start(&f, 503, 600); /* holds the engine's exchange: the write meets it too */
+    snprintf(furl, sizeof(furl), "http://127.0.0.1:%d", f.fk_port);
+    urls[0] = furl;
+    urls[1] = g.url;
+    svc_new_urls(urls, 2);
+    unlock();
+    a = bus_req(put_req(g.vkey1, V1, W2, 0, "created through the failover"));
+    show("put create (503 then the hub)", a);
+    assert_true(json_is_true(json_object_get(a, "ok")));
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(a, "item"), "version")), 1);
+    json_decref(a);
+    assert_int_equal(hub_version(V1, W2), 1);
+    svc_end();
+    fake_stop(&f);
+    assert_true(f.fk_requests >= 1);
+}
+
 /* A pinned hub: every URL of the list must be https://. */
 static void test_failover_pinned_list(void **state)
 {
@@ -1765,6 +1795,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_failover_preferred_alive, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_failover_not_on_4xx, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_failover_on_503_and_write, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_failover_create, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_failover_pinned_list, fx_setup, fx_teardown),
     };
 
