@@ -74,23 +74,43 @@ static size_t ix_title_lower(struct api_item *const *bytitle, size_t n, const ch
     return lo;
 }
 
-/* Keeps bytitle (n entries, room for one more) sorted through old leaving, it coming in. */
-static void ix_bytitle_update(struct api_item **bytitle, size_t n, const struct api_item *old,
-                              struct api_item *it)
+/* First position of arr (n entries in cmp's order) not below key. */
+static size_t ix_order_lower(struct api_item *const *arr, size_t n, const struct api_item *key,
+                             int (*cmp)(const void *, const void *))
+{
+    size_t lo = 0, hi = n;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+
+        if (cmp(&arr[mid], &key) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/*
+ * Keeps arr (n entries in cmp's order - by id or by title - with room for one more) in
+ * order through one write: old (NULL: none) leaves, then it (NULL: none) comes in.
+ */
+static void ix_order_update(struct api_item **arr, size_t n, const struct api_item *old,
+                            struct api_item *it, int (*cmp)(const void *, const void *))
 {
     size_t k;
 
     if (old) {
-        k = ix_title_lower(bytitle, n, old->ai_title_key, old->ai_title_key_len, old->ai_id);
-        if (k < n && bytitle[k] == old) {
-            memmove(&bytitle[k], &bytitle[k + 1], (n - k - 1) * sizeof(*bytitle));
+        k = ix_order_lower(arr, n, old, cmp);
+        if (k < n && arr[k] == old) {
+            memmove(&arr[k], &arr[k + 1], (n - k - 1) * sizeof(*arr));
             n--;
         }
     }
     if (it) {
-        k = ix_title_lower(bytitle, n, it->ai_title_key, it->ai_title_key_len, it->ai_id);
-        memmove(&bytitle[k + 1], &bytitle[k], (n - k) * sizeof(*bytitle));
-        bytitle[k] = it;
+        k = ix_order_lower(arr, n, it, cmp);
+        memmove(&arr[k + 1], &arr[k], (n - k) * sizeof(*arr));
+        arr[k] = it;
     }
 }
 
@@ -420,43 +440,6 @@ static enum err ix_vault_share(struct api_vault *dst, const struct api_vault *sr
     return ERR_OK;
 }
 
-/* Returns the first position of byid (n entries sorted by id) whose id is not below id. */
-static size_t ix_byid_lower(struct api_item *const *byid, size_t n, const char *id)
-{
-    size_t lo = 0, hi = n;
-
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-
-        if (strcmp(byid[mid]->ai_id, id) < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
-}
-
-/*
- * Keeps byid (n entries sorted by id, room for one more) sorted through one write: the
- * entry of id leaves, then it (NULL for a deletion) comes in. Returns the new count.
- */
-static size_t ix_byid_update(struct api_item **byid, size_t n, const char *id, struct api_item *it)
-{
-    size_t k = ix_byid_lower(byid, n, id);
-
-    if (k < n && strcmp(byid[k]->ai_id, id) == 0) {
-        memmove(&byid[k], &byid[k + 1], (n - k - 1) * sizeof(*byid));
-        n--;
-    }
-    if (it) {
-        k = ix_byid_lower(byid, n, it->ai_id);
-        memmove(&byid[k + 1], &byid[k], (n - k) * sizeof(*byid));
-        byid[k] = it;
-        n++;
-    }
-    return n;
-}
-
 /* Makes the entry of vi, reading its overview first when the listing had none. */
 static enum err ix_item_fresh(struct api_item **out, struct volume *v, const struct volume_item *vi,
                               const unsigned char *key, uint64_t born)
@@ -541,7 +524,7 @@ out:
  * room for one more; av takes it (freed on failure). ERR_OK or ERR_NOMEM.
  */
 static enum err ix_vault_put(struct api_index *ix, struct api_vault *av, struct api_item *old,
-                             struct api_item *it, const char *id)
+                             struct api_item *it)
 {
     size_t j = av->av_nitems, n = av->av_nitems;
 
@@ -566,8 +549,8 @@ static enum err ix_vault_put(struct api_index *ix, struct api_vault *av, struct 
     } else if (it) {
         av->av_items[av->av_nitems++] = it;
     }
-    (void)ix_byid_update(av->av_byid, n, id, it);
-    ix_bytitle_update(av->av_bytitle, n, j < n ? old : NULL, it);
+    ix_order_update(av->av_byid, n, j < n ? old : NULL, it, ix_cmp_item);
+    ix_order_update(av->av_bytitle, n, j < n ? old : NULL, it, ix_cmp_title);
     return ERR_OK;
 }
 
@@ -605,7 +588,7 @@ static enum err ix_vault_apply(struct api_index *ix, struct api_vault *av,
                 log_error("api: item %s of vault %s does not decrypt (%s); not served", vi->vi_id,
                           av->av_meta.vm_id, err_name(rc));
         }
-        if ((rc = ix_vault_put(ix, av, old, it, vi->vi_id)) != ERR_OK)
+        if ((rc = ix_vault_put(ix, av, old, it)) != ERR_OK)
             return rc;
     }
     return ERR_OK;
@@ -929,7 +912,7 @@ enum err api_index_patch(struct api_index **out, struct api_index *prev, const c
             if ((it && old && old->ai_version >= it->ai_version) || (!it && !old)) {
                 ; /* the watcher already loaded this write from the volume */
             } else {
-                rc = ix_vault_put(ix, av, old, it, item);
+                rc = ix_vault_put(ix, av, old, it);
                 it = NULL;
                 if (rc != ERR_OK)
                     goto out;
