@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/alloc.h"
+#include "common/codec.h"
 #include "common/limits.h"
 
 /* Initialises an empty buffer with a cap of max bytes. */
@@ -124,6 +125,44 @@ enum err buf_addf(struct buf *b, const char *fmt, ...)
     rc = buf_vaddf(b, fmt, ap);
     va_end(ap);
     return rc;
+}
+
+/* Appends the decimal text of v (see buf.h). */
+enum err buf_add_i64(struct buf *b, int64_t v)
+{
+    char text[24], *p = text + sizeof(text);
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u > 0);
+    if (v < 0)
+        *--p = '-';
+    return buf_add(b, p, (size_t)(text + sizeof(text) - p));
+}
+
+/* Appends base64url text, encoded in place (see buf.h). */
+enum err buf_add_b64url(struct buf *b, const void *p, size_t n, int quote)
+{
+    size_t len = codec_b64_encoded_len(n, 0), q = quote ? 1 : 0;
+    enum err rc;
+
+    rc = buf_reserve(b, len + 2 * q);
+    if (rc != ERR_OK)
+        return rc;
+    if (q)
+        b->b_data[b->b_len] = '"';
+    rc = codec_b64_encode(b->b_data + b->b_len + q, len + 1, NULL, n ? p : "", n, CODEC_B64_URL);
+    if (rc != ERR_OK) {
+        b->b_data[b->b_len] = '\0';
+        return rc;
+    }
+    if (q)
+        b->b_data[b->b_len + 1 + len] = '"';
+    b->b_len += len + 2 * q;
+    b->b_data[b->b_len] = '\0';
+    return ERR_OK;
 }
 
 /* Appends s as a quoted, escaped JSON string. */

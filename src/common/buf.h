@@ -12,6 +12,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "common/err.h"
 
@@ -48,6 +49,15 @@ enum err buf_vaddf(struct buf *b, const char *fmt, va_list ap) SESAME_WUR
 
 /* Appends s as a JSON string literal with its quotes, escaping as RFC 8259 requires. */
 enum err buf_add_json_string(struct buf *b, const char *s) SESAME_WUR;
+
+/* Appends the decimal text of v; errors as buf_add. */
+enum err buf_add_i64(struct buf *b, int64_t v) SESAME_WUR;
+
+/*
+ * Appends n bytes of p as unpadded base64url text, quoted when quote (a JSON string: the
+ * alphabet needs no escaping); errors as buf_add.
+ */
+enum err buf_add_b64url(struct buf *b, const void *p, size_t n, int quote) SESAME_WUR;
 
 /* Returns the contents ("" when empty); the pointer stays owned by b. */
 const char *buf_str(const struct buf *b);

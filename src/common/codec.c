@@ -9,15 +9,46 @@ static const char b64_url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvw
 static const char b32_lower[] = "abcdefghijklmnopqrstuvwxyz234567";
 static const char b32_upper[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 
+/* Reverse alphabets: the value + 1 of each character, 0 for a character not in it. */
+static const unsigned char b64_std_rev[256] = {
+    ['A'] = 1,  ['B'] = 2,  ['C'] = 3,  ['D'] = 4,  ['E'] = 5,  ['F'] = 6,  ['G'] = 7,  ['H'] = 8,
+    ['I'] = 9,  ['J'] = 10, ['K'] = 11, ['L'] = 12, ['M'] = 13, ['N'] = 14, ['O'] = 15, ['P'] = 16,
+    ['Q'] = 17, ['R'] = 18, ['S'] = 19, ['T'] = 20, ['U'] = 21, ['V'] = 22, ['W'] = 23, ['X'] = 24,
+    ['Y'] = 25, ['Z'] = 26, ['a'] = 27, ['b'] = 28, ['c'] = 29, ['d'] = 30, ['e'] = 31, ['f'] = 32,
+    ['g'] = 33, ['h'] = 34, ['i'] = 35, ['j'] = 36, ['k'] = 37, ['l'] = 38, ['m'] = 39, ['n'] = 40,
+    ['o'] = 41, ['p'] = 42, ['q'] = 43, ['r'] = 44, ['s'] = 45, ['t'] = 46, ['u'] = 47, ['v'] = 48,
+    ['w'] = 49, ['x'] = 50, ['y'] = 51, ['z'] = 52, ['0'] = 53, ['1'] = 54, ['2'] = 55, ['3'] = 56,
+    ['4'] = 57, ['5'] = 58, ['6'] = 59, ['7'] = 60, ['8'] = 61, ['9'] = 62, ['+'] = 63, ['/'] = 64};
+static const unsigned char b64_url_rev[256] = {
+    ['A'] = 1,  ['B'] = 2,  ['C'] = 3,  ['D'] = 4,  ['E'] = 5,  ['F'] = 6,  ['G'] = 7,  ['H'] = 8,
+    ['I'] = 9,  ['J'] = 10, ['K'] = 11, ['L'] = 12, ['M'] = 13, ['N'] = 14, ['O'] = 15, ['P'] = 16,
+    ['Q'] = 17, ['R'] = 18, ['S'] = 19, ['T'] = 20, ['U'] = 21, ['V'] = 22, ['W'] = 23, ['X'] = 24,
+    ['Y'] = 25, ['Z'] = 26, ['a'] = 27, ['b'] = 28, ['c'] = 29, ['d'] = 30, ['e'] = 31, ['f'] = 32,
+    ['g'] = 33, ['h'] = 34, ['i'] = 35, ['j'] = 36, ['k'] = 37, ['l'] = 38, ['m'] = 39, ['n'] = 40,
+    ['o'] = 41, ['p'] = 42, ['q'] = 43, ['r'] = 44, ['s'] = 45, ['t'] = 46, ['u'] = 47, ['v'] = 48,
+    ['w'] = 49, ['x'] = 50, ['y'] = 51, ['z'] = 52, ['0'] = 53, ['1'] = 54, ['2'] = 55, ['3'] = 56,
+    ['4'] = 57, ['5'] = 58, ['6'] = 59, ['7'] = 60, ['8'] = 61, ['9'] = 62, ['-'] = 63, ['_'] = 64};
+static const unsigned char b32_lower_rev[256] = {
+    ['a'] = 1,  ['b'] = 2,  ['c'] = 3,  ['d'] = 4,  ['e'] = 5,  ['f'] = 6,  ['g'] = 7,  ['h'] = 8,
+    ['i'] = 9,  ['j'] = 10, ['k'] = 11, ['l'] = 12, ['m'] = 13, ['n'] = 14, ['o'] = 15, ['p'] = 16,
+    ['q'] = 17, ['r'] = 18, ['s'] = 19, ['t'] = 20, ['u'] = 21, ['v'] = 22, ['w'] = 23, ['x'] = 24,
+    ['y'] = 25, ['z'] = 26, ['2'] = 27, ['3'] = 28, ['4'] = 29, ['5'] = 30, ['6'] = 31, ['7'] = 32};
+static const unsigned char b32_upper_rev[256] = {
+    ['A'] = 1,  ['B'] = 2,  ['C'] = 3,  ['D'] = 4,  ['E'] = 5,  ['F'] = 6,  ['G'] = 7,  ['H'] = 8,
+    ['I'] = 9,  ['J'] = 10, ['K'] = 11, ['L'] = 12, ['M'] = 13, ['N'] = 14, ['O'] = 15, ['P'] = 16,
+    ['Q'] = 17, ['R'] = 18, ['S'] = 19, ['T'] = 20, ['U'] = 21, ['V'] = 22, ['W'] = 23, ['X'] = 24,
+    ['Y'] = 25, ['Z'] = 26, ['2'] = 27, ['3'] = 28, ['4'] = 29, ['5'] = 30, ['6'] = 31, ['7'] = 32};
+
 /*
  * Generic RFC 4648 codec over groups of `bits` bits per character (6 for base64, 5 for
  * base32): a group of `gbytes` bytes maps to `gchars` characters.
  */
 struct codec_alpha {
-    const char *ca_chars; /* the alphabet */
-    unsigned ca_bits;     /* bits per character */
-    unsigned ca_gbytes;   /* bytes per full group */
-    unsigned ca_gchars;   /* characters per full group */
+    const char *ca_chars;        /* the alphabet */
+    const unsigned char *ca_rev; /* its reverse (the *_rev table) */
+    unsigned ca_bits;            /* bits per character */
+    unsigned ca_gbytes;          /* bytes per full group */
+    unsigned ca_gchars;          /* characters per full group */
 };
 
 static size_t codec_encoded_len(const struct codec_alpha *al, size_t n, int pad)
@@ -42,7 +73,17 @@ static enum err codec_encode(const struct codec_alpha *al, char *out, size_t cap
     need = codec_encoded_len(al, n, pad);
     if (cap == 0 || need > cap - 1)
         return ERR_TOO_LARGE;
-    for (i = 0; i < n; i++) {
+    i = 0;
+    if (al->ca_bits == 6) /* base64: whole groups of 3 bytes to 4 characters at once */
+        for (; i + 3 <= n; i += 3) {
+            uint32_t g = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+
+            out[o++] = al->ca_chars[g >> 18];
+            out[o++] = al->ca_chars[(g >> 12) & 63];
+            out[o++] = al->ca_chars[(g >> 6) & 63];
+            out[o++] = al->ca_chars[g & 63];
+        }
+    for (; i < n; i++) {
         acc = (acc << 8) | in[i];
         nbits += 8;
         while (nbits >= al->ca_bits) {
@@ -59,17 +100,6 @@ static enum err codec_encode(const struct codec_alpha *al, char *out, size_t cap
     if (outlen)
         *outlen = o;
     return ERR_OK;
-}
-
-/* Value of character c in alphabet chars, or -1. */
-static int codec_value(const char *chars, unsigned nchars, char c)
-{
-    const char *p;
-
-    if (c == '\0')
-        return -1;
-    p = memchr(chars, c, nchars);
-    return p ? (int)(p - chars) : -1;
 }
 
 /* Valid lengths of the final partial group (in characters), without padding. */
@@ -90,7 +120,6 @@ static enum err codec_decode(const struct codec_alpha *al, unsigned char *out, s
 {
     size_t data = len, npad = 0, o = 0, i;
     unsigned acc = 0, nbits = 0;
-    unsigned nchars = 1u << al->ca_bits;
     enum err rc = ERR_BAD_INPUT;
 
     *outlen = 0;
@@ -116,7 +145,8 @@ static enum err codec_decode(const struct codec_alpha *al, unsigned char *out, s
         goto out;
     }
     for (i = 0; i < data; i++) {
-        int v = codec_value(al->ca_chars, nchars, s[i]);
+        int v = (int)al->ca_rev[(unsigned char)s[i]] - 1;
+
         if (v < 0)
             goto out;
         acc = (acc << al->ca_bits) | (unsigned)v;
@@ -142,7 +172,7 @@ out:
 /* Length of base64 text for n bytes. */
 size_t codec_b64_encoded_len(size_t n, int pad)
 {
-    static const struct codec_alpha al = {b64_std, 6, 3, 4};
+    static const struct codec_alpha al = {b64_std, b64_std_rev, 6, 3, 4};
     return codec_encoded_len(&al, n, pad);
 }
 
@@ -156,7 +186,7 @@ size_t codec_b64_decoded_max(size_t len)
 enum err codec_b64_encode(char *out, size_t cap, size_t *outlen, const void *in, size_t n,
                           unsigned flags)
 {
-    struct codec_alpha al = {(flags & CODEC_B64_URL) ? b64_url : b64_std, 6, 3, 4};
+    struct codec_alpha al = {(flags & CODEC_B64_URL) ? b64_url : b64_std, NULL, 6, 3, 4};
     return codec_encode(&al, out, cap, outlen, in, n, (flags & CODEC_PAD) != 0);
 }
 
@@ -164,7 +194,7 @@ enum err codec_b64_encode(char *out, size_t cap, size_t *outlen, const void *in,
 enum err codec_b64_decode(unsigned char *out, size_t cap, size_t *outlen, const char *s, size_t len,
                           unsigned flags)
 {
-    struct codec_alpha al = {b64_std, 6, 3, 4};
+    struct codec_alpha al = {b64_std, b64_std_rev, 6, 3, 4};
     int has_std = 0, has_url = 0;
     size_t i;
 
@@ -177,8 +207,10 @@ enum err codec_b64_decode(unsigned char *out, size_t cap, size_t *outlen, const 
     }
     if (has_std && has_url)
         return ERR_BAD_INPUT;
-    if (has_url || !(flags & CODEC_B64_STD))
+    if (has_url || !(flags & CODEC_B64_STD)) {
         al.ca_chars = b64_url;
+        al.ca_rev = b64_url_rev;
+    }
     if ((al.ca_chars == b64_url && !(flags & CODEC_B64_URL)) ||
         (al.ca_chars == b64_std && !(flags & CODEC_B64_STD)))
         return ERR_BAD_INPUT;
@@ -188,7 +220,7 @@ enum err codec_b64_decode(unsigned char *out, size_t cap, size_t *outlen, const 
 /* Length of base32 text for n bytes. */
 size_t codec_b32_encoded_len(size_t n, int pad)
 {
-    static const struct codec_alpha al = {b32_lower, 5, 5, 8};
+    static const struct codec_alpha al = {b32_lower, b32_lower_rev, 5, 5, 8};
     return codec_encoded_len(&al, n, pad);
 }
 
@@ -196,7 +228,7 @@ size_t codec_b32_encoded_len(size_t n, int pad)
 enum err codec_b32_encode(char *out, size_t cap, size_t *outlen, const void *in, size_t n,
                           unsigned flags)
 {
-    struct codec_alpha al = {(flags & CODEC_B32_UPPER) ? b32_upper : b32_lower, 5, 5, 8};
+    struct codec_alpha al = {(flags & CODEC_B32_UPPER) ? b32_upper : b32_lower, NULL, 5, 5, 8};
     return codec_encode(&al, out, cap, outlen, in, n, (flags & CODEC_PAD) != 0);
 }
 
@@ -204,7 +236,8 @@ enum err codec_b32_encode(char *out, size_t cap, size_t *outlen, const void *in,
 enum err codec_b32_decode(unsigned char *out, size_t cap, size_t *outlen, const char *s, size_t len,
                           unsigned flags)
 {
-    struct codec_alpha al = {(flags & CODEC_B32_UPPER) ? b32_upper : b32_lower, 5, 5, 8};
+    struct codec_alpha al = {(flags & CODEC_B32_UPPER) ? b32_upper : b32_lower,
+                             (flags & CODEC_B32_UPPER) ? b32_upper_rev : b32_lower_rev, 5, 5, 8};
     int has_lower = 0, has_upper = 0;
     size_t i;
 
@@ -217,6 +250,7 @@ enum err codec_b32_decode(unsigned char *out, size_t cap, size_t *outlen, const 
         if (has_lower && has_upper)
             return ERR_BAD_INPUT;
         al.ca_chars = has_upper ? b32_upper : b32_lower;
+        al.ca_rev = has_upper ? b32_upper_rev : b32_lower_rev;
     }
     return codec_decode(&al, out, cap, outlen, s, len, flags);
 }

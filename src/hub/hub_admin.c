@@ -403,8 +403,8 @@ enum err hub_h_item_list(struct http_request *req, struct http_response *resp)
 {
     char account[ID_LEN + 1], vault[ID_LEN + 1];
     struct store_item *v = NULL;
-    size_t n = 0, i;
-    json_t *arr;
+    size_t n = 0;
+    struct buf b;
     enum err e = hub_admin_auth(req, resp, 1, account);
 
     if (e == ERR_OK)
@@ -414,15 +414,13 @@ enum err hub_h_item_list(struct http_request *req, struct http_response *resp)
     e = store_item_list(hub_of(req)->hb_store, account, vault, &v, &n);
     if (e != ERR_OK)
         return hub_store_fail(resp, e, "vault not found", NULL);
-    arr = json_array();
-    for (i = 0; arr && i < n; i++) {
-        if (json_array_append_new(arr, hub_item_json(&v[i]))) {
-            json_decref(arr);
-            arr = NULL;
-        }
-    }
+    buf_init(&b, HTTP_MAX_RESPONSE_BYTES);
+    e = hub_items_text(&b, v, n);
     store_item_list_free(v, n);
-    return reply(resp, 200, arr);
+    if (e == ERR_OK)
+        e = http_respond_buf(resp, 200, "application/json", &b);
+    buf_free(&b);
+    return e;
 }
 
 /* Answers an item (details included). */

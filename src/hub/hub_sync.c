@@ -249,21 +249,6 @@ enum err hub_h_sync_vault_get(struct http_request *req, struct http_response *re
     return o ? http_respond_json(resp, 200, o) : ERR_NOMEM;
 }
 
-/* Returns a JSON array of the items v[0..n), or NULL (out of memory). */
-static json_t *items_json(const struct store_item *v, size_t n)
-{
-    json_t *arr = json_array();
-    size_t i;
-
-    for (i = 0; arr && i < n; i++) {
-        if (json_array_append_new(arr, hub_item_json(&v[i]))) {
-            json_decref(arr);
-            arr = NULL;
-        }
-    }
-    return arr;
-}
-
 /*
  * GET /v1/sync/vaults/{vault}/items[?limit=L][&after=ID] (details included), in item id
  * order. With limit or after: one page {"items": [...], "next": last id or null}; limit
@@ -279,8 +264,8 @@ enum err hub_h_sync_item_list(struct http_request *req, struct http_response *re
     const char *after_q = NULL, *limit_q = NULL;
     uint64_t limit = HUB_ITEMS_PAGE_ITEMS;
     size_t n = 0;
-    int more = 0;
-    json_t *arr, *o;
+    int more = 0, paged;
+    struct buf b;
     enum err e = sync_vault(req, resp, &ss, vault, NULL, NULL);
 
     after[0] = '\0';
@@ -307,15 +292,23 @@ enum err hub_h_sync_item_list(struct http_request *req, struct http_response *re
         return http_respond_error(resp, ERR_TOO_LARGE,
                                   "the vault is too large for one answer: ask for pages (?limit=)");
     }
-    arr = items_json(v, n);
-    if (!arr || (!after_q && !limit_q)) {
-        store_item_list_free(v, n);
-        return arr ? http_respond_json(resp, 200, arr) : ERR_NOMEM;
-    }
-    o = json_pack("{s:o, s:o}", "items", arr, "next",
-                  more && n > 0 ? json_string(v[n - 1].it_id) : json_null());
+    /* {"items": [...], "next": the last id or null}, or the bare array */
+    paged = after_q || limit_q;
+    buf_init(&b, HTTP_MAX_RESPONSE_BYTES);
+    e = paged ? buf_add_str(&b, "{\"items\":") : ERR_OK;
+    if (e == ERR_OK)
+        e = hub_items_text(&b, v, n);
+    if (e == ERR_OK && paged)
+        e = buf_add_str(&b, ",\"next\":");
+    if (e == ERR_OK && paged)
+        e = more && n > 0 ? buf_add_json_string(&b, v[n - 1].it_id) : buf_add_str(&b, "null");
+    if (e == ERR_OK && paged)
+        e = buf_add(&b, "}", 1);
     store_item_list_free(v, n);
-    return o ? http_respond_json(resp, 200, o) : ERR_NOMEM;
+    if (e == ERR_OK)
+        e = http_respond_buf(resp, 200, "application/json", &b);
+    buf_free(&b);
+    return e;
 }
 
 /* GET /v1/sync/vaults/{vault}/items/{item} */

@@ -906,25 +906,14 @@ static enum err pj_int(struct buf *b, const char *key, int64_t v)
 {
     enum err e = pj_key(b, key);
 
-    return e == ERR_OK ? buf_addf(b, "%" PRId64, v) : e;
+    return e == ERR_OK ? buf_add_i64(b, v) : e;
 }
 
 static enum err pj_b64(struct buf *b, const char *key, const unsigned char *p, size_t n)
 {
-    size_t len = codec_b64_encoded_len(n, 0);
-    char *tmp;
     enum err e = pj_key(b, key);
 
-    if (e != ERR_OK)
-        return e;
-    tmp = mem_alloc(len + 1);
-    if (!tmp)
-        return ERR_NOMEM;
-    e = codec_b64_encode(tmp, len + 1, NULL, p, n, CODEC_B64_URL);
-    if (e == ERR_OK)
-        e = buf_addf(b, "\"%s\"", tmp);
-    mem_free(tmp);
-    return e;
+    return e == ERR_OK ? buf_add_b64url(b, p, n, 1) : e;
 }
 
 static enum err pj_hex(struct buf *b, const char *key, const unsigned char *p, size_t n)

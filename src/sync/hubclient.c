@@ -14,6 +14,7 @@
 #include "common/ids.h"
 #include "crypto/crypto.h"
 #include "crypto/jwk.h"
+#include "json/fastload.h"
 #include "keys/syncauth.h"
 
 #define HUBCLIENT_PATH_BYTES 512 /* the longest target we build */
@@ -229,7 +230,11 @@ static enum err hc_parse(struct hubclient *hc, const struct http_client_response
     *out = NULL;
     if (resp->hr_body.b_len == 0)
         return hc_fail(hc, ERR_UPSTREAM, "hub answer has no body");
-    *out = json_loadb(resp->hr_body.b_data, resp->hr_body.b_len, JSON_REJECT_DUPLICATES, &jerr);
+    /* the hub's answers are plain JSON (ids, base64url, integers): the fast path takes
+       them, anything else is jansson's to parse or refuse */
+    *out = jsonfast_load(resp->hr_body.b_data, resp->hr_body.b_len);
+    if (!*out)
+        *out = json_loadb(resp->hr_body.b_data, resp->hr_body.b_len, JSON_REJECT_DUPLICATES, &jerr);
     if (!*out)
         return hc_fail(hc, ERR_UPSTREAM, "hub answer is not JSON");
     return ERR_OK;

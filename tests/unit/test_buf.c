@@ -145,6 +145,37 @@ static void test_allocation_failures(void **state)
     assert_int_equal(failures, total);
 }
 
+/* Decimal integers and base64url text, appended in place. */
+static void test_numbers_and_base64(void **state)
+{
+    struct buf b;
+
+    (void)state;
+    buf_init(&b, 1024);
+    assert_int_equal(buf_add_i64(&b, 0), ERR_OK);
+    assert_int_equal(buf_add(&b, " ", 1), ERR_OK);
+    assert_int_equal(buf_add_i64(&b, -1), ERR_OK);
+    assert_int_equal(buf_add(&b, " ", 1), ERR_OK);
+    assert_int_equal(buf_add_i64(&b, INT64_MAX), ERR_OK);
+    assert_int_equal(buf_add(&b, " ", 1), ERR_OK);
+    assert_int_equal(buf_add_i64(&b, INT64_MIN), ERR_OK);
+    assert_string_equal(buf_str(&b), "0 -1 9223372036854775807 -9223372036854775808");
+    buf_reset(&b);
+    assert_int_equal(buf_add_b64url(&b, "", 0, 1), ERR_OK);
+    assert_int_equal(buf_add_b64url(&b, "foob", 4, 0), ERR_OK);
+    assert_int_equal(buf_add_b64url(&b, "\xfb\xff\xbf", 3, 1), ERR_OK);
+    assert_string_equal(buf_str(&b), "\"\"Zm9vYg\"-_-_\"");
+    assert_int_equal(b.b_len, 14);
+    buf_free(&b);
+    /* the cap holds: 6 bytes are 8 characters, 10 quoted */
+    buf_init(&b, 9);
+    assert_int_equal(buf_add_b64url(&b, "foobar", 6, 1), ERR_TOO_LARGE);
+    assert_int_equal(b.b_len, 0);
+    assert_int_equal(buf_add_b64url(&b, "foobar", 6, 0), ERR_OK);
+    assert_string_equal(buf_str(&b), "Zm9vYmFy");
+    buf_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -153,6 +184,7 @@ int main(void)
         cmocka_unit_test(test_growth),
         cmocka_unit_test(test_json_string),
         cmocka_unit_test(test_allocation_failures),
+        cmocka_unit_test(test_numbers_and_base64),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

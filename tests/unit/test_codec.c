@@ -235,12 +235,52 @@ static void test_round_trip(void **state)
     }
 }
 
+/* Every byte as a character: decoded iff it is in the alphabet, to its place there. */
+static void test_every_character(void **state)
+{
+    static const struct {
+        const char *alpha;
+        unsigned flags, bits, group;
+        int b32;
+    } al[] = {
+        {"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", CODEC_B64_STD, 6, 4,
+         0},
+        {"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", CODEC_B64_URL, 6, 4,
+         0},
+        {"abcdefghijklmnopqrstuvwxyz234567", 0, 5, 8, 1},
+        {"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", CODEC_B32_UPPER, 5, 8, 1},
+    };
+    unsigned char dec[8];
+    char text[9];
+    size_t a, len;
+    int c;
+
+    (void)state;
+    for (a = 0; a < sizeof(al) / sizeof(al[0]); a++) {
+        for (c = 1; c < 256; c++) {
+            const char *at = memchr(al[a].alpha, c, strlen(al[a].alpha));
+            enum err e;
+
+            memset(text, al[a].alpha[0], al[a].group);
+            text[0] = (char)c;
+            text[al[a].group] = '\0';
+            e = al[a].b32
+                    ? codec_b32_decode(dec, sizeof(dec), &len, text, al[a].group, al[a].flags)
+                    : codec_b64_decode(dec, sizeof(dec), &len, text, al[a].group, al[a].flags);
+            assert_int_equal(e, at ? ERR_OK : ERR_BAD_INPUT);
+            if (at)
+                assert_int_equal(dec[0], (unsigned)(at - al[a].alpha) << (8 - al[a].bits));
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rfc4648_base64),   cmocka_unit_test(test_rfc4648_base32_and_hex),
         cmocka_unit_test(test_base64_alphabets), cmocka_unit_test(test_strict_rejections),
         cmocka_unit_test(test_capacity),         cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_every_character),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -38,6 +38,7 @@
 #include "crypto/jwk.h"
 #include "http/client.h"
 #include "hub/hub.h"
+#include "hub/hub_int.h"
 #include "keys/adminsig.h"
 #include "keys/credentials.h"
 #include "keys/kit.h"
@@ -1813,9 +1814,65 @@ static void test_hub_main_run(void **state)
     unsetenv("SESAME_HUB_DATABASE_URL");
 }
 
+/*
+ * hub_items_text (the item pages and lists, written as text) is byte for byte the compact
+ * dump of the hub_item_json records: every length of ciphertext around base64's groups,
+ * an item without details, a state, negative and large numbers, no items at all.
+ */
+static void test_items_text(void **state)
+{
+    struct store_item v[7];
+    unsigned char ct[70];
+    struct buf b;
+    json_t *arr;
+    char *want;
+    size_t i, n;
+
+    (void)state;
+    for (i = 0; i < sizeof(ct); i++)
+        ct[i] = (unsigned char)(i * 53 + 7);
+    memset(v, 0, sizeof(v));
+    for (i = 0; i < 7; i++) {
+        memcpy(v[i].it_id, I1, ID_LEN + 1);
+        v[i].it_id[0] = (char)('a' + i);
+        memcpy(v[i].it_vault, V1, ID_LEN + 1);
+        memcpy(v[i].it_category, "LOGIN", 6);
+        memcpy(v[i].it_last_edited_by, "ABCDEFGHIJKLMNOPQRSTUVWXYZ", ID_LEN + 1);
+        v[i].it_version = i + 1;
+        v[i].it_created_at = (int64_t)i * 1000003 - 5;
+        v[i].it_updated_at = INT64_MAX - (int64_t)i;
+        v[i].it_overview = ct;
+        v[i].it_overview_len = 1 + i * 11; /* 1, 12, 23, ...: every remainder mod 3 */
+        v[i].it_details = ct + i;
+        v[i].it_details_len = sizeof(ct) - i * 9;
+    }
+    memcpy(v[2].it_state, "ARCHIVED", 9);
+    v[4].it_details = NULL;
+    v[4].it_details_len = 0;
+    v[5].it_created_at = INT64_MIN;
+    for (n = 0; n <= 7; n += 7) {
+        arr = json_array();
+        for (i = 0; i < n; i++)
+            assert_int_equal(json_array_append_new(arr, hub_item_json(&v[i])), 0);
+        want = json_dumps(arr, JSON_COMPACT);
+        assert_non_null(want);
+        buf_init(&b, 1 << 20);
+        assert_int_equal(hub_items_text(&b, v, n), ERR_OK);
+        assert_string_equal(buf_str(&b), want);
+        buf_free(&b);
+        free(want);
+        json_decref(arr);
+    }
+    /* a cap too small is ERR_TOO_LARGE, not a cut answer */
+    buf_init(&b, 100);
+    assert_int_equal(hub_items_text(&b, v, 7), ERR_TOO_LARGE);
+    buf_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_items_text),
         cmocka_unit_test(test_registration),
         cmocka_unit_test(test_admin_signatures),
         cmocka_unit_test(test_signing_keys),

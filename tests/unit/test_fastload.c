@@ -1,0 +1,103 @@
+/*
+ * test_fastload.c - json/fastload.c: plain JSON (what the hub writes) is parsed on the
+ * fast path to the tree jansson gives; everything outside that shape is left to jansson
+ * (NULL), so jansson decides, and errors stay jansson's.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <jansson.h>
+#include <string.h>
+
+#include "json/fastload.h"
+
+/* text parses on the fast path, to the same tree as jansson's */
+static json_t *fast_same(const char *text)
+{
+    json_error_t jerr;
+    json_t *f = jsonfast_load(text, strlen(text));
+    json_t *r = json_loadb(text, strlen(text), JSON_REJECT_DUPLICATES, &jerr);
+
+    assert_non_null(f);
+    assert_non_null(r);
+    assert_true(json_equal(f, r));
+    json_decref(r);
+    return f;
+}
+
+static void test_plain(void **state)
+{
+    json_t *v, *it;
+
+    (void)state;
+    v = fast_same(" {\"items\":[{\"id\":\"abc\",\"version\":3,\"overview\":\"AA-_\","
+                  "\"createdAt\":-5,\"n\":null,\"t\":true,\"f\":false}],\r\n\t\"next\":null} ");
+    it = json_array_get(json_object_get(v, "items"), 0);
+    assert_string_equal(json_string_value(json_object_get(it, "id")), "abc");
+    assert_int_equal(json_integer_value(json_object_get(it, "version")), 3);
+    assert_int_equal(json_integer_value(json_object_get(it, "createdAt")), -5);
+    assert_string_equal(json_string_value(json_object_get(it, "overview")), "AA-_");
+    assert_true(json_is_null(json_object_get(it, "n")));
+    assert_true(json_is_true(json_object_get(it, "t")));
+    assert_true(json_is_false(json_object_get(it, "f")));
+    assert_true(json_is_null(json_object_get(v, "next")));
+    json_decref(v);
+    v = fast_same("[-9223372036854775808,9223372036854775807,0,-0,[],{},\"\",[[{}]]]");
+    assert_int_equal(json_integer_value(json_array_get(v, 0)), INT64_MIN);
+    assert_int_equal(json_integer_value(json_array_get(v, 1)), INT64_MAX);
+    assert_int_equal(json_array_size(v), 8);
+    json_decref(v);
+}
+
+/* outside the plain shape: NULL, whether jansson takes it or not */
+static void test_left_to_jansson(void **state)
+{
+    static const char *const texts[] = {
+        "",
+        "   ",
+        "\"top\"",
+        "12",
+        "null",
+        "{\"a\":\"\\u00e9\"}",
+        "{\"a\":\"\\\"\"}",
+        "{\"a\":\"caf\xc3\xa9\"}",
+        "{\"a\":\"tab\there\"}",
+        "{\"a\":1.5}",
+        "{\"a\":1e3}",
+        "{\"a\":01}",
+        "{\"a\":-}",
+        "{\"a\":9223372036854775808}",
+        "{\"a\":-9223372036854775809}",
+        "{\"a\":1,\"a\":2}",
+        "{\"a\":1} x",
+        "{\"a\":1,}",
+        "[1,]",
+        "{\"a\" 1}",
+        "{a:1}",
+        "{\"a\":tru}",
+        "[1 2]",
+        "{\"a\":[1}",
+        "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]",
+    };
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
+        assert_null(jsonfast_load(texts[i], strlen(texts[i])));
+    /* a NUL inside the length */
+    assert_null(jsonfast_load("{\"a\":\"x\0y\"}", 11));
+    assert_null(jsonfast_load("[1]\0", 4));
+    assert_null(jsonfast_load(NULL, 0));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_plain),
+        cmocka_unit_test(test_left_to_jansson),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
