@@ -144,7 +144,22 @@ static enum err codec_decode(const struct codec_alpha *al, unsigned char *out, s
         rc = ERR_TOO_LARGE;
         goto out;
     }
-    for (i = 0; i < data; i++) {
+    i = 0;
+    if (al->ca_bits == 6) /* base64: whole groups of 4 characters to 3 bytes at once */
+        for (; i + 4 <= data; i += 4) {
+            unsigned a = al->ca_rev[(unsigned char)s[i]], b = al->ca_rev[(unsigned char)s[i + 1]],
+                     c = al->ca_rev[(unsigned char)s[i + 2]],
+                     d = al->ca_rev[(unsigned char)s[i + 3]];
+            uint32_t g;
+
+            if (!a || !b || !c || !d)
+                goto out;
+            g = (a - 1) << 18 | (b - 1) << 12 | (c - 1) << 6 | (d - 1);
+            out[o++] = (unsigned char)(g >> 16);
+            out[o++] = (unsigned char)(g >> 8);
+            out[o++] = (unsigned char)g;
+        }
+    for (; i < data; i++) {
         int v = (int)al->ca_rev[(unsigned char)s[i]] - 1;
 
         if (v < 0)
@@ -201,6 +216,13 @@ enum err codec_b64_decode(unsigned char *out, size_t cap, size_t *outlen, const 
     *outlen = 0;
     if (!(flags & (CODEC_B64_STD | CODEC_B64_URL)))
         return ERR_BAD_INPUT;
+    if (!(flags & CODEC_B64_STD)) { /* one alphabet: its table refuses the other's */
+        al.ca_chars = b64_url;
+        al.ca_rev = b64_url_rev;
+        return codec_decode(&al, out, cap, outlen, s, len, flags);
+    }
+    if (!(flags & CODEC_B64_URL))
+        return codec_decode(&al, out, cap, outlen, s, len, flags);
     for (i = 0; i < len; i++) {
         has_std |= s[i] == '+' || s[i] == '/';
         has_url |= s[i] == '-' || s[i] == '_';

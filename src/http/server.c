@@ -41,6 +41,7 @@
 #include "common/limits.h"
 #include "crypto/tls.h"
 #include "http/query.h"
+#include "json/fastload.h"
 
 _Static_assert(HTTP_DEFERRED >= ERR__COUNT, "HTTP_DEFERRED must not be an enum err value");
 
@@ -624,7 +625,11 @@ enum err http_request_json(const struct http_request *req, json_t **out, char *e
     if (!http_json_depth_ok(req->rq_body.b_data, req->rq_body.b_len, JSON_MAX_DEPTH))
         return err_msgf(ERR_BAD_JSON, errmsg, errcap,
                         "JSON in request body is nested deeper than %d levels", JSON_MAX_DEPTH);
-    j = json_loadb(req->rq_body.b_data, req->rq_body.b_len, JSON_REJECT_DUPLICATES, &jerr);
+    /* plain JSON (sealed items, activity uploads) on the fast path; anything else, and
+       every error, is jansson's */
+    j = jsonfast_load(req->rq_body.b_data, req->rq_body.b_len);
+    if (!j)
+        j = json_loadb(req->rq_body.b_data, req->rq_body.b_len, JSON_REJECT_DUPLICATES, &jerr);
     if (!j) {
         /* jansson's text quotes the input: give only the position. */
         if (json_error_code(&jerr) == json_error_out_of_memory)
