@@ -376,17 +376,31 @@ enum err vaultcrypt_file_open(struct buf *out, const unsigned char *key, const c
                               const char *file_id, const unsigned char *ct, size_t len)
 {
     struct vaultcrypt_aad aad;
-    unsigned char *pt = NULL;
-    size_t n = 0;
+    unsigned char *dst;
+    size_t n = 0, room;
     enum err e;
 
     if (!out || !key || !vaultcrypt_aad_file(&aad, vault_id, file_id))
         return ERR_BAD_INPUT;
-    e = vaultcrypt_open_raw(&pt, &n, key, &aad, ct, len, VAULTCRYPT_MAX_FILE_BYTES);
+    if (!ct || len < AEAD_OVERHEAD)
+        return ERR_CRYPTO;
+    if (len - AEAD_OVERHEAD > VAULTCRYPT_MAX_FILE_BYTES)
+        return ERR_TOO_LARGE;
+    /* opened straight into out (a 1 MB file was held three times: sealed, opened, copied) */
+    room = len - AEAD_OVERHEAD;
+    e = buf_prepare(out, room);
     if (e != ERR_OK)
         return e;
-    e = buf_add(out, pt, n);
-    secmem_wipe(pt, n + 1);
-    mem_free(pt);
-    return e;
+    if (!out->b_data || out->b_cap - out->b_len < room + 1)
+        return ERR_TOO_LARGE; /* out's cap */
+    dst = (unsigned char *)out->b_data + out->b_len;
+    e = aead_open(dst, room + 1, &n, ct, len, aad.va_data, aad.va_len, key);
+    if (e != ERR_OK) {
+        secmem_wipe(dst, room + 1);
+        out->b_data[out->b_len] = '\0';
+        return ERR_CRYPTO;
+    }
+    out->b_len += n;
+    out->b_data[out->b_len] = '\0';
+    return ERR_OK;
 }

@@ -897,6 +897,20 @@ static void test_file_refusals(void **state)
     assert_int_equal(vaultcrypt_file_open(&out, key, V1, F1, bytes, AEAD_OVERHEAD - 1), ERR_CRYPTO);
     assert_int_equal(vaultcrypt_file_open(&out, key, V1, F1, NULL, 0), ERR_CRYPTO);
     assert_int_equal(out.b_len, 0);
+    /* opened in place: a buffer capped below the contents takes nothing */
+    {
+        struct buf small;
+
+        buf_init(&small, sizeof(data) - 1);
+        assert_int_equal(vaultcrypt_file_open(&small, key, V1, F1, bytes, n), ERR_TOO_LARGE);
+        assert_int_equal(small.b_len, 0);
+        buf_free(&small);
+        buf_init(&small, sizeof(data));
+        assert_int_equal(vaultcrypt_file_open(&small, key, V1, F1, bytes, n), ERR_OK);
+        assert_int_equal(small.b_len, sizeof(data));
+        assert_memory_equal(small.b_data, data, sizeof(data));
+        buf_free(&small);
+    }
     assert_int_equal(vaultcrypt_file_open(&out, key, V1, F1, bytes, n), ERR_OK);
     assert_int_equal(out.b_len, sizeof(data));
     buf_free(&ct);
