@@ -23,6 +23,17 @@ static void act_copy_printable(char *out, size_t cap, const char *s)
     out[i] = '\0';
 }
 
+/* Copies s (NULL: "") into out (cap bytes), cut to fit; snprintf's "%s" without the
+   formatting machinery, which was a visible part of a cached read. */
+static void act_copy(char *out, size_t cap, const char *s)
+{
+    size_t n = s ? strnlen(s, cap - 1) : 0;
+
+    if (n)
+        memcpy(out, s, n);
+    out[n] = '\0';
+}
+
 /* Queues one entry (see api_int.h). */
 void api_activity_record(struct api *a, struct http_request *req, const struct api_principal *p,
                          enum activity_action action, enum activity_result result,
@@ -34,22 +45,22 @@ void api_activity_record(struct api *a, struct http_request *req, const struct a
     const char *acct;
 
     memset(&ac, 0, sizeof(ac));
-    (void)snprintf(ac.ac_request_id, sizeof(ac.ac_request_id), "%s", http_request_id(req));
+    act_copy(ac.ac_request_id, sizeof(ac.ac_request_id), http_request_id(req));
     ac.ac_timestamp = api_now();
     ac.ac_action = action;
     ac.ac_result = result;
-    (void)snprintf(ac.ac_actor_id, sizeof(ac.ac_actor_id), "%s",
-                   p && p->ap_server[0] ? p->ap_server : credentials_server_id_upper(a->ap_cred));
+    act_copy(ac.ac_actor_id, sizeof(ac.ac_actor_id),
+             p && p->ap_server[0] ? p->ap_server : credentials_server_id_upper(a->ap_cred));
     acct = p && p->ap_account[0] ? p->ap_account : credentials_account_id(a->ap_cred);
-    (void)snprintf(ac.ac_actor_account, sizeof(ac.ac_actor_account), "%s", acct ? acct : "");
+    act_copy(ac.ac_actor_account, sizeof(ac.ac_actor_account), acct);
     if (p)
-        (void)snprintf(ac.ac_actor_jti, sizeof(ac.ac_actor_jti), "%s", p->ap_jti);
+        act_copy(ac.ac_actor_jti, sizeof(ac.ac_actor_jti), p->ap_jti);
     act_copy_printable(ac.ac_user_agent, sizeof(ac.ac_user_agent),
                        http_request_header(req, "User-Agent"));
     act_copy_printable(ac.ac_request_ip, sizeof(ac.ac_request_ip), http_request_client_ip(req));
     ac.ac_resource = item && *item ? ACTIVITY_ITEM : ACTIVITY_VAULT;
-    (void)snprintf(ac.ac_vault_id, sizeof(ac.ac_vault_id), "%s", vault ? vault : "");
-    (void)snprintf(ac.ac_item_id, sizeof(ac.ac_item_id), "%s", item ? item : "");
+    act_copy(ac.ac_vault_id, sizeof(ac.ac_vault_id), vault);
+    act_copy(ac.ac_item_id, sizeof(ac.ac_item_id), item);
     ac.ac_item_version = (int64_t)item_version;
     buf_init(&b, API_ACTIVITY_ENTRY_MAX);
     if (activity_to_text(&b, &ac) != ERR_OK || !(text = buf_take(&b, NULL))) {

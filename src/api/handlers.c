@@ -561,7 +561,7 @@ static enum err h_item(struct http_request *req, struct http_response *resp)
         api_itemcache_get(x.hx_api->ap_itemcache, it->ai_vault, it->ai_id, it->ai_version,
                           &cached)) {
         x.hx_item_version = it->ai_version;
-        rc = http_respond_text(resp, 200, "application/json", cached.b_data, cached.b_len);
+        rc = http_respond_buf(resp, 200, "application/json", &cached); /* moved, not copied */
         goto out;
     }
     if ((rc = h_load_item(&x, resp, &m, &content)) == ERR_OK &&

@@ -358,7 +358,7 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_ACT_PAGE] = "SELECT id, entry_json, uploaded FROM activity ORDER BY id LIMIT ?1 OFFSET ?2",
     [ST_ACT_PENDING] = "SELECT id, entry_json, uploaded FROM activity WHERE uploaded = 0"
                        " ORDER BY id LIMIT ?1",
-    [ST_ACT_MARK] = "UPDATE activity SET uploaded = 1 WHERE id = ?1 AND uploaded = 0",
+    [ST_ACT_MARK] = "UPDATE activity SET uploaded = 1 WHERE id BETWEEN ?1 AND ?2 AND uploaded = 0",
     [ST_ACT_PRUNE] = "DELETE FROM activity WHERE uploaded = 1 AND id <= (SELECT id FROM activity"
                      " ORDER BY id DESC LIMIT 1 OFFSET ?1)",
     [ST_META_SET_GEN] = "UPDATE meta SET generation = ?1 WHERE id = 1",
@@ -3287,7 +3287,7 @@ enum err volume_activity_mark_uploaded(struct volume *v, const uint64_t *ids, si
 {
     struct conn *c;
     enum err e;
-    size_t i;
+    size_t i, j;
 
     if (!v || (!ids && n))
         return ERR_BAD_INPUT;
@@ -3296,8 +3296,12 @@ enum err volume_activity_mark_uploaded(struct volume *v, const uint64_t *ids, si
     e = op_begin(v, &c, OP_WRITE);
     if (e != ERR_OK)
         return e;
-    for (i = 0; i < n && e == ERR_OK; i++)
-        e = stmt_run(c, ST_ACT_MARK, "u", ids[i]);
+    /* one statement per run of consecutive ids (an upload's batch is usually one run) */
+    for (i = 0; i < n && e == ERR_OK; i = j) {
+        for (j = i + 1; j < n && ids[j - 1] < UINT64_MAX && ids[j] == ids[j - 1] + 1; j++)
+            ;
+        e = stmt_run(c, ST_ACT_MARK, "uu", ids[i], ids[j - 1]);
+    }
     return op_end(v, c, e);
 }
 

@@ -1885,12 +1885,23 @@ static void test_activity(void **state)
     assert_int_equal(act[0].ve_uploaded, 1); /* id 9 */
     assert_int_equal(act[1].ve_uploaded, 0); /* id 10 */
     volume_activity_list_free(act, n);
+    /* runs of consecutive ids are marked by range: a gap between them stays pending */
+    ids[0] = 14;
+    ids[1] = 16;
+    assert_int_equal(volume_activity_mark_uploaded(g_vol, ids, 2), ERR_OK);
+    assert_int_equal(volume_activity_query(g_vol, 3, 13, &act, &n, &total), ERR_OK);
+    assert_int_equal(n, 3);
+    assert_int_equal(act[0].ve_id, 14);
+    assert_int_equal(act[0].ve_uploaded, 1);
+    assert_int_equal(act[1].ve_uploaded, 0); /* id 15 */
+    assert_int_equal(act[2].ve_uploaded, 1); /* id 16 */
+    volume_activity_list_free(act, n);
 
     /* Prune: uploaded entries older than the newest 5 go; pending ones always stay. */
     assert_int_equal(volume_activity_prune(g_vol, 5, &removed), ERR_OK);
-    assert_int_equal(removed, 9);
+    assert_int_equal(removed, 11); /* 1..9, 14 and 16 */
     assert_int_equal(volume_activity_query(g_vol, 100, 0, &act, &n, &total), ERR_OK);
-    assert_int_equal(total, 16);
+    assert_int_equal(total, 14);
     assert_int_equal(act[0].ve_id, 10);
     volume_activity_list_free(act, n);
     assert_int_equal(volume_activity_prune(g_vol, 0, &removed), ERR_OK);
