@@ -2,6 +2,7 @@
 #include "json/fastload.h"
 
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 struct jf {
@@ -200,4 +201,70 @@ json_t *jsonfast_load(const char *text, size_t len)
         return NULL; /* text after the value */
     }
     return v;
+}
+
+static enum err jf_dump(json_t *v, struct buf *b, unsigned depth)
+{
+    const char *key;
+    json_t *m;
+    char *text;
+    size_t i;
+    enum err e = ERR_OK;
+
+    if (!v || depth > JSONFAST_MAX_DEPTH)
+        return ERR_BAD_INPUT;
+    switch (json_typeof(v)) {
+    case JSON_OBJECT:
+        e = buf_add(b, "{", 1);
+        i = 0;
+        json_object_foreach((json_t *)v, key, m)
+        {
+            if (e == ERR_OK && i++ > 0)
+                e = buf_add(b, ",", 1);
+            if (e == ERR_OK)
+                e = buf_add_json_string(b, key);
+            if (e == ERR_OK)
+                e = buf_add(b, ":", 1);
+            if (e == ERR_OK)
+                e = jf_dump(m, b, depth + 1);
+            if (e != ERR_OK)
+                break;
+        }
+        return e == ERR_OK ? buf_add(b, "}", 1) : e;
+    case JSON_ARRAY:
+        e = buf_add(b, "[", 1);
+        for (i = 0; e == ERR_OK && i < json_array_size(v); i++) {
+            if (i > 0)
+                e = buf_add(b, ",", 1);
+            if (e == ERR_OK)
+                e = jf_dump(json_array_get(v, i), b, depth + 1);
+        }
+        return e == ERR_OK ? buf_add(b, "]", 1) : e;
+    case JSON_STRING:
+        if (strlen(json_string_value(v)) == json_string_length(v))
+            return buf_add_json_string(b, json_string_value(v));
+        break; /* a NUL inside: jansson's \u0000 */
+    case JSON_INTEGER:
+        return buf_add_i64(b, (int64_t)json_integer_value(v));
+    case JSON_TRUE:
+        return buf_add(b, "true", 4);
+    case JSON_FALSE:
+        return buf_add(b, "false", 5);
+    case JSON_NULL:
+        return buf_add(b, "null", 4);
+    default:
+        break; /* a real: jansson's format */
+    }
+    text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    if (!text)
+        return ERR_NOMEM;
+    e = buf_add_str(b, text);
+    free(text);
+    return e;
+}
+
+/* Appends the compact text of v (see fastload.h). */
+enum err jsonfast_dump(json_t *v, struct buf *b)
+{
+    return b ? jf_dump(v, b, 1) : ERR_BAD_INPUT;
 }

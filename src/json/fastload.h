@@ -19,9 +19,21 @@
 #include <jansson.h>
 #include <stddef.h>
 
+#include "common/buf.h"
+
 #define JSONFAST_MAX_DEPTH 32 /* deeper nesting goes to jansson */
 
 /* Returns the tree of text[0..len) (a new reference), or NULL: parse it with jansson. */
 json_t *jsonfast_load(const char *text, size_t len);
+
+/*
+ * Appends the compact JSON text of v (any value; nesting at most JSONFAST_MAX_DEPTH) to b:
+ * text that parses back to a tree equal to v (json_equal), written into one buffer instead
+ * of jansson's dump (a string buffer per call, a function call per character) - what the
+ * hub does with each of a thousand activity entries per upload. Reals and strings holding
+ * a NUL are written by jansson. ERR_OK, ERR_BAD_INPUT (NULL, too deep), ERR_NOMEM or
+ * ERR_TOO_LARGE (b's cap); on an error b may hold part of the text.
+ */
+enum err jsonfast_dump(json_t *v, struct buf *b);
 
 #endif

@@ -93,11 +93,55 @@ static void test_left_to_jansson(void **state)
     assert_null(jsonfast_load(NULL, 0));
 }
 
+/* jsonfast_dump: text jansson reads back to an equal tree, the plain parts byte for byte */
+static void test_dump(void **state)
+{
+    static const char *const texts[] = {
+        "{\"items\":[{\"id\":\"abc\",\"n\":-5,\"t\":true,\"f\":false,\"z\":null}],\"e\":{}}",
+        "[\"caf\u00e9\",\"tab\\there\",\"q\\\"\\\\\",\"\\u0001\\u007f\",1.5,-0.25,1e300,[]]",
+        "{\"\\u00e9\":\"x\"}",
+    };
+    json_error_t jerr;
+    struct buf b;
+    json_t *v, *back;
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+        v = json_loads(texts[i], 0, &jerr);
+        assert_non_null(v);
+        buf_init(&b, 4096);
+        assert_int_equal(jsonfast_dump(v, &b), ERR_OK);
+        back = json_loadb(b.b_data, b.b_len, JSON_REJECT_DUPLICATES, &jerr);
+        assert_non_null(back);
+        assert_true(json_equal(back, v));
+        if (i == 0)
+            assert_string_equal(b.b_data, texts[0]);
+        json_decref(back);
+        json_decref(v);
+        buf_free(&b);
+    }
+    /* a NUL inside a string (jansson's own escape), the cap, NULL */
+    v = json_stringn("a\0b", 3);
+    buf_init(&b, 64);
+    assert_int_equal(jsonfast_dump(v, &b), ERR_OK);
+    assert_string_equal(b.b_data, "\"a\\u0000b\"");
+    buf_free(&b);
+    json_decref(v);
+    v = json_pack("{s:s}", "k", "a value longer than the cap");
+    buf_init(&b, 8);
+    assert_int_equal(jsonfast_dump(v, &b), ERR_TOO_LARGE);
+    buf_free(&b);
+    json_decref(v);
+    assert_int_equal(jsonfast_dump(NULL, &b), ERR_BAD_INPUT);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_plain),
         cmocka_unit_test(test_left_to_jansson),
+        cmocka_unit_test(test_dump),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
