@@ -1,6 +1,7 @@
 /* ids.c - random identifiers in Connect's shapes. */
 #include "common/ids.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -68,23 +69,54 @@ int id_is_valid_upper(const char *s)
     return s && id_check(s, 'A', 'Z');
 }
 
+/*
+ * Random bytes for request ids, drawn from the system a pool at a time (one getrandom per
+ * request was a visible part of a cached read); per thread, used bytes wiped.
+ */
+#define ID_UUID_POOL_BYTES 1024
+static _Thread_local unsigned char id_uuid_pool[ID_UUID_POOL_BYTES];
+static _Thread_local size_t id_uuid_left;
+static pthread_once_t id_uuid_once = PTHREAD_ONCE_INIT;
+
+/* A forked child draws its own bytes: the pool it inherited is its parent's. */
+static void id_uuid_forked(void)
+{
+    explicit_bzero(id_uuid_pool, sizeof(id_uuid_pool));
+    id_uuid_left = 0;
+}
+
+static void id_uuid_init(void)
+{
+    (void)pthread_atfork(NULL, NULL, id_uuid_forked);
+}
+
 /* Writes a new version 4 UUID. */
 enum err id_new_uuid(char out[UUID_LEN + 1])
 {
-    unsigned char r[16];
-    char hex[33];
+    static const char hex[] = "0123456789abcdef";
+    unsigned char *r;
     enum err rc;
+    size_t i, o = 0;
 
     out[0] = '\0';
-    rc = crypto_random(r, sizeof(r));
-    if (rc != ERR_OK)
-        return rc;
+    (void)pthread_once(&id_uuid_once, id_uuid_init);
+    if (id_uuid_left < 16) {
+        rc = crypto_random(id_uuid_pool, sizeof(id_uuid_pool));
+        if (rc != ERR_OK)
+            return rc;
+        id_uuid_left = sizeof(id_uuid_pool);
+    }
+    r = id_uuid_pool + sizeof(id_uuid_pool) - id_uuid_left;
+    id_uuid_left -= 16;
     r[6] = (unsigned char)((r[6] & 0x0f) | 0x40);
     r[8] = (unsigned char)((r[8] & 0x3f) | 0x80);
-    rc = codec_hex_encode(hex, sizeof(hex), r, sizeof(r));
-    if (rc != ERR_OK)
-        return rc;
-    snprintf(out, UUID_LEN + 1, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12, hex + 16,
-             hex + 20);
+    for (i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10)
+            out[o++] = '-';
+        out[o++] = hex[r[i] >> 4];
+        out[o++] = hex[r[i] & 0xf];
+    }
+    out[o] = '\0';
+    explicit_bzero(r, 16);
     return ERR_OK;
 }

@@ -185,39 +185,64 @@ static void log_put_field(struct log_line *l, int first, const char *key, const 
     log_put(l, "\"", 1);
 }
 
+/*
+ * Writes now as "YYYY-MM-DDTHH:MM:SS.mmmZ" into ts (at least 25 bytes). The part up to the
+ * seconds is kept per thread for the second it names (gmtime_r and a formatted print per
+ * line were a visible part of a request). Returns the length, or 0.
+ */
+static size_t log_timestamp(char *ts, const struct timespec *now)
+{
+    static _Thread_local time_t sec = (time_t)-1;
+    static _Thread_local char head[24];
+    long ms = now->tv_nsec / 1000000;
+    struct tm tm;
+
+    if (now->tv_sec != sec) {
+        if (!gmtime_r(&now->tv_sec, &tm) ||
+            snprintf(head, sizeof(head), "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900,
+                     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec) != 19)
+            return 0;
+        sec = now->tv_sec;
+    }
+    memcpy(ts, head, 19);
+    ts[19] = '.';
+    ts[20] = (char)('0' + ms / 100);
+    ts[21] = (char)('0' + ms / 10 % 10);
+    ts[22] = (char)('0' + ms % 10);
+    ts[23] = 'Z';
+    ts[24] = '\0';
+    return 24;
+}
+
 /* Writes one log line; see log.h. */
 void log_vmsg(enum log_level level, const struct log_scope *scope, const char *fmt, va_list ap)
 {
     struct log_line l;
     char msg[LOG_MAX_LINE_BYTES], ts[40], lv[16];
     struct timespec now;
-    struct tm tm;
     FILE *f;
-    int n;
 
     if (level < LOG_ERROR || level > LOG_TRACE || !log_enabled(level))
         return;
     l.ll_len = 0;
     l.ll_full = 0;
-    n = snprintf(msg, sizeof(msg), "(%c) ", log_letters[level]);
-    if (n < 0)
-        return;
-    if (vsnprintf(msg + n, sizeof(msg) - (size_t)n, fmt, ap) < 0)
+    msg[0] = '(';
+    msg[1] = log_letters[level];
+    msg[2] = ')';
+    msg[3] = ' ';
+    if (vsnprintf(msg + 4, sizeof(msg) - 4, fmt, ap) < 0)
         return;
     clock_gettime(CLOCK_REALTIME, &now);
-    gmtime_r(&now.tv_sec, &tm);
-    n = snprintf(ts, sizeof(ts), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
-                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                 now.tv_nsec / 1000000);
-    if (n < 0 || (size_t)n >= sizeof(ts))
+    if (log_timestamp(ts, &now) == 0)
         return;
     log_put(&l, "{\"log_message\":\"", 16);
     /* Leave room for the other fields so that a long message is cut, never the line. */
     log_put_escaped(&l, msg, sizeof(l.ll_buf) - 256);
     log_put(&l, "\"", 1);
     log_put_field(&l, 0, "timestamp", ts);
-    n = snprintf(lv, sizeof(lv), ",\"level\":%d", (int)level);
-    log_put(&l, lv, (size_t)n);
+    memcpy(lv, ",\"level\":", 9); /* levels are one digit (LOG_ERROR..LOG_TRACE) */
+    lv[9] = (char)('0' + (int)level);
+    log_put(&l, lv, 10);
     if (scope && (scope->ls_request_id || scope->ls_jti)) {
         log_put(&l, ",\"scope\":{", 10);
         if (scope->ls_request_id)

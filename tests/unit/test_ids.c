@@ -99,6 +99,20 @@ static void test_uuid(void **state)
     }
     assert_int_equal(a[14], '4');
     assert_non_null(strchr("89ab", a[19]));
+    /* across several refills of the random pool (64 ids each): all well-formed, all new */
+    {
+        static char many[200][UUID_LEN + 1];
+        size_t j;
+
+        for (i = 0; i < 200; i++) {
+            assert_int_equal(id_new_uuid(many[i]), ERR_OK);
+            assert_int_equal(strlen(many[i]), UUID_LEN);
+            assert_int_equal(many[i][14], '4');
+            assert_non_null(strchr("89ab", many[i][19]));
+            for (j = 0; j < i; j++)
+                assert_string_not_equal(many[i], many[j]);
+        }
+    }
 }
 
 int main(void)

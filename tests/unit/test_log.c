@@ -8,6 +8,7 @@
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/limits.h"
 #include "common/log.h"
@@ -49,11 +50,19 @@ static void test_shape(void **state)
     json_t *j, *sc;
     const char *ts;
 
+    char before[32], after[32];
+    time_t t0, t1;
+    struct tm tm;
+
     (void)state;
     log_set_level(LOG_INFO);
+    t0 = time(NULL);
     capture_start(&c);
     log_msg(LOG_INFO, &scope, "GET %s completed (%d: %s) in %dms", "/v1/vaults", 200, "OK", 5);
     capture_end(&c);
+    t1 = time(NULL);
+    strftime(before, sizeof(before), "%Y-%m-%dT%H:%M:%S", gmtime_r(&t0, &tm));
+    strftime(after, sizeof(after), "%Y-%m-%dT%H:%M:%S", gmtime_r(&t1, &tm));
     assert_true(c.cp_len > 0);
     assert_int_equal(c.cp_data[c.cp_len - 1], '\n');
     assert_null(memchr(c.cp_data, '\n', c.cp_len - 1)); /* exactly one line */
@@ -65,7 +74,10 @@ static void test_shape(void **state)
     assert_non_null(ts);
     assert_int_equal(strlen(ts), 24); /* 2026-11-28T04:15:31.123Z */
     assert_int_equal(ts[10], 'T');
+    assert_int_equal(ts[19], '.');
     assert_int_equal(ts[23], 'Z');
+    /* the second it was written (the per-thread cache of the date part is right) */
+    assert_true(strncmp(ts, before, 19) == 0 || strncmp(ts, after, 19) == 0);
     sc = json_object_get(j, "scope");
     assert_string_equal(json_string_value(json_object_get(sc, "request_id")), scope.ls_request_id);
     assert_string_equal(json_string_value(json_object_get(sc, "jti")), scope.ls_jti);
