@@ -93,7 +93,8 @@ static pthread_mutex_t act_write_mu = PTHREAD_MUTEX_INITIALIZER;
 size_t api_activity_write(struct api *a)
 {
     char **batch;
-    size_t i, n;
+    size_t i, n, fit;
+    uint64_t backlog = 0;
 
     pthread_mutex_lock(&act_write_mu);
     pthread_mutex_lock(&a->ap_mu);
@@ -112,10 +113,27 @@ size_t api_activity_write(struct api *a)
     memcpy(batch, a->ap_activity, n * sizeof(*batch));
     a->ap_nactivity = 0;
     pthread_mutex_unlock(&a->ap_mu);
-    if (volume_activity_append_batch(a->ap_volume, (const char *const *)batch, n) != ERR_OK) {
-        log_warn("api: cannot write %zu activity entries to the volume; dropped", n);
+    /* the volume holds at most ap_activity_backlog_max entries sync has not uploaded */
+    fit = n;
+    if (volume_activity_backlog(a->ap_volume, &backlog) == ERR_OK) {
+        if (backlog >= a->ap_activity_backlog_max)
+            fit = 0;
+        else if (a->ap_activity_backlog_max - backlog < (uint64_t)n)
+            fit = (size_t)(a->ap_activity_backlog_max - backlog);
+    }
+    if (fit < n && !a->ap_activity_full)
+        log_warn("api: %llu activity entries wait in the volume for sync's upload; new ones are "
+                 "dropped until it catches up (sesame_connect_activity_dropped_total)",
+                 (unsigned long long)a->ap_activity_backlog_max);
+    a->ap_activity_full = fit < n;
+    if (fit > 0 &&
+        volume_activity_append_batch(a->ap_volume, (const char *const *)batch, fit) != ERR_OK) {
+        log_warn("api: cannot write %zu activity entries to the volume; dropped", fit);
+        fit = 0;
+    }
+    if (fit < n) {
         pthread_mutex_lock(&a->ap_mu);
-        a->ap_activity_dropped += n;
+        a->ap_activity_dropped += n - fit;
         pthread_mutex_unlock(&a->ap_mu);
     }
     for (i = 0; i < n; i++)

@@ -477,6 +477,7 @@ enum err api_start(struct api **out, const struct api_options *opt, char *errmsg
     pthread_mutex_init(&a->ap_metrics_mu, NULL);
     pthread_cond_init(&a->ap_cond, NULL);
     a->ap_cfg = cf;
+    a->ap_activity_backlog_max = API_ACTIVITY_BACKLOG_MAX;
     if (api_ratelimit_init(a) != ERR_OK) {
         rc = ERR_NOMEM;
         goto fail;

@@ -42,16 +42,20 @@
 #define API_BUS_TIMEOUT_MS       2000  /* one bus call */
 #define API_BUS_WRITERS          4     /* bus connections for writes (sync has as many sessions) */
 #define API_ACTIVITY_QUEUE       10000 /* activity entries waiting for the volume */
-#define API_ACTIVITY_ENTRY_MAX   2048  /* bytes of one entry's JSON text (fields are capped) */
-#define API_ACTIVITY_PAGE        50    /* /v1/activity default limit */
-#define API_ACTIVITY_MAX_PAGE    1000  /* /v1/activity largest limit */
-#define API_TOKEN_CACHE          1024  /* revocation states remembered per generation */
-#define API_VERIFIED_CACHE       64    /* verified tokens remembered (direct-mapped) */
-#define API_MAX_ROUTES           16    /* routes with their own metrics */
-#define API_MAX_STATUSES         12    /* distinct statuses counted per route */
-#define API_HIST_BUCKETS         14    /* latency histogram buckets (+Inf apart) */
-#define API_NOT_READY_MSG        "failed to initiate, review service logs for details"
-#define API_LOCKED_MSG           "Make a request with a valid bearer token to initialize"
+#define API_ACTIVITY_BACKLOG_MAX                                                                   \
+    500000 /* entries in the volume waiting for sync's upload (about 250 MB); beyond, new ones     \
+              are dropped and counted: under reads faster than the hub takes entries, or with      \
+              the hub away, the volume grew without bound (600 MB in a bench session) */
+#define API_ACTIVITY_ENTRY_MAX 2048 /* bytes of one entry's JSON text (fields are capped) */
+#define API_ACTIVITY_PAGE      50   /* /v1/activity default limit */
+#define API_ACTIVITY_MAX_PAGE  1000 /* /v1/activity largest limit */
+#define API_TOKEN_CACHE        1024 /* revocation states remembered per generation */
+#define API_VERIFIED_CACHE     64   /* verified tokens remembered (direct-mapped) */
+#define API_MAX_ROUTES         16   /* routes with their own metrics */
+#define API_MAX_STATUSES       12   /* distinct statuses counted per route */
+#define API_HIST_BUCKETS       14   /* latency histogram buckets (+Inf apart) */
+#define API_NOT_READY_MSG      "failed to initiate, review service logs for details"
+#define API_LOCKED_MSG         "Make a request with a valid bearer token to initialize"
 
 /* ---- the index (index.c) ------------------------------------------------------------- */
 
@@ -271,6 +275,8 @@ struct api {
     char *ap_activity[API_ACTIVITY_QUEUE]; /* entries waiting for the volume */
     size_t ap_nactivity;
     uint64_t ap_activity_dropped;
+    uint64_t ap_activity_backlog_max; /* API_ACTIVITY_BACKLOG_MAX (tests lower it) */
+    int ap_activity_full;             /* the backlog was at its cap at the last write */
     /* a damaged volume (api.c): data requests answer 503 while ap_vol_gate is set */
     int ap_vol_gate;           /* damaged or being rebuilt: 503, not served */
     int ap_vol_damaged;        /* this api's reads found the database damaged */

@@ -574,6 +574,13 @@ enum err volume_activity_append_batch(struct volume *v, const char *const *entri
 enum err volume_activity_query(struct volume *v, size_t limit, size_t offset,
                                struct volume_activity **out, size_t *n, uint64_t *total) SESAME_WUR;
 
+/*
+ * Sets *n to the entries from the oldest one not uploaded to the newest: the backlog sync
+ * has to upload (exact while uploads go in id order, as sync's do; else an upper bound).
+ * ERR_OK, ERR_BAD_INPUT, ERR_STORAGE.
+ */
+enum err volume_activity_backlog(struct volume *v, uint64_t *n) SESAME_WUR;
+
 /* Reads up to limit (1..VOLUME_MAX_PAGE) entries not yet uploaded, oldest first. */
 enum err volume_activity_pending(struct volume *v, size_t limit, struct volume_activity **out,
                                  size_t *n) SESAME_WUR;

@@ -2159,6 +2159,43 @@ static void test_activity_paging(void **state)
             json_string_value(json_object_get(json_array_get(J(), (size_t)i), "result")), "DENY");
 }
 
+/*
+ * The volume holds at most ap_activity_backlog_max entries sync has not uploaded (none are
+ * here: no sync): the rest are dropped and counted, with one warning, and the requests are
+ * answered as ever.
+ */
+static void test_activity_backlog_cap(void **state)
+{
+    struct volume_activity *act = NULL;
+    uint64_t total = 0, ids[5];
+    size_t n = 0;
+    int i;
+
+    (void)state;
+    unlock_api(); /* no entry */
+    g.api->ap_activity_backlog_max = 5;
+    for (i = 0; i < 8; i++)
+        assert_int_equal(get("/v1/vaults", g.full), 200);
+    (void)api_activity_write(g.api); /* whatever the watcher has not written yet */
+    assert_int_equal(volume_activity_query(g.vol, 100, 0, &act, &n, &total), ERR_OK);
+    volume_activity_list_free(act, n);
+    assert_int_equal(total, 5); /* the oldest 5 */
+    assert_int_equal(g.api->ap_activity_dropped, 3);
+    assert_int_equal(metric("sesame_connect_activity_dropped_total"), 3);
+    /* sync uploaded them: room again, new entries are kept */
+    for (i = 0; i < 5; i++)
+        ids[i] = (uint64_t)i + 1;
+    assert_int_equal(volume_activity_mark_uploaded(g.vol, ids, 5), ERR_OK);
+    for (i = 0; i < 2; i++)
+        assert_int_equal(get("/v1/vaults", g.full), 200);
+    (void)api_activity_write(g.api);
+    assert_int_equal(volume_activity_query(g.vol, 100, 0, &act, &n, &total), ERR_OK);
+    volume_activity_list_free(act, n);
+    assert_int_equal(total, 7);
+    assert_int_equal(g.api->ap_activity_dropped, 3);
+    g.api->ap_activity_backlog_max = API_ACTIVITY_BACKLOG_MAX;
+}
+
 /* /v1/activity sees every entry of the requests answered before it, in order, even while
  * the watcher writes the queue at the same time. */
 static void test_activity_complete(void **state)
@@ -3803,6 +3840,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_write_only, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_activity, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_activity_paging, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_activity_backlog_cap, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_activity_complete, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_activity_flush_waits, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_metrics, fx_setup, fx_teardown),

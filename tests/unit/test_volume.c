@@ -1833,7 +1833,7 @@ static void test_activity_batch(void **state)
 static void test_activity(void **state)
 {
     struct volume_activity *act = (struct volume_activity *)&act;
-    uint64_t total = 99, id, ids[10];
+    uint64_t total = 99, id, ids[10], backlog = 0;
     size_t n = 99, removed, i;
     char entry[64];
     char *big;
@@ -1867,6 +1867,9 @@ static void test_activity(void **state)
     assert_int_equal(total, 25);
 
     /* Upload marks. */
+    assert_int_equal(volume_activity_backlog(g_vol, &backlog), ERR_OK);
+    assert_int_equal(backlog, 25);
+    assert_int_equal(volume_activity_backlog(NULL, &backlog), ERR_BAD_INPUT);
     assert_int_equal(volume_activity_pending(g_vol, 100, &act, &n), ERR_OK);
     assert_int_equal(n, 25);
     volume_activity_list_free(act, n);
@@ -1885,6 +1888,8 @@ static void test_activity(void **state)
     assert_int_equal(act[0].ve_uploaded, 1); /* id 9 */
     assert_int_equal(act[1].ve_uploaded, 0); /* id 10 */
     volume_activity_list_free(act, n);
+    assert_int_equal(volume_activity_backlog(g_vol, &backlog), ERR_OK);
+    assert_int_equal(backlog, 16); /* 10..25 */
     /* runs of consecutive ids are marked by range: a gap between them stays pending */
     ids[0] = 14;
     ids[1] = 16;
@@ -1907,6 +1912,14 @@ static void test_activity(void **state)
     assert_int_equal(volume_activity_prune(g_vol, 0, &removed), ERR_OK);
     assert_int_equal(removed, 0);
     assert_int_equal(generation(), 0); /* activity is not mirrored data */
+    for (i = 0; i < 10; i++)
+        ids[i] = 10 + i;
+    assert_int_equal(volume_activity_mark_uploaded(g_vol, ids, 10), ERR_OK);
+    for (i = 0; i < 10; i++)
+        ids[i] = 20 + i;
+    assert_int_equal(volume_activity_mark_uploaded(g_vol, ids, 10), ERR_OK);
+    assert_int_equal(volume_activity_backlog(g_vol, &backlog), ERR_OK);
+    assert_int_equal(backlog, 0); /* all uploaded */
 
     /* Shapes. */
     assert_int_equal(volume_activity_query(g_vol, 0, 0, &act, &n, &total), ERR_BAD_INPUT);
