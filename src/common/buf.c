@@ -165,6 +165,42 @@ enum err buf_add_b64url(struct buf *b, const void *p, size_t n, int quote)
     return ERR_OK;
 }
 
+/* Appends "key": to an object being written, after a comma unless it ends with '{'. */
+static enum err buf_add_member_key(struct buf *b, const char *key)
+{
+    enum err rc = ERR_OK;
+
+    if (b->b_len > 0 && b->b_data[b->b_len - 1] != '{')
+        rc = buf_add(b, ",", 1);
+    if (rc == ERR_OK)
+        rc = buf_add_json_string(b, key);
+    return rc == ERR_OK ? buf_add(b, ":", 1) : rc;
+}
+
+/* Appends "key":"v" (see buf.h). */
+enum err buf_add_member_str(struct buf *b, const char *key, const char *v)
+{
+    enum err rc = buf_add_member_key(b, key);
+
+    return rc == ERR_OK ? buf_add_json_string(b, v ? v : "") : rc;
+}
+
+/* Appends "key":v (see buf.h). */
+enum err buf_add_member_i64(struct buf *b, const char *key, int64_t v)
+{
+    enum err rc = buf_add_member_key(b, key);
+
+    return rc == ERR_OK ? buf_add_i64(b, v) : rc;
+}
+
+/* Appends "key":"base64url" (see buf.h). */
+enum err buf_add_member_b64url(struct buf *b, const char *key, const void *p, size_t n)
+{
+    enum err rc = buf_add_member_key(b, key);
+
+    return rc == ERR_OK ? buf_add_b64url(b, p, n, 1) : rc;
+}
+
 /* Appends s as a quoted, escaped JSON string. */
 enum err buf_add_json_string(struct buf *b, const char *s)
 {

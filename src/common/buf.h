@@ -59,6 +59,15 @@ enum err buf_add_i64(struct buf *b, int64_t v) SESAME_WUR;
  */
 enum err buf_add_b64url(struct buf *b, const void *p, size_t n, int quote) SESAME_WUR;
 
+/*
+ * Appends one member of a JSON object being written: "key": (after a comma unless b ends
+ * with '{'), then the value - a string (escaped; NULL: ""), an integer, or n bytes as a
+ * base64url string. Errors as buf_add.
+ */
+enum err buf_add_member_str(struct buf *b, const char *key, const char *v) SESAME_WUR;
+enum err buf_add_member_i64(struct buf *b, const char *key, int64_t v) SESAME_WUR;
+enum err buf_add_member_b64url(struct buf *b, const char *key, const void *p, size_t n) SESAME_WUR;
+
 /* Returns the contents ("" when empty); the pointer stays owned by b. */
 const char *buf_str(const struct buf *b);
 

@@ -313,39 +313,6 @@ json_t *hub_item_json(const struct store_item *it)
     return o;
 }
 
-/* Appends ,"key": to b (no comma after '{'). */
-static enum err text_key(struct buf *b, const char *key)
-{
-    enum err e = ERR_OK;
-
-    if (b->b_len > 0 && b->b_data[b->b_len - 1] != '{')
-        e = buf_add(b, ",", 1);
-    if (e == ERR_OK)
-        e = buf_add_json_string(b, key);
-    return e == ERR_OK ? buf_add(b, ":", 1) : e;
-}
-
-static enum err text_str(struct buf *b, const char *key, const char *v)
-{
-    enum err e = text_key(b, key);
-
-    return e == ERR_OK ? buf_add_json_string(b, v) : e;
-}
-
-static enum err text_int(struct buf *b, const char *key, int64_t v)
-{
-    enum err e = text_key(b, key);
-
-    return e == ERR_OK ? buf_add_i64(b, v) : e;
-}
-
-static enum err text_b64(struct buf *b, const char *key, const unsigned char *p, size_t n)
-{
-    enum err e = text_key(b, key);
-
-    return e == ERR_OK ? buf_add_b64url(b, p, n, 1) : e;
-}
-
 /* Appends the ITEM records as a JSON array (see hub_int.h). */
 enum err hub_items_text(struct buf *b, const struct store_item *v, size_t n)
 {
@@ -362,25 +329,25 @@ enum err hub_items_text(struct buf *b, const struct store_item *v, size_t n)
 
         e = buf_add(b, i ? ",{" : "{", i ? 2 : 1);
         if (e == ERR_OK)
-            e = text_str(b, "id", it->it_id);
+            e = buf_add_member_str(b, "id", it->it_id);
         if (e == ERR_OK)
-            e = text_str(b, "vault", it->it_vault);
+            e = buf_add_member_str(b, "vault", it->it_vault);
         if (e == ERR_OK)
-            e = text_int(b, "version", (int64_t)it->it_version);
+            e = buf_add_member_i64(b, "version", (int64_t)it->it_version);
         if (e == ERR_OK)
-            e = text_str(b, "state", it->it_state);
+            e = buf_add_member_str(b, "state", it->it_state);
         if (e == ERR_OK)
-            e = text_str(b, "category", it->it_category);
+            e = buf_add_member_str(b, "category", it->it_category);
         if (e == ERR_OK)
-            e = text_b64(b, "overview", it->it_overview, it->it_overview_len);
+            e = buf_add_member_b64url(b, "overview", it->it_overview, it->it_overview_len);
         if (e == ERR_OK)
-            e = text_int(b, "createdAt", it->it_created_at);
+            e = buf_add_member_i64(b, "createdAt", it->it_created_at);
         if (e == ERR_OK)
-            e = text_int(b, "updatedAt", it->it_updated_at);
+            e = buf_add_member_i64(b, "updatedAt", it->it_updated_at);
         if (e == ERR_OK)
-            e = text_str(b, "lastEditedBy", it->it_last_edited_by);
+            e = buf_add_member_str(b, "lastEditedBy", it->it_last_edited_by);
         if (e == ERR_OK && it->it_details)
-            e = text_b64(b, "details", it->it_details, it->it_details_len);
+            e = buf_add_member_b64url(b, "details", it->it_details, it->it_details_len);
         if (e == ERR_OK)
             e = buf_add(b, "}", 1);
     }

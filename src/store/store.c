@@ -882,40 +882,6 @@ static int ok_nonce(const char *n)
 /* ---- Change records --------------------------------------------------------------------- */
 
 /* JSON payload helpers: pj_open starts "{", each pj_* adds one member, pj_close adds "}". */
-static enum err pj_key(struct buf *b, const char *key)
-{
-    enum err e = ERR_OK;
-
-    if (b->b_len > 1)
-        e = buf_add(b, ",", 1);
-    if (e == ERR_OK)
-        e = buf_add_json_string(b, key);
-    if (e == ERR_OK)
-        e = buf_add(b, ":", 1);
-    return e;
-}
-
-static enum err pj_str(struct buf *b, const char *key, const char *val)
-{
-    enum err e = pj_key(b, key);
-
-    return e == ERR_OK ? buf_add_json_string(b, val ? val : "") : e;
-}
-
-static enum err pj_int(struct buf *b, const char *key, int64_t v)
-{
-    enum err e = pj_key(b, key);
-
-    return e == ERR_OK ? buf_add_i64(b, v) : e;
-}
-
-static enum err pj_b64(struct buf *b, const char *key, const unsigned char *p, size_t n)
-{
-    enum err e = pj_key(b, key);
-
-    return e == ERR_OK ? buf_add_b64url(b, p, n, 1) : e;
-}
-
 static enum err pj_hex(struct buf *b, const char *key, const unsigned char *p, size_t n)
 {
     char hex[2 * STORE_SHA256_BYTES + 1];
@@ -924,7 +890,7 @@ static enum err pj_hex(struct buf *b, const char *key, const unsigned char *p, s
     if (n > STORE_SHA256_BYTES)
         return ERR_INTERNAL;
     e = codec_hex_encode(hex, sizeof(hex), p, n);
-    return e == ERR_OK ? pj_str(b, key, hex) : e;
+    return e == ERR_OK ? buf_add_member_str(b, key, hex) : e;
 }
 
 /*
@@ -1314,11 +1280,11 @@ static enum err signing_key_add_tx(struct conn *c, int64_t now, const char *acco
         return e;
     e = pj_open(&b);
     if (e == ERR_OK)
-        e = pj_str(&b, "kid", k->sk_kid);
+        e = buf_add_member_str(&b, "kid", k->sk_kid);
     if (e == ERR_OK)
-        e = pj_str(&b, "publicJwk", k->sk_public_jwk);
+        e = buf_add_member_str(&b, "publicJwk", k->sk_public_jwk);
     if (e == ERR_OK)
-        e = pj_int(&b, "createdAt", now);
+        e = buf_add_member_i64(&b, "createdAt", now);
     return pj_commit(c, now, account, &b, e, STORE_CHANGE_SIGNING_KEY_ADD, NULL, k->sk_kid, NULL,
                      NULL);
 }
@@ -1357,9 +1323,9 @@ static enum err account_create(struct store *s, const struct store_account *a,
     if (e == ERR_OK) {
         e = pj_open(&b);
         if (e == ERR_OK)
-            e = pj_str(&b, "id", a->ac_id);
+            e = buf_add_member_str(&b, "id", a->ac_id);
         if (e == ERR_OK)
-            e = pj_int(&b, "createdAt", now);
+            e = buf_add_member_i64(&b, "createdAt", now);
         e = pj_commit(c, now, a->ac_id, &b, e, STORE_CHANGE_ACCOUNT_CREATE, NULL, a->ac_id, NULL,
                       NULL);
     }
@@ -1550,9 +1516,9 @@ enum err store_signing_key_retire(struct store *s, const char *account, const ch
         if (e == ERR_OK)
             e = pj_open(&b);
         if (e == ERR_OK) {
-            e = pj_str(&b, "kid", kid);
+            e = buf_add_member_str(&b, "kid", kid);
             if (e == ERR_OK)
-                e = pj_int(&b, "retiredAt", now);
+                e = buf_add_member_i64(&b, "retiredAt", now);
             e = pj_commit(c, now, account, &b, e, STORE_CHANGE_SIGNING_KEY_RETIRE, NULL, kid, NULL,
                           NULL);
         }
@@ -1607,20 +1573,20 @@ static enum err vault_payload(struct buf *b, const char *id, const char *type,
                               const unsigned char *attrs, size_t attrs_len, uint64_t attr_version,
                               uint64_t content_version, int64_t created, int64_t updated)
 {
-    enum err e = pj_str(b, "id", id);
+    enum err e = buf_add_member_str(b, "id", id);
 
     if (e == ERR_OK)
-        e = pj_str(b, "type", type);
+        e = buf_add_member_str(b, "type", type);
     if (e == ERR_OK)
-        e = pj_b64(b, "attrs", attrs, attrs_len);
+        e = buf_add_member_b64url(b, "attrs", attrs, attrs_len);
     if (e == ERR_OK)
-        e = pj_int(b, "attributeVersion", (int64_t)attr_version);
+        e = buf_add_member_i64(b, "attributeVersion", (int64_t)attr_version);
     if (e == ERR_OK)
-        e = pj_int(b, "contentVersion", (int64_t)content_version);
+        e = buf_add_member_i64(b, "contentVersion", (int64_t)content_version);
     if (e == ERR_OK)
-        e = pj_int(b, "createdAt", created);
+        e = buf_add_member_i64(b, "createdAt", created);
     if (e == ERR_OK)
-        e = pj_int(b, "updatedAt", updated);
+        e = buf_add_member_i64(b, "updatedAt", updated);
     return e;
 }
 
@@ -1828,11 +1794,11 @@ static enum err vault_delete_tx(struct conn *c, int64_t now, const char *account
     if (e == ERR_OK) {
         e = pj_open(&b);
         if (e == ERR_OK)
-            e = pj_str(&b, "id", id);
+            e = buf_add_member_str(&b, "id", id);
         if (e == ERR_OK)
-            e = pj_int(&b, "contentVersion", (int64_t)content_version);
+            e = buf_add_member_i64(&b, "contentVersion", (int64_t)content_version);
         if (e == ERR_OK)
-            e = pj_int(&b, "deletedAt", now);
+            e = buf_add_member_i64(&b, "deletedAt", now);
         e = pj_commit(c, now, account, &b, e, STORE_CHANGE_VAULT_DELETE, id, id, NULL, &seq);
     }
     if (e == ERR_OK)
@@ -1856,11 +1822,11 @@ static enum err vault_delete_tx(struct conn *c, int64_t now, const char *account
     for (i = 0; e == ERR_OK && i < nservers; i++) {
         e = pj_open(&b);
         if (e == ERR_OK)
-            e = pj_str(&b, "server", servers[i]);
+            e = buf_add_member_str(&b, "server", servers[i]);
         if (e == ERR_OK)
-            e = pj_str(&b, "vault", id);
+            e = buf_add_member_str(&b, "vault", id);
         if (e == ERR_OK)
-            e = pj_str(&b, "reason", "vaultDeleted");
+            e = buf_add_member_str(&b, "reason", "vaultDeleted");
         e = pj_commit(c, now, account, &b, e, STORE_CHANGE_GRANT_DELETE, id, servers[i], servers[i],
                       NULL);
     }
@@ -1945,27 +1911,27 @@ static enum err item_put_tx(struct conn *c, int64_t now, const char *account, st
     if (e == ERR_OK) {
         e = pj_open(&b);
         if (e == ERR_OK)
-            e = pj_str(&b, "id", it->it_id);
+            e = buf_add_member_str(&b, "id", it->it_id);
         if (e == ERR_OK)
-            e = pj_str(&b, "vault", it->it_vault);
+            e = buf_add_member_str(&b, "vault", it->it_vault);
         if (e == ERR_OK)
-            e = pj_int(&b, "version", (int64_t)version);
+            e = buf_add_member_i64(&b, "version", (int64_t)version);
         if (e == ERR_OK)
-            e = pj_int(&b, "vaultContentVersion", (int64_t)cv);
+            e = buf_add_member_i64(&b, "vaultContentVersion", (int64_t)cv);
         if (e == ERR_OK)
-            e = pj_str(&b, "state", it->it_state);
+            e = buf_add_member_str(&b, "state", it->it_state);
         if (e == ERR_OK)
-            e = pj_str(&b, "category", it->it_category);
+            e = buf_add_member_str(&b, "category", it->it_category);
         if (e == ERR_OK)
-            e = pj_b64(&b, "overview", it->it_overview, it->it_overview_len);
+            e = buf_add_member_b64url(&b, "overview", it->it_overview, it->it_overview_len);
         if (e == ERR_OK)
-            e = pj_b64(&b, "details", it->it_details, it->it_details_len);
+            e = buf_add_member_b64url(&b, "details", it->it_details, it->it_details_len);
         if (e == ERR_OK)
-            e = pj_int(&b, "createdAt", created);
+            e = buf_add_member_i64(&b, "createdAt", created);
         if (e == ERR_OK)
-            e = pj_int(&b, "updatedAt", now);
+            e = buf_add_member_i64(&b, "updatedAt", now);
         if (e == ERR_OK)
-            e = pj_str(&b, "lastEditedBy", it->it_last_edited_by);
+            e = buf_add_member_str(&b, "lastEditedBy", it->it_last_edited_by);
         e = pj_commit(c, now, account, &b, e, STORE_CHANGE_ITEM_PUT, it->it_vault, it->it_id, NULL,
                       &seq);
     }
@@ -2276,17 +2242,17 @@ enum err store_item_delete_version(struct store *s, const char *account, const c
     if (e == ERR_OK) {
         e = pj_open(&b);
         if (e == ERR_OK)
-            e = pj_str(&b, "id", id);
+            e = buf_add_member_str(&b, "id", id);
         if (e == ERR_OK)
-            e = pj_str(&b, "vault", vault);
+            e = buf_add_member_str(&b, "vault", vault);
         if (e == ERR_OK)
-            e = pj_int(&b, "version", (int64_t)version);
+            e = buf_add_member_i64(&b, "version", (int64_t)version);
         if (e == ERR_OK)
-            e = pj_int(&b, "vaultContentVersion", (int64_t)cv);
+            e = buf_add_member_i64(&b, "vaultContentVersion", (int64_t)cv);
         if (e == ERR_OK)
-            e = pj_int(&b, "updatedAt", now);
+            e = buf_add_member_i64(&b, "updatedAt", now);
         if (e == ERR_OK)
-            e = pj_str(&b, "lastEditedBy", editor);
+            e = buf_add_member_str(&b, "lastEditedBy", editor);
         e = pj_commit(c, now, account, &b, e, STORE_CHANGE_ITEM_DELETE, vault, id, NULL, &seq);
     }
     if (e == ERR_OK)
@@ -2347,15 +2313,15 @@ static enum err file_put_tx(struct conn *c, int64_t now, const char *account,
         return e;
     e = pj_open(&b);
     if (e == ERR_OK)
-        e = pj_str(&b, "id", f->fi_id);
+        e = buf_add_member_str(&b, "id", f->fi_id);
     if (e == ERR_OK)
-        e = pj_str(&b, "vault", f->fi_vault);
+        e = buf_add_member_str(&b, "vault", f->fi_vault);
     if (e == ERR_OK)
-        e = pj_int(&b, "size", (int64_t)f->fi_size);
+        e = buf_add_member_i64(&b, "size", (int64_t)f->fi_size);
     if (e == ERR_OK)
         e = pj_hex(&b, "sha256", f->fi_sha256, STORE_SHA256_BYTES);
     if (e == ERR_OK)
-        e = pj_int(&b, "createdAt", now);
+        e = buf_add_member_i64(&b, "createdAt", now);
     return pj_commit(c, now, account, &b, e, STORE_CHANGE_FILE_PUT, f->fi_vault, f->fi_id, NULL,
                      NULL);
 }
@@ -2485,11 +2451,11 @@ enum err store_server_create(struct store *s, const char *account, struct store_
     if (e == ERR_OK) {
         e = pj_open(&b);
         if (e == ERR_OK)
-            e = pj_str(&b, "id", sv->se_id);
+            e = buf_add_member_str(&b, "id", sv->se_id);
         if (e == ERR_OK)
-            e = pj_str(&b, "name", sv->se_name);
+            e = buf_add_member_str(&b, "name", sv->se_name);
         if (e == ERR_OK)
-            e = pj_int(&b, "createdAt", now);
+            e = buf_add_member_i64(&b, "createdAt", now);
         e = pj_commit(c, now, account, &b, e, STORE_CHANGE_SERVER_CREATE, NULL, sv->se_id,
                       sv->se_id, NULL);
     }
@@ -2622,9 +2588,9 @@ enum err store_server_delete(struct store *s, const char *account, const char *i
     if (e == ERR_OK) {
         e = pj_open(&b);
         if (e == ERR_OK)
-            e = pj_str(&b, "id", id);
+            e = buf_add_member_str(&b, "id", id);
         if (e == ERR_OK)
-            e = pj_int(&b, "deletedAt", now);
+            e = buf_add_member_i64(&b, "deletedAt", now);
         e = pj_commit(c, now, account, &b, e, STORE_CHANGE_SERVER_DELETE, NULL, id, id, &seq);
     }
     if (e == ERR_OK)
@@ -2673,13 +2639,13 @@ static enum err grant_put_tx(struct conn *c, int64_t now, const char *account,
         return e;
     e = pj_open(&b);
     if (e == ERR_OK)
-        e = pj_str(&b, "server", g->gr_server);
+        e = buf_add_member_str(&b, "server", g->gr_server);
     if (e == ERR_OK)
-        e = pj_str(&b, "vault", g->gr_vault);
+        e = buf_add_member_str(&b, "vault", g->gr_vault);
     if (e == ERR_OK)
-        e = pj_b64(&b, "keyWrapped", g->gr_key_wrapped, g->gr_key_wrapped_len);
+        e = buf_add_member_b64url(&b, "keyWrapped", g->gr_key_wrapped, g->gr_key_wrapped_len);
     if (e == ERR_OK)
-        e = pj_int(&b, "createdAt", now);
+        e = buf_add_member_i64(&b, "createdAt", now);
     e = pj_commit(c, now, account, &b, e, STORE_CHANGE_GRANT_PUT, g->gr_vault, g->gr_server,
                   g->gr_server, &seq);
     if (e == ERR_OK)
@@ -2726,11 +2692,11 @@ enum err store_grant_delete(struct store *s, const char *account, const char *se
     if (e == ERR_OK) {
         e = pj_open(&b);
         if (e == ERR_OK)
-            e = pj_str(&b, "server", server);
+            e = buf_add_member_str(&b, "server", server);
         if (e == ERR_OK)
-            e = pj_str(&b, "vault", vault);
+            e = buf_add_member_str(&b, "vault", vault);
         if (e == ERR_OK)
-            e = pj_str(&b, "reason", "revoked");
+            e = buf_add_member_str(&b, "reason", "revoked");
         e = pj_commit(c, now, account, &b, e, STORE_CHANGE_GRANT_DELETE, vault, server, server,
                       &seq);
     }
@@ -2841,17 +2807,17 @@ static enum err token_register_tx(struct conn *c, int64_t now, const char *accou
         return e;
     e = pj_open(&b);
     if (e == ERR_OK)
-        e = pj_str(&b, "jti", t->tk_jti);
+        e = buf_add_member_str(&b, "jti", t->tk_jti);
     if (e == ERR_OK)
-        e = pj_str(&b, "name", t->tk_name);
+        e = buf_add_member_str(&b, "name", t->tk_name);
     if (e == ERR_OK)
-        e = pj_str(&b, "server", t->tk_server);
+        e = buf_add_member_str(&b, "server", t->tk_server);
     if (e == ERR_OK)
-        e = pj_str(&b, "vaults", t->tk_vaults_json);
+        e = buf_add_member_str(&b, "vaults", t->tk_vaults_json);
     if (e == ERR_OK)
-        e = pj_int(&b, "expiresAt", t->tk_expires_at);
+        e = buf_add_member_i64(&b, "expiresAt", t->tk_expires_at);
     if (e == ERR_OK)
-        e = pj_int(&b, "createdAt", now);
+        e = buf_add_member_i64(&b, "createdAt", now);
     return pj_commit(c, now, account, &b, e, STORE_CHANGE_TOKEN_REGISTER, NULL, t->tk_jti,
                      t->tk_server, NULL);
 }
@@ -3011,11 +2977,11 @@ static enum err token_revoke_tx(struct conn *c, int64_t now, const char *account
     }
     e = pj_open(&b);
     if (e == ERR_OK)
-        e = pj_str(&b, "jti", jti);
+        e = buf_add_member_str(&b, "jti", jti);
     if (e == ERR_OK)
-        e = pj_str(&b, "server", server);
+        e = buf_add_member_str(&b, "server", server);
     if (e == ERR_OK)
-        e = pj_int(&b, "revokedAt", now);
+        e = buf_add_member_i64(&b, "revokedAt", now);
     return pj_commit(c, now, account, &b, e, STORE_CHANGE_TOKEN_REVOKE, NULL, jti, server, NULL);
 }
 

@@ -174,6 +174,20 @@ static void test_numbers_and_base64(void **state)
     assert_int_equal(buf_add_b64url(&b, "foobar", 6, 0), ERR_OK);
     assert_string_equal(buf_str(&b), "Zm9vYmFy");
     buf_free(&b);
+    /* members of an object being written: a comma between, none after '{' */
+    buf_init(&b, 1024);
+    assert_int_equal(buf_add(&b, "{", 1), ERR_OK);
+    assert_int_equal(buf_add_member_str(&b, "id", "a\"b"), ERR_OK);
+    assert_int_equal(buf_add_member_i64(&b, "n", -3), ERR_OK);
+    assert_int_equal(buf_add_member_b64url(&b, "ct", "foob", 4), ERR_OK);
+    assert_int_equal(buf_add_member_str(&b, "none", NULL), ERR_OK);
+    assert_int_equal(buf_add(&b, ",\"o\":{", 6), ERR_OK);
+    assert_int_equal(buf_add_member_i64(&b, "k", 1), ERR_OK);
+    assert_int_equal(buf_add(&b, "}}", 2), ERR_OK);
+    assert_string_equal(
+        buf_str(&b),
+        "{\"id\":\"a\\\"b\",\"n\":-3,\"ct\":\"Zm9vYg\",\"none\":\"\",\"o\":{\"k\":1}}");
+    buf_free(&b);
 }
 
 int main(void)
