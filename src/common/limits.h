@@ -28,10 +28,9 @@
 #define PROCESS_MALLOC_MMAP_BYTES                                                                  \
     (256 * 1024) /* blocks from this size mapped on their own (M_MMAP_THRESHOLD; main.c) */
 #define HTTP_TRIM_INTERVAL_MS                                                                      \
-    1000 /* while connections are open, the heap's free pages go back to the system this often     \
+    5000 /* while connections are open, the heap's free pages go back to the system this often     \
             (glibc keeps them in per-thread arenas: the soak's slow RSS growth, the api's RSS      \
-            after a burst of reads; under a read load 13 MB of the api's heap was free but not     \
-            returned between trims 5 s apart) */
+            after a burst of reads). 1 s was tried (benchmarks.md): no clear gain in the peak */
 
 /* JSON */
 #define JSON_MAX_DEPTH 32 /* nesting of any request body */
