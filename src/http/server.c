@@ -627,9 +627,7 @@ enum err http_request_json(const struct http_request *req, json_t **out, char *e
                         "JSON in request body is nested deeper than %d levels", JSON_MAX_DEPTH);
     /* plain JSON (sealed items, activity uploads) on the fast path; anything else, and
        every error, is jansson's */
-    j = jsonfast_load(req->rq_body.b_data, req->rq_body.b_len);
-    if (!j)
-        j = json_loadb(req->rq_body.b_data, req->rq_body.b_len, JSON_REJECT_DUPLICATES, &jerr);
+    j = jsonfast_loadb(req->rq_body.b_data, req->rq_body.b_len, &jerr);
     if (!j) {
         /* jansson's text quotes the input: give only the position. */
         if (json_error_code(&jerr) == json_error_out_of_memory)

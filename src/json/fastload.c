@@ -203,6 +203,14 @@ json_t *jsonfast_load(const char *text, size_t len)
     return v;
 }
 
+/* Parses with the fast path, else jansson (see fastload.h). */
+json_t *jsonfast_loadb(const char *text, size_t len, json_error_t *err)
+{
+    json_t *v = jsonfast_load(text, len);
+
+    return v ? v : json_loadb(text, len, JSON_REJECT_DUPLICATES, err);
+}
+
 static enum err jf_dump(json_t *v, struct buf *b, unsigned depth)
 {
     const char *key;

@@ -9,9 +9,9 @@
  * Anything outside that shape - an escape, a byte outside 0x20..0x7e in a string, a
  * fraction or exponent, an integer beyond int64, a duplicate key, nesting deeper than
  * JSONFAST_MAX_DEPTH, a top level that is not an object or array, malformed text - is
- * left to jansson: jsonfast_load returns NULL and the caller calls json_loadb, which
- * parses it or reports the error. So the fast path never accepts what jansson refuses,
- * nor gives another tree (tests/fuzz/fuzz_jsonfast.c checks both against jansson).
+ * left to jansson: jsonfast_load returns NULL, and jsonfast_loadb (what callers use) calls
+ * json_loadb, which parses it or reports the error. So the fast path never accepts what jansson
+ * refuses, nor gives another tree (tests/fuzz/fuzz_jsonfast.c checks both against jansson).
  */
 #ifndef SESAME_JSON_FASTLOAD_H
 #define SESAME_JSON_FASTLOAD_H
@@ -25,6 +25,12 @@
 
 /* Returns the tree of text[0..len) (a new reference), or NULL: parse it with jansson. */
 json_t *jsonfast_load(const char *text, size_t len);
+
+/*
+ * Parses text[0..len) as json_loadb(text, len, JSON_REJECT_DUPLICATES, err) does, taking
+ * the fast path first. Returns a new reference, or NULL with *err (may be NULL) jansson's.
+ */
+json_t *jsonfast_loadb(const char *text, size_t len, json_error_t *err);
 
 /*
  * Appends the compact JSON text of v (any value; nesting at most JSONFAST_MAX_DEPTH) to b:

@@ -232,9 +232,7 @@ static enum err hc_parse(struct hubclient *hc, const struct http_client_response
         return hc_fail(hc, ERR_UPSTREAM, "hub answer has no body");
     /* the hub's answers are plain JSON (ids, base64url, integers): the fast path takes
        them, anything else is jansson's to parse or refuse */
-    *out = jsonfast_load(resp->hr_body.b_data, resp->hr_body.b_len);
-    if (!*out)
-        *out = json_loadb(resp->hr_body.b_data, resp->hr_body.b_len, JSON_REJECT_DUPLICATES, &jerr);
+    *out = jsonfast_loadb(resp->hr_body.b_data, resp->hr_body.b_len, &jerr);
     if (!*out)
         return hc_fail(hc, ERR_UPSTREAM, "hub answer is not JSON");
     return ERR_OK;

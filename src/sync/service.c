@@ -252,12 +252,8 @@ static int svc_failover(struct sync_service *s, size_t used, enum hubclient_fail
 static int svc_entry_ok(const char *text, size_t len)
 {
     json_error_t jerr;
-    json_t *j = jsonfast_load(text, len); /* the api's entries are plain JSON */
-    int ok;
-
-    if (!j)
-        j = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
-    ok = json_is_object(j);
+    json_t *j = jsonfast_loadb(text, len, &jerr); /* the api's entries are plain JSON */
+    int ok = json_is_object(j);
 
     json_decref(j);
     return ok;

@@ -93,6 +93,26 @@ static void test_left_to_jansson(void **state)
     assert_null(jsonfast_load(NULL, 0));
 }
 
+/* jsonfast_loadb: the fast path's tree, else jansson's, with jansson's errors */
+static void test_loadb(void **state)
+{
+    json_error_t jerr;
+    json_t *v;
+
+    (void)state;
+    v = jsonfast_loadb("{\"a\":1}", 7, &jerr);
+    assert_non_null(v);
+    assert_int_equal(json_integer_value(json_object_get(v, "a")), 1);
+    json_decref(v);
+    v = jsonfast_loadb("{\"a\":\"\\u00e9\"}", 14, &jerr); /* an escape: jansson's */
+    assert_non_null(v);
+    assert_string_equal(json_string_value(json_object_get(v, "a")), "\xc3\xa9");
+    json_decref(v);
+    assert_null(jsonfast_loadb("{\"a\":1,\"a\":2}", 13, &jerr));
+    assert_int_equal(json_error_code(&jerr), json_error_duplicate_key);
+    assert_null(jsonfast_loadb("[1,", 3, NULL));
+}
+
 /* jsonfast_dump: text jansson reads back to an equal tree, the plain parts byte for byte */
 static void test_dump(void **state)
 {
@@ -142,6 +162,7 @@ int main(void)
         cmocka_unit_test(test_plain),
         cmocka_unit_test(test_left_to_jansson),
         cmocka_unit_test(test_dump),
+        cmocka_unit_test(test_loadb),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
