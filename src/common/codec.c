@@ -210,32 +210,28 @@ enum err codec_b64_decode(unsigned char *out, size_t cap, size_t *outlen, const 
                           unsigned flags)
 {
     struct codec_alpha al = {b64_std, b64_std_rev, 6, 3, 4};
-    int has_std = 0, has_url = 0;
+    int has_std = 0, has_url = 0, url;
     size_t i;
 
     *outlen = 0;
     if (!(flags & (CODEC_B64_STD | CODEC_B64_URL)))
         return ERR_BAD_INPUT;
-    if (!(flags & CODEC_B64_STD)) { /* one alphabet: its table refuses the other's */
+    if ((flags & CODEC_B64_STD) && (flags & CODEC_B64_URL)) {
+        /* both allowed: the text's characters choose, and may not mix them */
+        for (i = 0; i < len; i++) {
+            has_std |= s[i] == '+' || s[i] == '/';
+            has_url |= s[i] == '-' || s[i] == '_';
+        }
+        if (has_std && has_url)
+            return ERR_BAD_INPUT;
+        url = has_url;
+    } else {
+        url = !(flags & CODEC_B64_STD); /* one alphabet: its table refuses the other's */
+    }
+    if (url) {
         al.ca_chars = b64_url;
         al.ca_rev = b64_url_rev;
-        return codec_decode(&al, out, cap, outlen, s, len, flags);
     }
-    if (!(flags & CODEC_B64_URL))
-        return codec_decode(&al, out, cap, outlen, s, len, flags);
-    for (i = 0; i < len; i++) {
-        has_std |= s[i] == '+' || s[i] == '/';
-        has_url |= s[i] == '-' || s[i] == '_';
-    }
-    if (has_std && has_url)
-        return ERR_BAD_INPUT;
-    if (has_url || !(flags & CODEC_B64_STD)) {
-        al.ca_chars = b64_url;
-        al.ca_rev = b64_url_rev;
-    }
-    if ((al.ca_chars == b64_url && !(flags & CODEC_B64_URL)) ||
-        (al.ca_chars == b64_std && !(flags & CODEC_B64_STD)))
-        return ERR_BAD_INPUT;
     return codec_decode(&al, out, cap, outlen, s, len, flags);
 }
 
