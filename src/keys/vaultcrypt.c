@@ -221,32 +221,63 @@ out:
  * Opens ct under key and aad into a new heap buffer *pt (*ptlen bytes, plus a NUL; the
  * caller wipes and frees it). Plaintext over max is ERR_TOO_LARGE.
  */
+/*
+ * Checks the size of a sealed text (len bytes, at most max of plaintext): *room receives
+ * the plaintext's length. ERR_OK, ERR_CRYPTO (shorter than the AEAD overhead) or
+ * ERR_TOO_LARGE.
+ */
+static enum err vaultcrypt_ct_room(const unsigned char *ct, size_t len, size_t max, size_t *room)
+{
+    if (!ct || len < AEAD_OVERHEAD)
+        return ERR_CRYPTO;
+    if (len - AEAD_OVERHEAD > max)
+        return ERR_TOO_LARGE;
+    *room = len - AEAD_OVERHEAD;
+    return ERR_OK;
+}
+
+/*
+ * Opens ct (len bytes, checked by vaultcrypt_ct_room) into dst, which has room for the
+ * plaintext and a NUL: *ptlen receives its length. ERR_OK or ERR_CRYPTO (dst wiped).
+ */
+static enum err vaultcrypt_open_into(unsigned char *dst, size_t *ptlen, const unsigned char *key,
+                                     const struct vaultcrypt_aad *aad, const unsigned char *ct,
+                                     size_t len)
+{
+    size_t cap = len - AEAD_OVERHEAD + 1;
+
+    *ptlen = 0;
+    if (aead_open(dst, cap, ptlen, ct, len, aad->va_data, aad->va_len, key) != ERR_OK) {
+        secmem_wipe(dst, cap);
+        *ptlen = 0;
+        return ERR_CRYPTO;
+    }
+    dst[*ptlen] = '\0';
+    return ERR_OK;
+}
+
 static enum err vaultcrypt_open_raw(unsigned char **pt, size_t *ptlen, const unsigned char *key,
                                     const struct vaultcrypt_aad *aad, const unsigned char *ct,
                                     size_t len, size_t max)
 {
     unsigned char *p;
-    size_t n = 0;
+    size_t room = 0;
     enum err e;
 
     *pt = NULL;
     *ptlen = 0;
-    if (!ct || len < AEAD_OVERHEAD)
-        return ERR_CRYPTO;
-    if (len - AEAD_OVERHEAD > max)
-        return ERR_TOO_LARGE;
-    p = mem_alloc(len - AEAD_OVERHEAD + 1);
+    e = vaultcrypt_ct_room(ct, len, max, &room);
+    if (e != ERR_OK)
+        return e;
+    p = mem_alloc(room + 1);
     if (!p)
         return ERR_NOMEM;
-    e = aead_open(p, len - AEAD_OVERHEAD + 1, &n, ct, len, aad->va_data, aad->va_len, key);
+    e = vaultcrypt_open_into(p, ptlen, key, aad, ct, len);
     if (e != ERR_OK) {
-        secmem_wipe(p, len - AEAD_OVERHEAD + 1);
         mem_free(p);
-        return ERR_CRYPTO;
+        return e;
     }
-    p[n] = '\0';
     *pt = p;
-    *ptlen = n;
     return ERR_OK;
 }
 
@@ -376,31 +407,21 @@ enum err vaultcrypt_file_open(struct buf *out, const unsigned char *key, const c
                               const char *file_id, const unsigned char *ct, size_t len)
 {
     struct vaultcrypt_aad aad;
-    unsigned char *dst;
-    size_t n = 0, room;
+    size_t n = 0, room = 0;
     enum err e;
 
     if (!out || !key || !vaultcrypt_aad_file(&aad, vault_id, file_id))
         return ERR_BAD_INPUT;
-    if (!ct || len < AEAD_OVERHEAD)
-        return ERR_CRYPTO;
-    if (len - AEAD_OVERHEAD > VAULTCRYPT_MAX_FILE_BYTES)
-        return ERR_TOO_LARGE;
+    e = vaultcrypt_ct_room(ct, len, VAULTCRYPT_MAX_FILE_BYTES, &room);
     /* opened straight into out (a 1 MB file was held three times: sealed, opened, copied) */
-    room = len - AEAD_OVERHEAD;
-    e = buf_prepare(out, room);
+    if (e == ERR_OK)
+        e = buf_prepare(out, room);
     if (e != ERR_OK)
         return e;
     if (!out->b_data || out->b_cap - out->b_len < room + 1)
         return ERR_TOO_LARGE; /* out's cap */
-    dst = (unsigned char *)out->b_data + out->b_len;
-    e = aead_open(dst, room + 1, &n, ct, len, aad.va_data, aad.va_len, key);
-    if (e != ERR_OK) {
-        secmem_wipe(dst, room + 1);
-        out->b_data[out->b_len] = '\0';
-        return ERR_CRYPTO;
-    }
-    out->b_len += n;
+    e = vaultcrypt_open_into((unsigned char *)out->b_data + out->b_len, &n, key, &aad, ct, len);
+    out->b_len += n; /* 0 on failure: the NUL it wiped was out's terminator */
     out->b_data[out->b_len] = '\0';
-    return ERR_OK;
+    return e;
 }
