@@ -290,27 +290,32 @@ json_t *hub_vault_json(const struct store_vault *v, int with_key_admin)
     return o;
 }
 
-/* Returns the ITEM record ("details" only when the item carries them). */
-json_t *hub_item_json(const struct store_item *it)
+/* Appends one ITEM record (see hub_int.h). */
+enum err hub_item_text(struct buf *b, const struct store_item *it)
 {
-    json_t *o = json_object();
-    int r;
+    enum err e = buf_add(b, "{", 1);
 
-    if (!o)
-        return NULL;
-    r = set_str(o, "id", it->it_id) | set_str(o, "vault", it->it_vault) |
-        set_int(o, "version", (int64_t)it->it_version) | set_str(o, "state", it->it_state) |
-        set_str(o, "category", it->it_category) |
-        hub_set_b64(o, "overview", it->it_overview, it->it_overview_len) |
-        set_int(o, "createdAt", it->it_created_at) | set_int(o, "updatedAt", it->it_updated_at) |
-        set_str(o, "lastEditedBy", it->it_last_edited_by);
-    if (it->it_details)
-        r |= hub_set_b64(o, "details", it->it_details, it->it_details_len);
-    if (r) {
-        json_decref(o);
-        return NULL;
-    }
-    return o;
+    if (e == ERR_OK)
+        e = buf_add_member_str(b, "id", it->it_id);
+    if (e == ERR_OK)
+        e = buf_add_member_str(b, "vault", it->it_vault);
+    if (e == ERR_OK)
+        e = buf_add_member_i64(b, "version", (int64_t)it->it_version);
+    if (e == ERR_OK)
+        e = buf_add_member_str(b, "state", it->it_state);
+    if (e == ERR_OK)
+        e = buf_add_member_str(b, "category", it->it_category);
+    if (e == ERR_OK)
+        e = buf_add_member_b64url(b, "overview", it->it_overview, it->it_overview_len);
+    if (e == ERR_OK)
+        e = buf_add_member_i64(b, "createdAt", it->it_created_at);
+    if (e == ERR_OK)
+        e = buf_add_member_i64(b, "updatedAt", it->it_updated_at);
+    if (e == ERR_OK)
+        e = buf_add_member_str(b, "lastEditedBy", it->it_last_edited_by);
+    if (e == ERR_OK && it->it_details)
+        e = buf_add_member_b64url(b, "details", it->it_details, it->it_details_len);
+    return e == ERR_OK ? buf_add(b, "}", 1) : e;
 }
 
 /* Appends the ITEM records as a JSON array (see hub_int.h). */
@@ -325,31 +330,10 @@ enum err hub_items_text(struct buf *b, const struct store_item *v, size_t n)
     if (e == ERR_OK)
         e = buf_add(b, "[", 1);
     for (i = 0; e == ERR_OK && i < n; i++) {
-        const struct store_item *it = &v[i];
-
-        e = buf_add(b, i ? ",{" : "{", i ? 2 : 1);
+        if (i > 0)
+            e = buf_add(b, ",", 1);
         if (e == ERR_OK)
-            e = buf_add_member_str(b, "id", it->it_id);
-        if (e == ERR_OK)
-            e = buf_add_member_str(b, "vault", it->it_vault);
-        if (e == ERR_OK)
-            e = buf_add_member_i64(b, "version", (int64_t)it->it_version);
-        if (e == ERR_OK)
-            e = buf_add_member_str(b, "state", it->it_state);
-        if (e == ERR_OK)
-            e = buf_add_member_str(b, "category", it->it_category);
-        if (e == ERR_OK)
-            e = buf_add_member_b64url(b, "overview", it->it_overview, it->it_overview_len);
-        if (e == ERR_OK)
-            e = buf_add_member_i64(b, "createdAt", it->it_created_at);
-        if (e == ERR_OK)
-            e = buf_add_member_i64(b, "updatedAt", it->it_updated_at);
-        if (e == ERR_OK)
-            e = buf_add_member_str(b, "lastEditedBy", it->it_last_edited_by);
-        if (e == ERR_OK && it->it_details)
-            e = buf_add_member_b64url(b, "details", it->it_details, it->it_details_len);
-        if (e == ERR_OK)
-            e = buf_add(b, "}", 1);
+            e = hub_item_text(b, &v[i]);
     }
     return e == ERR_OK ? buf_add(b, "]", 1) : e;
 }

@@ -423,19 +423,32 @@ enum err hub_h_item_list(struct http_request *req, struct http_response *resp)
     return e;
 }
 
+/* Answers 200 with the ITEM record of it. */
+static enum err reply_item(struct http_response *resp, const struct store_item *it)
+{
+    struct buf b;
+    enum err e;
+
+    buf_init(&b, HTTP_MAX_RESPONSE_BYTES);
+    e = hub_item_text(&b, it);
+    if (e == ERR_OK)
+        e = http_respond_buf(resp, 200, "application/json", &b);
+    buf_free(&b);
+    return e;
+}
+
 /* Answers an item (details included). */
 enum err hub_do_item_get(struct http_request *req, struct http_response *resp, const char *account,
                          const char *vault, const char *item)
 {
     struct store_item it;
-    json_t *o;
     enum err e = store_item_get(hub_of(req)->hb_store, account, vault, item, &it);
 
     if (e != ERR_OK)
         return hub_store_fail(resp, e, "item not found", NULL);
-    o = hub_item_json(&it);
+    e = reply_item(resp, &it);
     store_item_clear(&it);
-    return reply(resp, 200, o);
+    return e;
 }
 
 /* Writes an item from the JSON body (see hub_int.h). */
@@ -478,7 +491,7 @@ enum err hub_do_item_put(struct http_request *req, struct http_response *resp, c
         return hub_store_fail(resp, e, "vault or item not found",
                               base == STORE_BASE_NEW ? "an item with this id exists"
                                                      : "the item changed: baseVersion is stale");
-    return reply(resp, 200, hub_item_json(&it));
+    return reply_item(resp, &it);
 }
 
 /* Deletes an item, honouring ?baseVersion=N (see hub_int.h). */

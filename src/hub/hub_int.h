@@ -139,13 +139,15 @@ json_t *hub_json_text(const char *text);
 /* ---- hub.c: records (docs/hub-api.md "Records"); NULL on allocation failure ------------ */
 
 json_t *hub_vault_json(const struct store_vault *v, int with_key_admin);
-json_t *hub_item_json(const struct store_item *it);
 
 /*
- * Appends the JSON text of the ITEM records v[0..n) as an array to b: the members and
- * order of hub_item_json, written directly (a page of 1000 items built as a JSON tree was
- * half the hub's time in a cold start). ERR_OK, ERR_NOMEM or ERR_TOO_LARGE (b's cap).
+ * Appends the JSON text of an ITEM record to b: id, vault, version, state, category,
+ * overview (base64url), createdAt, updatedAt, lastEditedBy, and details only when the item
+ * carries them - written directly, not through a JSON tree (a page of 1000 items built as
+ * trees was half the hub's time in a cold start). ERR_OK, ERR_NOMEM or ERR_TOO_LARGE (b's
+ * cap). hub_items_text appends the records v[0..n) as an array.
  */
+enum err hub_item_text(struct buf *b, const struct store_item *it);
 enum err hub_items_text(struct buf *b, const struct store_item *v, size_t n);
 json_t *hub_file_json(const struct store_file *f);
 json_t *hub_grant_json(const struct store_grant *g, int with_key);
