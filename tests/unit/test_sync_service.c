@@ -1675,6 +1675,23 @@ static void test_failover_not_on_4xx(void **state)
     free(log);
 }
 
+/*
+ * Starts a fake replica answering 503 after 600 ms (it holds the engine's exchange, so a
+ * write sent at once meets it too; its URL into furl) listed before the real hub, and the
+ * service on that list, unlocked.
+ */
+static void start_behind_503(struct fake_hub *f, char *furl, size_t cap)
+{
+    const char *urls[2];
+
+    fake_start(f, 503, 600);
+    snprintf(furl, cap, "http://127.0.0.1:%d", f->fk_port);
+    urls[0] = furl;
+    urls[1] = g.url;
+    svc_new_urls(urls, 2);
+    unlock();
+}
+
 /* SESAME_HUB's list (ssc_hub_urls) overrides the credentials file's; a replica answering 503
  * is failed over, and an update caught there is sent again to the next URL (it carries its
  * base version), where it lands. */
@@ -1682,18 +1699,12 @@ static void test_failover_on_503_and_write(void **state)
 {
     struct sync_service_status st;
     struct fake_hub f;
-    const char *urls[2];
     char furl[64], line[256], *log;
     json_t *a;
 
     (void)state;
-    fake_start(&f, 503, 600);
-    snprintf(furl, sizeof(furl), "http://127.0.0.1:%d", f.fk_port);
-    urls[0] = furl;
-    urls[1] = g.url;
     log_capture();
-    svc_new_urls(urls, 2);
-    unlock();
+    start_behind_503(&f, furl, sizeof(furl));
     /* sent at once: it meets the 503 replica too (the engine's exchange holds it 600 ms) */
     a = bus_req(put_req(g.vkey1, V1, I1, 1, "updated through the failover"));
     show("put base 1 (503 then the hub)", a);
@@ -1720,17 +1731,11 @@ static void test_failover_on_503_and_write(void **state)
 static void test_failover_create(void **state)
 {
     struct fake_hub f;
-    const char *urls[2];
     char furl[64];
     json_t *a;
 
     (void)state;
-    fake_start(&f, 503, 600); /* holds the engine's exchange: the write meets it too */
-    snprintf(furl, sizeof(furl), "http://127.0.0.1:%d", f.fk_port);
-    urls[0] = furl;
-    urls[1] = g.url;
-    svc_new_urls(urls, 2);
-    unlock();
+    start_behind_503(&f, furl, sizeof(furl));
     a = bus_req(put_req(g.vkey1, V1, W2, 0, "created through the failover"));
     show("put create (503 then the hub)", a);
     assert_true(json_is_true(json_object_get(a, "ok")));
