@@ -3130,7 +3130,9 @@ static void test_write_create(void **state)
         }
     }
     assert_int_equal(fb_get(&fb.puts), 6);
-    /* the watcher catches up with the volume: the vault's content version counts them */
+    /* the watcher catches up with the volume: the vault's content version counts them (a
+       wait for convergence, not a speed check: 1 s was exceeded once in CI, beside the
+       PostgreSQL tests, and not in 20 runs here under 3-6 CPU burners) */
     {
         int64_t start = now_ms();
 
@@ -3138,7 +3140,7 @@ static void test_write_create(void **state)
             assert_int_equal(get("/v1/vaults/" VA, g.full), 200);
             if (json_integer_value(json_object_get(J(), "contentVersion")) == 8 + 6)
                 break;
-            assert_true(now_ms() - start < 1000);
+            assert_true(now_ms() - start < 5000);
             nap(10);
         }
         assert_int_equal(json_integer_value(json_object_get(J(), "items")), 10);
